@@ -1,0 +1,52 @@
+// Input limits every driver enforces before talking to its backend, so bad input gets the same
+// typed error whatever the backend.
+import { DriverError } from './errors';
+
+export interface Limits {
+  maxKeyBytes: number;
+  maxValueBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxKeyBytes: 1024, maxValueBytes: 1024 * 1024 };
+
+export function checkKey(driver: string, key: unknown, limits: Limits): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new DriverError(driver, 'InvalidArgument', 'key must be a non-empty string');
+  }
+  if (Buffer.byteLength(key, 'utf8') > limits.maxKeyBytes) {
+    throw new DriverError(driver, 'KeyTooLong', `key is longer than ${limits.maxKeyBytes} bytes`);
+  }
+  if (key.isWellFormed && !key.isWellFormed()) {
+    throw new DriverError(driver, 'InvalidArgument', 'key is not valid UTF-8 (lone surrogate)');
+  }
+  return key;
+}
+
+export function checkValue(driver: string, value: unknown, limits: Limits): Uint8Array {
+  if (!(value instanceof Uint8Array)) {
+    throw new DriverError(driver, 'InvalidArgument', 'value must be bytes (Uint8Array)');
+  }
+  if (value.byteLength > limits.maxValueBytes) {
+    throw new DriverError(
+      driver,
+      'ValueTooLarge',
+      `value is ${value.byteLength} bytes, more than the limit of ${limits.maxValueBytes}`,
+    );
+  }
+  return value;
+}
+
+export function checkTtl(driver: string, ttlSeconds: unknown): number {
+  if (typeof ttlSeconds !== 'number' || !Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw new DriverError(driver, 'InvalidArgument', 'ttlSeconds must be a positive number');
+  }
+  return ttlSeconds;
+}
+
+export function checkLimit(driver: string, limit: unknown, fallback: number, max = 10_000): number {
+  if (limit === undefined) return fallback;
+  if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > max) {
+    throw new DriverError(driver, 'InvalidArgument', `limit must be an integer from 1 to ${max}`);
+  }
+  return limit;
+}
