@@ -1,0 +1,131 @@
+// The worker's Prometheus series for driver calls, circuit breakers and bulkheads, in one
+// prom-client Registry (Temporal's own SDK metrics are exported separately by its Runtime).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitState } from '../resilience/circuit-breaker';
+import type { GuardGauges, OperationLabels, OperationStatus, ResilienceMetrics } from '../resilience/metrics';
+
+export type { GuardGauges, OperationLabels, OperationStatus, ResilienceMetrics } from '../resilience/metrics';
+
+/** `circuit_breaker_state` values. */
+export const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 };
+
+/** Driver calls take from sub-millisecond (Redis GET) to seconds (a slow Kafka produce). */
+export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type OperationLabel = 'backend' | 'driver' | 'operation';
+
+export interface PrismMetrics extends ResilienceMetrics {
+  readonly registry: Registry;
+  readonly driverOperationDuration: Histogram<OperationLabel | 'status'>;
+  readonly driverOperationTotal: Counter<OperationLabel | 'status'>;
+  readonly driverErrorTotal: Counter<OperationLabel | 'error_type'>;
+  readonly circuitBreakerState: Gauge<'backend'>;
+  readonly circuitBreakerTransitionsTotal: Counter<'backend' | 'from' | 'to'>;
+  readonly bulkheadInFlight: Gauge<'backend'>;
+  readonly bulkheadQueued: Gauge<'backend'>;
+  readonly bulkheadRejectedTotal: Counter<'backend'>;
+  watch(backend: string, source: () => GuardGauges): void;
+}
+
+/**
+ * Registers the series in `registry` and returns their handles plus the {@link ResilienceMetrics}
+ * sink guards report to. Call once per registry: prom-client refuses a name registered twice.
+ */
+export function createMetrics(registry: Registry = new Registry()): PrismMetrics {
+  const sources = new Map<string, () => GuardGauges>();
+  const refresh = (): void => {
+    for (const [backend, source] of sources) {
+      const g = source();
+      circuitBreakerState.set({ backend }, CIRCUIT_STATE_VALUE[g.state]);
+      bulkheadInFlight.set({ backend }, g.inFlight);
+      bulkheadQueued.set({ backend }, g.queued);
+    }
+  };
+
+  const driverOperationDuration = new Histogram({
+    name: 'driver_operation_duration_seconds',
+    help: 'Duration of driver operations as seen by the caller (bulkhead wait included), by outcome',
+    labelNames: ['backend', 'driver', 'operation', 'status'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+  const driverOperationTotal = new Counter({
+    name: 'driver_operation_total',
+    help: 'Driver operations by outcome: ok, error, circuit_open, bulkhead_full',
+    labelNames: ['backend', 'driver', 'operation', 'status'] as const,
+    registers: [registry],
+  });
+  const driverErrorTotal = new Counter({
+    name: 'driver_error_total',
+    help: 'Failed driver operations by error type (driver error code, CircuitOpen, BulkheadFull, …)',
+    labelNames: ['backend', 'driver', 'operation', 'error_type'] as const,
+    registers: [registry],
+  });
+  const circuitBreakerState = new Gauge({
+    name: 'circuit_breaker_state',
+    help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+    collect: refresh,
+  });
+  const circuitBreakerTransitionsTotal = new Counter({
+    name: 'circuit_breaker_transitions_total',
+    help: 'Circuit breaker state changes per backend',
+    labelNames: ['backend', 'from', 'to'] as const,
+    registers: [registry],
+  });
+  const bulkheadInFlight = new Gauge({
+    name: 'bulkhead_in_flight',
+    help: 'Calls holding a bulkhead slot per backend',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const bulkheadQueued = new Gauge({
+    name: 'bulkhead_queued',
+    help: 'Calls waiting for a bulkhead slot per backend',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+  const bulkheadRejectedTotal = new Counter({
+    name: 'bulkhead_rejected_total',
+    help: 'Calls rejected by a full bulkhead (queue full or wait timed out) per backend',
+    labelNames: ['backend'] as const,
+    registers: [registry],
+  });
+
+  return {
+    registry,
+    driverOperationDuration,
+    driverOperationTotal,
+    driverErrorTotal,
+    circuitBreakerState,
+    circuitBreakerTransitionsTotal,
+    bulkheadInFlight,
+    bulkheadQueued,
+    bulkheadRejectedTotal,
+    observeOperation(labels: OperationLabels, status: OperationStatus, seconds: number): void {
+      driverOperationDuration.observe({ ...labels, status }, seconds);
+      driverOperationTotal.inc({ ...labels, status });
+    },
+    countError(labels: OperationLabels, errorType: string): void {
+      driverErrorTotal.inc({ ...labels, error_type: errorType });
+    },
+    circuitTransition(backend: string, from: CircuitState, to: CircuitState): void {
+      circuitBreakerTransitionsTotal.inc({ backend, from, to });
+      circuitBreakerState.set({ backend }, CIRCUIT_STATE_VALUE[to]);
+    },
+    setCircuitState(backend: string, state: CircuitState): void {
+      circuitBreakerState.set({ backend }, CIRCUIT_STATE_VALUE[state]);
+    },
+    setBulkhead(backend: string, inFlight: number, queued: number): void {
+      bulkheadInFlight.set({ backend }, inFlight);
+      bulkheadQueued.set({ backend }, queued);
+    },
+    countBulkheadRejected(backend: string): void {
+      bulkheadRejectedTotal.inc({ backend });
+    },
+    watch(backend: string, source: () => GuardGauges): void {
+      sources.set(backend, source);
+    },
+  };
+}

@@ -1,0 +1,10 @@
+// The walking skeleton as a pattern: one keyvalue slot, one workflow.
+import { definePattern } from '../sdk/pattern';
+import { KV_PROBE, kvProbeSlots } from '../workflows/kv-probe/slots';
+
+export const kvProbePattern = definePattern({
+  name: KV_PROBE,
+  description: 'writes a value through a keyvalue slot and reads it back',
+  slots: kvProbeSlots,
+  workflows: ['kvProbeWorkflow'],
+});

@@ -1,0 +1,31 @@
+// What the resilience layer reports, as an interface: src/observability/metrics.ts implements it
+// with prom-client, tests may implement it with anything, and a guard works without one.
+import type { CircuitState } from './circuit-breaker';
+
+export interface OperationLabels {
+  backend: string;
+  driver: string;
+  operation: string;
+}
+
+/** `ok` and `error` ran the call; the other two were rejected before it ran. */
+export type OperationStatus = 'ok' | 'error' | 'circuit_open' | 'bulkhead_full';
+
+/** Live values a metrics sink may read when it is scraped. */
+export interface GuardGauges {
+  state: CircuitState;
+  inFlight: number;
+  queued: number;
+}
+
+export interface ResilienceMetrics {
+  /** One finished (or rejected) call and how long it took, queue wait included. */
+  observeOperation(labels: OperationLabels, status: OperationStatus, seconds: number): void;
+  countError(labels: OperationLabels, errorType: string): void;
+  circuitTransition(backend: string, from: CircuitState, to: CircuitState): void;
+  setCircuitState(backend: string, state: CircuitState): void;
+  setBulkhead(backend: string, inFlight: number, queued: number): void;
+  countBulkheadRejected(backend: string): void;
+  /** Registers a source the sink reads at scrape time (an open circuit turns half-open on time). */
+  watch?(backend: string, source: () => GuardGauges): void;
+}

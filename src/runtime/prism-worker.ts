@@ -1,0 +1,248 @@
+// The worker's lifecycle: validate config → create drivers → match slots → start one Temporal
+// worker for workflows and one per backend for its activities → drain on signal.
+//
+// Why a worker per backend: an activity interceptor runs only after a task slot is taken, so a
+// process-local bulkhead cannot stop a hung backend from holding every slot. Each backend's task
+// queue has its own slot limit (its bulkhead capacity); work waiting for a slow backend waits
+// durably in Temporal, and other backends keep their slots.
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
+import { Registry } from 'prom-client';
+import { ConfigError } from '../config/errors';
+import type { PrismConfig } from '../config/schema';
+import type { Driver } from '../drivers/driver';
+import type { DriverRegistry } from '../drivers/registry';
+import { capabilityActivities } from '../activities/capability-activities';
+import { resolveSlotsActivity, slotBindings } from '../activities/resolve-slots';
+import { createLogger, type Logger } from '../observability/logger';
+import { WorkerHttpServer, type HealthReport } from '../observability/http-server';
+import { createMetrics } from '../observability/metrics';
+import { builtinPatterns } from '../patterns/builtin';
+import { BackendGuard } from '../resilience/backend-guard';
+import { createResilienceInterceptor } from '../resilience/activity-interceptor';
+import { resilienceConfigSchema } from '../resilience/config';
+import type { ActivityMap, PatternRegistry } from '../sdk/pattern';
+import { backendTaskQueue, patternActivityName, RESOLVE_SLOTS_ACTIVITY } from '../sdk/slot';
+import { closeBackends, createBackends, StartupError } from './backends';
+import { matchSlots, type SlotMatch } from './slot-matcher';
+import { buildWorkflowBundle, PAYLOAD_CONVERTER, prebuiltBundle } from './workflow-bundle';
+import { zodProblems } from '../config/errors';
+
+export interface PrismWorkerOptions {
+  config: PrismConfig;
+  configFile?: string;
+  patterns?: PatternRegistry;
+  drivers?: DriverRegistry;
+  logger?: Logger;
+}
+
+/** How run() ended: 0 drained cleanly, 1 errors, 2 the grace or force timeout cut work short. */
+export type ExitCode = 0 | 1 | 2;
+
+let runtimeInstalled = false;
+
+function installRuntime(config: PrismConfig, logger: Logger): string | undefined {
+  if (runtimeInstalled) return undefined;
+  const bindAddress = `${config.worker.http_host}:${config.worker.temporal_metrics_port}`;
+  const forward = (entry: LogEntry): void => {
+    const level =
+      entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : entry.level === 'INFO' ? 'info' : 'debug';
+    logger[level](entry.message, { source: 'temporal', ...entry.meta });
+  };
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN', forward),
+      telemetryOptions:
+        config.worker.temporal_metrics_port > 0 ? { metrics: { prometheus: { bindAddress } } } : undefined,
+    });
+  } catch (err) {
+    // Another part of this process (a test, an embedding app) installed the runtime first.
+    logger.debug('Temporal runtime already installed', { error: (err as Error).message });
+    runtimeInstalled = true;
+    return undefined;
+  }
+  runtimeInstalled = true;
+  return config.worker.temporal_metrics_port > 0 ? `http://${bindAddress}/metrics` : undefined;
+}
+
+export class PrismWorker {
+  private readonly workers: { name: string; worker: Worker }[] = [];
+  private readonly guards = new Map<string, BackendGuard>();
+  private http?: WorkerHttpServer;
+  private drivers = new Map<string, Driver>();
+  private connection?: NativeConnection;
+  private stopping = false;
+  httpPort = 0;
+
+  private constructor(
+    readonly config: PrismConfig,
+    private readonly logger: Logger,
+    readonly registry: Registry,
+  ) {}
+
+  /** Validates, connects and builds everything; nothing polls until run(). */
+  static async create(options: PrismWorkerOptions): Promise<PrismWorker> {
+    const { config } = options;
+    const logger = options.logger ?? createLogger(config.logging.level, { component: 'worker' });
+    const patterns = options.patterns ?? builtinPatterns();
+    const driverRegistry = options.drivers ?? (await import('../drivers/builtin')).builtinDrivers();
+
+    const { matches, problems } = matchSlots(config, patterns, driverRegistry);
+    const guardConfigs = new Map<string, ReturnType<typeof resilienceConfigSchema.parse>>();
+    for (const [name, backend] of Object.entries(config.backends)) {
+      const parsed = resilienceConfigSchema.safeParse({
+        circuit_breaker: backend.circuit_breaker,
+        bulkhead: backend.bulkhead,
+      });
+      if (parsed.success) guardConfigs.set(name, parsed.data);
+      else problems.push(...zodProblems(parsed.error, ['backends', name]));
+    }
+    if (problems.length > 0) throw new ConfigError(options.configFile ?? '<config>', problems);
+
+    const temporalMetricsUrl = installRuntime(config, logger);
+    const self = new PrismWorker(config, logger, new Registry());
+    const metrics = createMetrics(self.registry);
+    self.drivers = await createBackends(config, matches, driverRegistry, logger);
+    try {
+      for (const backend of self.drivers.keys()) {
+        self.guards.set(
+          backend,
+          new BackendGuard({
+            backend,
+            driver: config.backends[backend].driver,
+            config: guardConfigs.get(backend)!,
+            metrics,
+          }),
+        );
+      }
+      self.connection = await NativeConnection.connect({ address: config.temporal.address });
+      await self.createTemporalWorkers(matches, patterns);
+      self.http = new WorkerHttpServer({
+        host: config.worker.http_host,
+        port: config.worker.http_port,
+        registry: self.registry,
+        temporalMetricsUrl,
+        health: () => self.health(),
+        ready: () => self.ready(),
+      });
+      self.httpPort = await self.http.start();
+    } catch (err) {
+      await self.release();
+      throw err;
+    }
+    return self;
+  }
+
+  private async createTemporalWorkers(matches: readonly SlotMatch[], patterns: PatternRegistry): Promise<void> {
+    const { config } = this;
+    const connection = this.connection!;
+    const common = {
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER },
+      shutdownGraceTime: config.worker.shutdown_grace_time,
+    };
+
+    const extraWorkflowModules = [
+      ...new Set(
+        Object.keys(config.patterns)
+          .map((name) => patterns.get(name)?.workflowsPath)
+          .filter((p): p is string => typeof p === 'string'),
+      ),
+    ];
+    const prebuilt = prebuiltBundle(extraWorkflowModules);
+    const workflowBundle = prebuilt ? { codePath: prebuilt } : await buildWorkflowBundle(extraWorkflowModules);
+    const bindings = slotBindings(config, matches, this.drivers);
+    this.workers.push({
+      name: 'workflows',
+      worker: await Worker.create({
+        ...common,
+        taskQueue: config.temporal.task_queue,
+        workflowBundle,
+        activities: { [RESOLVE_SLOTS_ACTIVITY]: resolveSlotsActivity(bindings) },
+        maxConcurrentWorkflowTaskExecutions: config.worker.max_concurrent_workflow_tasks,
+      }),
+    });
+
+    for (const [backend, driver] of this.drivers) {
+      const activities: ActivityMap = capabilityActivities(driver);
+      for (const match of matches.filter((m) => m.backend === backend)) {
+        const definition = patterns.get(match.pattern)!;
+        const factory = definition.slotActivities?.[match.slot];
+        if (!factory) continue;
+        const settings = definition.settingsSchema
+          ? definition.settingsSchema.parse(config.patterns[match.pattern].settings)
+          : config.patterns[match.pattern].settings;
+        const own = factory(driver as never, { pattern: match.pattern, slot: match.slot, backend, settings });
+        for (const [name, fn] of Object.entries(own))
+          activities[patternActivityName(match.pattern, match.slot, name)] = fn;
+      }
+      const guard = this.guards.get(backend)!;
+      this.workers.push({
+        name: `backend ${backend}`,
+        worker: await Worker.create({
+          ...common,
+          taskQueue: backendTaskQueue(config.temporal.task_queue, backend),
+          activities,
+          interceptors: { activity: [createResilienceInterceptor(guard)] },
+          maxConcurrentActivityTaskExecutions: guard.snapshot().capacity,
+        }),
+      });
+    }
+  }
+
+  health(): HealthReport {
+    const openBreakers = [...this.guards].filter(([, g]) => g.state() !== 'closed').map(([name]) => name);
+    return { status: openBreakers.length === 0 ? 'OK' : 'DEGRADED', openBreakers };
+  }
+
+  ready(): boolean {
+    return !this.stopping && this.workers.length > 0 && this.workers.every((w) => w.worker.getState() === 'RUNNING');
+  }
+
+  /** Polls until shutdown() (or a worker fails); resolves with the exit code to use. */
+  async run(): Promise<ExitCode> {
+    let failed = false;
+    const runs = this.workers.map(({ name, worker }) =>
+      worker.run().catch((err: unknown) => {
+        failed = true;
+        this.logger.error('worker failed', { worker: name, error: (err as Error).message });
+        this.shutdown();
+      }),
+    );
+    this.logger.info('worker running', {
+      taskQueue: this.config.temporal.task_queue,
+      backends: [...this.drivers.keys()],
+      patterns: Object.keys(this.config.patterns),
+      http: `http://${this.config.worker.http_host}:${this.httpPort}`,
+    });
+    await Promise.all(runs);
+    const overran =
+      this.shutdownStartedAt !== undefined &&
+      Date.now() - this.shutdownStartedAt > this.config.worker.shutdown_grace_time;
+    await this.release();
+    if (failed) return 1;
+    return overran ? 2 : 0;
+  }
+
+  private shutdownStartedAt?: number;
+
+  /** Stops polling and lets in-flight activities finish within the grace time. */
+  shutdown(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.shutdownStartedAt = Date.now();
+    this.logger.info('draining', { graceTimeMs: this.config.worker.shutdown_grace_time });
+    for (const { worker } of this.workers) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    }
+  }
+
+  private async release(): Promise<void> {
+    await this.http?.stop();
+    await closeBackends(this.drivers, this.logger);
+    await this.connection?.close();
+    this.connection = undefined;
+  }
+}
+
+export { StartupError };

@@ -1,0 +1,62 @@
+// definePattern: the one way patterns are made, built-in or the user's. A pattern names its
+// slots (capabilities it needs), its workflows, the activities it runs against each slot's
+// driver, and the schema of its settings.
+import type { z } from 'zod';
+import type { Ops } from '../drivers/capabilities';
+import type { SlotSpecs } from './slot';
+
+// Activity functions take and return data the payload converter can carry.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parameter lists vary per activity
+export type ActivityFunction = (...args: any[]) => Promise<unknown>;
+export type ActivityMap = Record<string, ActivityFunction>;
+
+export interface PatternActivityContext<Settings> {
+  pattern: string;
+  slot: string;
+  backend: string;
+  settings: Settings;
+}
+
+export type SlotActivityFactories<S extends SlotSpecs, Settings> = {
+  [K in keyof S]?: (driver: Ops<S[K]['requires'][number]>, context: PatternActivityContext<Settings>) => ActivityMap;
+};
+
+export interface PatternDefinition<S extends SlotSpecs = SlotSpecs, Settings = unknown> {
+  name: string;
+  description?: string;
+  slots: S;
+  /** Workflow type names this pattern runs (exported by the workflow bundle). */
+  workflows: readonly string[];
+  /** Path of a module exporting the workflows, for patterns outside the built-in bundle. */
+  workflowsPath?: string;
+  settingsSchema?: z.ZodType<Settings>;
+  /** Activities bound to a slot's driver; each runs on that slot's backend task queue, guarded. */
+  slotActivities?: SlotActivityFactories<S, Settings>;
+}
+
+/** Identity with type inference: `definePattern({ name, slots: { store: slot(['keyvalue_basic']) }, … })`. */
+export function definePattern<const S extends SlotSpecs, Settings = Record<string, unknown>>(
+  definition: PatternDefinition<S, Settings>,
+): PatternDefinition<S, Settings> {
+  return definition;
+}
+
+/** Patterns by name, as the worker sees them. */
+export class PatternRegistry {
+  private readonly patterns = new Map<string, PatternDefinition>();
+
+  register<S extends SlotSpecs, Settings>(definition: PatternDefinition<S, Settings>): this {
+    if (this.patterns.has(definition.name))
+      throw new Error(`a pattern named "${definition.name}" is already registered`);
+    this.patterns.set(definition.name, definition as unknown as PatternDefinition);
+    return this;
+  }
+
+  get(name: string): PatternDefinition | undefined {
+    return this.patterns.get(name);
+  }
+
+  names(): string[] {
+    return [...this.patterns.keys()].sort();
+  }
+}

@@ -1,0 +1,2 @@
+// Every built-in workflow, bundled once ahead of time (scripts/bundle-workflows.ts).
+export { kvProbeWorkflow } from './kv-probe/workflow';
