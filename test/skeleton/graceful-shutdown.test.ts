@@ -9,7 +9,7 @@ import { PrismClient } from '../../src/client/prism-client';
 import { stackEnv, uniqueName } from '../helpers/env';
 import { DIST_ROOT, startWorker, testConfig, waitFor } from '../helpers/worker-process';
 
-const FIXTURE_MAIN = join(DIST_ROOT, 'test/fixtures/slow-pattern/worker-main.js');
+const FIXTURE_MAIN = join(DIST_ROOT, 'test/fixtures/worker-main.js');
 
 function config(taskQueue: string, grace: string): Record<string, unknown> {
   return testConfig(taskQueue, {

@@ -1,0 +1,23 @@
+// cdc_lag_bytes, cdc_lag_seconds and cdc_events_total. Pattern activities get no handle on the
+// worker's registry (PatternActivityContext has none), so these live in prom-client's global
+// registry; once the context carries the worker's registry they should move there.
+import { Counter, Gauge, register } from 'prom-client';
+
+function gauge(name: string, help: string): Gauge<'pipeline'> {
+  return (
+    (register.getSingleMetric(name) as Gauge<'pipeline'> | undefined) ??
+    new Gauge({ name, help, labelNames: ['pipeline'] })
+  );
+}
+
+export const cdcMetrics = {
+  lagBytes: gauge('cdc_lag_bytes', 'WAL bytes the pipeline slot still holds'),
+  lagSeconds: gauge('cdc_lag_seconds', 'age of the oldest event of the last delivered batch'),
+  events:
+    (register.getSingleMetric('cdc_events_total') as Counter<'pipeline' | 'table' | 'op'> | undefined) ??
+    new Counter({
+      name: 'cdc_events_total',
+      help: 'events delivered to the sink',
+      labelNames: ['pipeline', 'table', 'op'],
+    }),
+};

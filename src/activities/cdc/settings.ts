@@ -1,0 +1,16 @@
+// The CDC pattern's settings (patterns.cdc.settings in the worker config).
+import { z } from 'zod';
+
+export const cdcSettingsSchema = z
+  .object({
+    /**
+     * Connection URL of the source database, for what the cdc_source capability does not offer:
+     * the outbox poller and the slot's lag in bytes. Usually the source backend's own URL.
+     */
+    postgresUrl: z.string().min(1).optional(),
+    /** Keys delivered concurrently by one deliver activity (one key's events stay in order). */
+    deliverConcurrency: z.number().int().min(1).max(256).default(32),
+  })
+  .strict();
+
+export type CdcSettings = z.output<typeof cdcSettingsSchema>;

@@ -1,0 +1,105 @@
+// The deliver activity on the `sink` slot's backend: every message of a batch, in order per
+// (topic, key), different keys concurrently; it resolves only once the sink accepted them all, and
+// the workflow confirms the source position only after that. It heartbeats the ids accepted so far,
+// and a retry resumes from the heartbeat details instead of sending them again.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Headers, PubSubBasic, StreamBasic } from '../../drivers/capabilities';
+import type { PatternActivityContext } from '../../sdk/pattern';
+import {
+  CDC_CONFIG_ERROR,
+  type CdcSinkActivities,
+  type DeliverProgress,
+  type DeliverRequest,
+  type DeliverResult,
+} from '../../workflows/cdc/activities';
+import type { OutboundMessage } from '../../workflows/cdc/events';
+import { lagSecondsOf } from '../../workflows/cdc/status';
+import { cdcMetrics } from './metrics';
+import type { CdcSettings } from './settings';
+
+/** Message headers: consumers dedupe by cdc-id and may partition by cdc-key. */
+export const CDC_HEADERS = { id: 'cdc-id', key: 'cdc-key', op: 'cdc-op', table: 'cdc-table' } as const;
+
+type Send = (message: OutboundMessage) => Promise<unknown>;
+
+function sender(sink: Partial<PubSubBasic & StreamBasic>, mode: DeliverRequest['mode'], backend: string): Send {
+  const headersOf = (m: OutboundMessage): Headers => ({
+    [CDC_HEADERS.id]: m.id,
+    [CDC_HEADERS.key]: m.key,
+    [CDC_HEADERS.op]: m.op,
+    [CDC_HEADERS.table]: m.table,
+  });
+  const bytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
+  if (mode === 'pubsub' && typeof sink.publish === 'function') {
+    const publish = sink.publish.bind(sink);
+    return (m) => publish(m.topic, bytes(m), headersOf(m));
+  }
+  if (mode === 'stream' && typeof sink.append === 'function') {
+    const append = sink.append.bind(sink);
+    return (m) => append(m.topic, bytes(m), headersOf(m));
+  }
+  throw ApplicationFailure.nonRetryable(
+    `sink backend "${backend}" cannot ${mode === 'pubsub' ? 'publish (pubsub_basic)' : 'append (stream_basic)'}`,
+    CDC_CONFIG_ERROR,
+  );
+}
+
+/** Groups messages into per-(topic, key) chains, each in batch order. */
+export function chainsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
+  const chains = new Map<string, OutboundMessage[]>();
+  for (const m of messages) {
+    const id = `${m.topic}\u0000${m.key}`;
+    const chain = chains.get(id);
+    if (chain) chain.push(m);
+    else chains.set(id, [m]);
+  }
+  return [...chains.values()];
+}
+
+export function cdcSinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>): CdcSinkActivities {
+  const sink = driver as Partial<PubSubBasic & StreamBasic>;
+  return {
+    async deliver(request: DeliverRequest): Promise<DeliverResult> {
+      const send = sender(sink, request.mode, context.backend);
+      const ctx = Context.current();
+      const before = (ctx.info.heartbeatDetails as DeliverProgress | undefined)?.delivered ?? [];
+      const done = new Set(before);
+      const pending = request.messages.filter((m) => !done.has(m.id));
+      const accepted: string[] = [...done];
+      let lastBeat = 0;
+      const beat = (force = false): void => {
+        if (force || Date.now() - lastBeat > 1_000) {
+          lastBeat = Date.now();
+          ctx.heartbeat({ delivered: accepted } satisfies DeliverProgress);
+        }
+      };
+      const chains = chainsOf(pending);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < chains.length) {
+          const chain = chains[next++]!;
+          for (const message of chain) {
+            ctx.cancellationSignal.throwIfAborted();
+            await send(message);
+            accepted.push(message.id);
+            cdcMetrics.events.inc({ pipeline: request.pipeline, table: message.table, op: message.op });
+            beat();
+          }
+        }
+      };
+      const workers = Array.from({ length: Math.min(context.settings.deliverConcurrency, chains.length) }, worker);
+      try {
+        await Promise.all(workers);
+      } finally {
+        beat(true);
+      }
+      const lagSeconds = lagSecondsOf(
+        request.messages.map((m) => m.committedAt),
+        Date.now(),
+      );
+      cdcMetrics.lagSeconds.set({ pipeline: request.pipeline }, lagSeconds);
+      return { delivered: pending.length, resumed: request.messages.length - pending.length, lagSeconds };
+    },
+  };
+}

@@ -1,0 +1,62 @@
+// The registry slot's activities (`multicast-registry.registry.<name>`): registry operations for
+// short operation workflows, and the heartbeating page-by-page enumeration multicast uses.
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityMap } from '../../sdk/pattern';
+import type { EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
+import type { Metadata } from '../../workflows/multicast-registry/filter';
+import { RegistryError, RegistryStore, type EnumerateRequest, type RegistryDriver } from './registry-store';
+
+/** A page of matching identities, names only: what a multicast needs, kept small for history. */
+export interface TargetPage {
+  identities: string[];
+  cursor: string | null;
+}
+
+export interface RegistryActivities {
+  register(input: {
+    registry: string;
+    identity: string;
+    metadata: Metadata;
+    ttlSeconds?: number;
+    replace: boolean;
+  }): Promise<Registration>;
+  heartbeat(input: { registry: string; identity: string; ttlSeconds?: number }): Promise<Registration>;
+  unregister(input: { registry: string; identity: string }): Promise<{ removed: boolean }>;
+  enumerate(input: EnumerateRequest): Promise<EnumeratePage>;
+  enumerateTargets(input: EnumerateRequest): Promise<TargetPage>;
+}
+
+/** Registry errors are the caller's problem, not the backend's: non-retryable, with a stable type. */
+async function asFailure<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof RegistryError) throw ApplicationFailure.nonRetryable(err.message, err.type);
+    throw err;
+  }
+}
+
+function heartbeat(cursor: string | null): void {
+  // Outside an activity (unit tests calling the factory directly) there is no context.
+  try {
+    Context.current().heartbeat({ cursor });
+  } catch {
+    /* not in an activity */
+  }
+}
+
+export function registryActivities(driver: RegistryDriver): RegistryActivities & ActivityMap {
+  const store = new RegistryStore(driver);
+  return {
+    register: (input) => asFailure(() => store.register(input)),
+    heartbeat: (input) => asFailure(() => store.heartbeat(input)),
+    unregister: (input) => asFailure(() => store.unregister(input)),
+    enumerate: (input) => asFailure(() => store.enumerate(input, heartbeat)),
+    enumerateTargets: (input) =>
+      asFailure(async () => {
+        const page = await store.enumerate(input, heartbeat);
+        return { identities: page.identities.map((r) => r.identity), cursor: page.cursor };
+      }),
+  };
+}

@@ -1,0 +1,216 @@
+// Registry operations over a keyvalue driver: the one implementation behind the registry slot's
+// activities and the client's direct (fast) path. State lives only in the backend.
+//
+// Layout: `mcr/<registry>/id/<identity>` → JSON record. Expiry: the record always carries
+// expiresAt (so every backend filters expired entries the same way); with keyvalue_ttl the
+// backend also drops the key, otherwise enumeration deletes expired records lazily. Registration
+// is a compare-and-set when the backend offers keyvalue_cas (no lost conflicts), get-then-set
+// otherwise.
+import type { Capability, KeyValueBatch, KeyValueCas, KeyValueTtl, Ops } from '../../drivers/capabilities';
+import { compileFilter, matches, type FilterNode, type Metadata } from '../../workflows/multicast-registry/filter';
+import type { EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
+
+export type RegistryDriver = Ops<'keyvalue_basic' | 'keyvalue_scan'> &
+  Partial<KeyValueTtl & KeyValueCas & KeyValueBatch> & { capabilities?: ReadonlySet<Capability> };
+
+export type RegistryErrorType =
+  'IdentityConflict' | 'IdentityNotFound' | 'InvalidFilter' | 'InvalidInput' | (string & {});
+
+export class RegistryError extends Error {
+  constructor(
+    readonly type: RegistryErrorType,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RegistryError';
+  }
+}
+
+interface StoredRecord {
+  v: 1;
+  identity: string;
+  metadata: Metadata;
+  registeredAt: number;
+  expiresAt: number | null;
+  ttlSeconds: number | null;
+}
+
+export function identityPrefix(registry: string): string {
+  return `mcr/${registry}/id/`;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function encode(record: StoredRecord): Uint8Array {
+  return encoder.encode(JSON.stringify(record));
+}
+
+function decode(bytes: Uint8Array | null): StoredRecord | null {
+  if (bytes === null) return null;
+  try {
+    const parsed = JSON.parse(decoder.decode(bytes)) as StoredRecord;
+    return parsed && parsed.v === 1 ? parsed : null;
+  } catch {
+    return null;
+  }
+}
+
+function toRegistration(record: StoredRecord): Registration {
+  return {
+    identity: record.identity,
+    metadata: record.metadata,
+    registeredAt: new Date(record.registeredAt).toISOString(),
+    expiresAt: record.expiresAt === null ? null : new Date(record.expiresAt).toISOString(),
+  };
+}
+
+export interface EnumerateRequest {
+  registry: string;
+  filter: Record<string, unknown>;
+  limit: number;
+  cursor: string | null;
+}
+
+export class RegistryStore {
+  private readonly hasTtl: boolean;
+  private readonly hasCas: boolean;
+  private readonly hasBatch: boolean;
+
+  constructor(
+    private readonly driver: RegistryDriver,
+    private readonly clock: () => number = Date.now,
+  ) {
+    const caps = driver.capabilities;
+    const has = (c: Capability, method: keyof RegistryDriver): boolean =>
+      (caps ? caps.has(c) : true) && typeof driver[method] === 'function';
+    this.hasTtl = has('keyvalue_ttl', 'setWithTtl');
+    this.hasCas = has('keyvalue_cas', 'compareAndSet');
+    this.hasBatch = has('keyvalue_batch', 'getMany');
+  }
+
+  private live(record: StoredRecord | null, now = this.clock()): record is StoredRecord {
+    return record !== null && (record.expiresAt === null || record.expiresAt > now);
+  }
+
+  /** Writes a record (with its lease, when the backend has TTLs); `expected` makes it a CAS. */
+  private async write(key: string, record: StoredRecord, expected?: string | null): Promise<boolean> {
+    const value = encode(record);
+    const ttl = record.ttlSeconds ?? undefined;
+    if (expected !== undefined && this.hasCas) {
+      return (await this.driver.compareAndSet!(key, value, expected, this.hasTtl ? ttl : undefined)).ok;
+    }
+    if (ttl !== undefined && this.hasTtl) await this.driver.setWithTtl!(key, value, ttl);
+    else await this.driver.set(key, value);
+    return true;
+  }
+
+  private async read(key: string): Promise<{ record: StoredRecord | null; version: string | null }> {
+    if (this.hasCas) {
+      const v = await this.driver.getVersioned!(key);
+      return { record: v ? decode(v.value) : null, version: v?.version ?? null };
+    }
+    return { record: decode(await this.driver.get(key)), version: null };
+  }
+
+  async register(input: {
+    registry: string;
+    identity: string;
+    metadata: Metadata;
+    ttlSeconds?: number;
+    replace: boolean;
+  }): Promise<Registration> {
+    const key = identityPrefix(input.registry) + input.identity;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { record: existing, version } = await this.read(key);
+      const now = this.clock();
+      if (this.live(existing, now) && !input.replace) {
+        throw new RegistryError(
+          'IdentityConflict',
+          `identity "${input.identity}" is already registered in "${input.registry}" (pass replace to overwrite)`,
+        );
+      }
+      const ttl = input.ttlSeconds ?? null;
+      const record: StoredRecord = {
+        v: 1,
+        identity: input.identity,
+        metadata: input.metadata,
+        registeredAt: now,
+        expiresAt: ttl === null ? null : now + ttl * 1000,
+        ttlSeconds: ttl,
+      };
+      // A lost CAS means someone else wrote in between: look again (it may now be a conflict).
+      if (await this.write(key, record, existing === null ? null : version)) return toRegistration(record);
+    }
+    throw new RegistryError('IdentityConflict', `identity "${input.identity}" is being registered concurrently`);
+  }
+
+  /** Renews the lease; an unknown or expired identity must register again. */
+  async heartbeat(input: { registry: string; identity: string; ttlSeconds?: number }): Promise<Registration> {
+    const key = identityPrefix(input.registry) + input.identity;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const { record, version } = await this.read(key);
+      const now = this.clock();
+      if (!this.live(record, now)) {
+        throw new RegistryError(
+          'IdentityNotFound',
+          `identity "${input.identity}" is not registered in "${input.registry}" (or its lease expired)`,
+        );
+      }
+      const ttl = input.ttlSeconds ?? record.ttlSeconds;
+      if (ttl === null) return toRegistration(record);
+      const renewed: StoredRecord = { ...record, ttlSeconds: ttl, expiresAt: now + ttl * 1000 };
+      if (await this.write(key, renewed, version)) return toRegistration(renewed);
+    }
+    throw new RegistryError('IdentityConflict', `identity "${input.identity}" changed during the heartbeat`);
+  }
+
+  /** Idempotent: removing an absent identity is not an error. */
+  async unregister(input: { registry: string; identity: string }): Promise<{ removed: boolean }> {
+    const key = identityPrefix(input.registry) + input.identity;
+    const existing = decode(await this.driver.get(key));
+    const existed = await this.driver.delete(key);
+    return { removed: existed && this.live(existing) };
+  }
+
+  private async readMany(keys: string[]): Promise<(StoredRecord | null)[]> {
+    if (keys.length === 0) return [];
+    if (this.hasBatch) return (await this.driver.getMany!(keys)).map(decode);
+    return Promise.all(keys.map(async (k) => decode(await this.driver.get(k))));
+  }
+
+  /**
+   * A page of live identities matching the filter. Each scan call asks for no more keys than the
+   * page still needs, so every key scanned is either returned or rejected, never left over: the
+   * driver's cursor alone resumes without duplicates or gaps.
+   */
+  async enumerate(request: EnumerateRequest, onProgress?: (cursor: string | null) => void): Promise<EnumeratePage> {
+    let filter: FilterNode;
+    try {
+      filter = compileFilter(request.filter);
+    } catch (err) {
+      throw new RegistryError('InvalidFilter', (err as Error).message);
+    }
+    const prefix = identityPrefix(request.registry);
+    const found: Registration[] = [];
+    let cursor = request.cursor;
+    let first = true;
+    while (found.length < request.limit && (first || cursor !== null)) {
+      first = false;
+      const page = await this.driver.scan(prefix, { cursor, limit: request.limit - found.length });
+      cursor = page.cursor;
+      const records = await this.readMany(page.keys);
+      const now = this.clock();
+      const expired: string[] = [];
+      records.forEach((record, i) => {
+        if (record === null) return; // deleted (or expired by the backend) since the scan
+        if (!this.live(record, now)) expired.push(page.keys[i]);
+        else if (matches(filter, record.metadata)) found.push(toRegistration(record));
+      });
+      // Backends without TTLs keep expired records until someone looks: drop them now.
+      if (!this.hasTtl && expired.length > 0) await Promise.all(expired.map((k) => this.driver.delete(k)));
+      onProgress?.(cursor);
+    }
+    return { identities: found, cursor };
+  }
+}

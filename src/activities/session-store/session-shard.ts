@@ -1,0 +1,113 @@
+// One shard of one region, as the session store sees it: read, touch, compare-and-set a session
+// record, keep the per-user index, merge a replicated copy in. Used by the client fast path (each
+// call through the backend's guard) and by the replication activities (already guarded by the
+// activity interceptor).
+import type { Ops } from '../../drivers/capabilities';
+import {
+  decodeRecord,
+  encodeRecord,
+  mergeRecords,
+  sameBytes,
+  SESSION_KEY_PREFIX,
+  sessionKey,
+  userIndexKey,
+  userIndexPrefix,
+  type SessionRecord,
+} from '../../workflows/session-store/session-record';
+
+export type SessionShardOps = Ops<'keyvalue_basic' | 'keyvalue_ttl' | 'keyvalue_scan' | 'keyvalue_cas'>;
+
+/** Runs one driver call: through a BackendGuard on the fast path, directly inside an activity. */
+export type CallRunner = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
+
+export const runDirectly: CallRunner = (_operation, fn) => fn();
+
+export interface VersionedRecord {
+  record: SessionRecord;
+  bytes: Uint8Array;
+  version: string;
+}
+
+/** Seconds until an absolute expiry, at least one millisecond (drivers refuse a TTL of 0). */
+function secondsUntil(expiresAt: number, now: number): number {
+  return Math.max(0.001, (expiresAt - now) / 1000);
+}
+
+export class SessionShard {
+  constructor(
+    readonly backend: string,
+    private readonly driver: SessionShardOps,
+    private readonly run: CallRunner = runDirectly,
+  ) {}
+
+  /** The stored record (a tombstone included), or null when absent or expired. */
+  async read(sessionId: string): Promise<VersionedRecord | null> {
+    const found = await this.run('getVersioned', () => this.driver.getVersioned(sessionKey(sessionId)));
+    if (!found) return null;
+    return { record: decodeRecord(found.value), bytes: found.value, version: found.version };
+  }
+
+  /** Pushes the key's expiry without rewriting the record (the cheap half of a sliding TTL). */
+  async touch(sessionId: string, ttlSeconds: number): Promise<boolean> {
+    return this.run('expire', () => this.driver.expire(sessionKey(sessionId), ttlSeconds));
+  }
+
+  /** Writes the record if the stored version is still expectedVersion; the key expires with it. */
+  async write(record: SessionRecord, expectedVersion: string | null, now: number, bytes = encodeRecord(record)) {
+    const ttl = secondsUntil(record.expiresAt, now);
+    const result = await this.run('compareAndSet', () =>
+      this.driver.compareAndSet(sessionKey(record.sessionId), bytes, expectedVersion, ttl),
+    );
+    if (result.ok) await this.writeIndex(record, now);
+    return result;
+  }
+
+  /**
+   * The user index entry outlives the record's written expiry by half a window: reads push the
+   * key's TTL without a rewrite until less than half a window is left (see SessionStore).
+   */
+  async writeIndex(record: SessionRecord, now: number): Promise<void> {
+    const key = userIndexKey(record.metadata.userId, record.sessionId);
+    if (record.deleted) {
+      await this.run('delete', () => this.driver.delete(key));
+      return;
+    }
+    const ttl = secondsUntil(record.expiresAt + (record.ttlSeconds * 1000) / 2, now);
+    await this.run('setWithTtl', () => this.driver.setWithTtl(key, new Uint8Array([1]), ttl));
+  }
+
+  async deleteIndex(userId: string, sessionId: string): Promise<void> {
+    await this.run('delete', () => this.driver.delete(userIndexKey(userId, sessionId)));
+  }
+
+  /**
+   * Merges a copy from another region into this shard with compare-and-set, retrying on a
+   * concurrent write. Returns whether anything changed; an expired result is not written.
+   */
+  async apply(incoming: SessionRecord, now: () => number): Promise<{ changed: boolean }> {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const current = await this.read(incoming.sessionId);
+      const merged = current ? mergeRecords(current.record, incoming) : incoming;
+      const bytes = encodeRecord(merged);
+      if (current && sameBytes(bytes, current.bytes)) return { changed: false };
+      const at = now();
+      if (merged.expiresAt <= at) return { changed: false };
+      const result = await this.write(merged, current?.version ?? null, at, bytes);
+      if (result.ok) return { changed: true };
+    }
+    throw new Error(`session ${incoming.sessionId}: gave up merging after 50 concurrent writes`);
+  }
+
+  /** One page of session ids of a user on this shard (index entries, possibly stale). */
+  async scanUser(userId: string, cursor: string | null, limit: number) {
+    const prefix = userIndexPrefix(userId);
+    const page = await this.run('scan', () => this.driver.scan(prefix, { cursor, limit }));
+    return { ids: page.keys.map((k) => k.slice(prefix.length)), cursor: page.cursor };
+  }
+
+  /** One page of every session id on this shard. */
+  async scanAll(cursor: string | null, limit: number) {
+    const page = await this.run('scan', () => this.driver.scan(SESSION_KEY_PREFIX, { cursor, limit }));
+    return { ids: page.keys.map((k) => k.slice(SESSION_KEY_PREFIX.length)), cursor: page.cursor };
+  }
+}
