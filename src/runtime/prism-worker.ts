@@ -13,6 +13,7 @@ import type { Driver } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
 import { capabilityActivities } from '../activities/capability-activities';
 import { resolveSlotsActivity, slotBindings } from '../activities/resolve-slots';
+import { activityLogging } from '../observability/activity-logging';
 import { createLogger, type Logger } from '../observability/logger';
 import { WorkerHttpServer, type HealthReport } from '../observability/http-server';
 import { createMetrics } from '../observability/metrics';
@@ -26,6 +27,7 @@ import { closeBackends, createBackends, StartupError } from './backends';
 import { matchSlots, type SlotMatch } from './slot-matcher';
 import { buildWorkflowBundle, PAYLOAD_CONVERTER, prebuiltBundle } from './workflow-bundle';
 import { zodProblems } from '../config/errors';
+import { prepareSecurity, scrubError, type PreparedSecurity } from '../security/prepare';
 
 export interface PrismWorkerOptions {
   config: PrismConfig;
@@ -71,6 +73,7 @@ export class PrismWorker {
   private drivers = new Map<string, Driver>();
   private connection?: NativeConnection;
   private stopping = false;
+  private security: Omit<PreparedSecurity, 'config'> = { payloadCodecs: [], tls: undefined };
   httpPort = 0;
 
   private constructor(
@@ -81,7 +84,9 @@ export class PrismWorker {
 
   /** Validates, connects and builds everything; nothing polls until run(). */
   static async create(options: PrismWorkerOptions): Promise<PrismWorker> {
-    const { config } = options;
+    // Secret references resolved, codec keys and TLS files read: before anything parses driver configs.
+    const security = prepareSecurity(options.config, options.configFile);
+    const { config } = security;
     const logger = options.logger ?? createLogger(config.logging.level, { component: 'worker' });
     const patterns = options.patterns ?? builtinPatterns();
     const driverRegistry = options.drivers ?? (await import('../drivers/builtin')).builtinDrivers();
@@ -100,8 +105,11 @@ export class PrismWorker {
 
     const temporalMetricsUrl = installRuntime(config, logger);
     const self = new PrismWorker(config, logger, new Registry());
+    self.security = security;
     const metrics = createMetrics(self.registry);
-    self.drivers = await createBackends(config, matches, driverRegistry, logger);
+    self.drivers = await createBackends(config, matches, driverRegistry, logger).catch((err: unknown) => {
+      throw scrubError(err);
+    });
     try {
       for (const backend of self.drivers.keys()) {
         self.guards.set(
@@ -114,7 +122,7 @@ export class PrismWorker {
           }),
         );
       }
-      self.connection = await NativeConnection.connect({ address: config.temporal.address });
+      self.connection = await NativeConnection.connect({ address: config.temporal.address, tls: security.tls });
       await self.createTemporalWorkers(matches, patterns);
       self.http = new WorkerHttpServer({
         host: config.worker.http_host,
@@ -127,7 +135,7 @@ export class PrismWorker {
       self.httpPort = await self.http.start();
     } catch (err) {
       await self.release();
-      throw err;
+      throw scrubError(err);
     }
     return self;
   }
@@ -138,7 +146,7 @@ export class PrismWorker {
     const common = {
       connection,
       namespace: config.temporal.namespace,
-      dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER },
+      dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER, payloadCodecs: this.security.payloadCodecs },
       shutdownGraceTime: config.worker.shutdown_grace_time,
     };
 
@@ -183,7 +191,8 @@ export class PrismWorker {
           ...common,
           taskQueue: backendTaskQueue(config.temporal.task_queue, backend),
           activities,
-          interceptors: { activity: [createResilienceInterceptor(guard)] },
+          // Logging outside the guard, so rejections by the breaker or bulkhead are logged too.
+          interceptors: { activity: [activityLogging(this.logger, backend), createResilienceInterceptor(guard)] },
           maxConcurrentActivityTaskExecutions: guard.snapshot().capacity,
         }),
       });

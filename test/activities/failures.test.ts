@@ -45,5 +45,17 @@ describe('driver errors as activity failures', () => {
     assert.equal(failed.length, 1);
     const started_ = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes);
     assert.equal(started_[0].activityTaskStartedEventAttributes?.attempt, 1, 'failed on its first attempt');
+
+    const line = worker
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'driver call failed' && l.workflowId === started.workflowId);
+    assert.ok(line, 'a structured log line for the failed call');
+    assert.equal(line.backend, 'tiny');
+    assert.equal(line.activity, 'keyvalue_basic.set');
+    assert.equal(line.errorType, 'DriverValueTooLarge');
+    assert.ok(typeof line.activityId === 'string');
   });
 });
