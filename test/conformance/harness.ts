@@ -16,16 +16,30 @@ export interface DriverUnderTest {
   name: string;
   factory: DriverFactory;
   config: () => Record<string, unknown>;
+  /** Largest pub/sub payload the backend carries, where it is below the 512 KiB the suite uses. */
+  pubsubMaxPayloadBytes?: number;
 }
 
 // Driver descriptors are light: each loads its client library only in create().
 export const DRIVERS: DriverUnderTest[] = [
   { name: 'memory', factory: memoryDriver, config: () => ({}) },
   { name: 'redis', factory: redisDriver, config: () => ({ url: stackEnv.redisUrl }) },
-  { name: 'postgres', factory: postgresDriver, config: () => ({ url: stackEnv.postgresUrl }) },
+  {
+    name: 'postgres',
+    factory: postgresDriver,
+    config: () => ({ url: stackEnv.postgresUrl }),
+    // NOTIFY carries under 8000 bytes, envelope included.
+    pubsubMaxPayloadBytes: 5000,
+  },
   { name: 'nats', factory: natsDriver, config: () => ({ servers: [stackEnv.natsUrl] }) },
   { name: 'kafka', factory: kafkaDriver, config: () => ({ brokers: stackEnv.kafkaBrokers }) },
 ];
+
+export function driverUnderTest(name: string): DriverUnderTest {
+  const entry = DRIVERS.find((d) => d.name === name);
+  if (!entry) throw new Error(`no driver under test named ${name}`);
+  return entry;
+}
 
 export type DriverWith<C extends Capability> = DriverBase & CapabilityOperations[C];
 

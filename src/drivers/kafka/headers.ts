@@ -1,0 +1,50 @@
+// Record headers: user headers as Kafka headers (UTF-8 values), plus the driver's message id.
+import type { IHeaders } from 'kafkajs';
+import type { Headers } from '../capabilities';
+import { DriverError } from '../errors';
+import { DRIVER } from './errors';
+
+export const MESSAGE_ID_HEADER = 'prism-message-id';
+const INTERNAL = new Set([MESSAGE_ID_HEADER]);
+
+export function checkHeaders(headers: unknown): Headers {
+  if (headers === undefined) return {};
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new DriverError(DRIVER, 'InvalidArgument', 'headers must be an object of strings');
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') {
+      throw new DriverError(DRIVER, 'InvalidArgument', `header "${name}" must be a string`);
+    }
+    if (INTERNAL.has(name)) {
+      throw new DriverError(DRIVER, 'InvalidArgument', `header name "${name}" is reserved by the driver`);
+    }
+  }
+  return headers as Headers;
+}
+
+export function toKafkaHeaders(user: Headers, internal: Record<string, string> = {}): IHeaders {
+  return { ...user, ...internal };
+}
+
+function text(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  if (Array.isArray(v)) return v.length ? text(v[v.length - 1]) : undefined;
+  return typeof v === 'string' ? v : v.toString('utf8');
+}
+
+/** User headers of a record (the driver's own left out). */
+export function fromKafkaHeaders(h: IHeaders | undefined): Headers {
+  const out: Headers = {};
+  if (!h) return out;
+  for (const [name, value] of Object.entries(h)) {
+    if (INTERNAL.has(name)) continue;
+    const t = text(value);
+    if (t !== undefined) out[name] = t;
+  }
+  return out;
+}
+
+export function headerText(h: IHeaders | undefined, name: string): string | undefined {
+  return h ? text(h[name]) : undefined;
+}

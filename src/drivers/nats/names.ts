@@ -1,0 +1,83 @@
+// Names the driver derives from user input: topic, stream, queue and group names become subject
+// tokens and JetStream stream/consumer names, which allow only a restricted charset.
+//
+// encodeToken keeps [A-Za-z0-9-] and writes every other character as `_XX` per UTF-8 byte (`_`
+// included, so the encoding is injective). Characters encode independently, so the encoding of a
+// prefix is a prefix of the encoding: KV scans rely on that.
+import { createHash } from 'node:crypto';
+import { DriverError } from '../errors';
+import { DRIVER } from './errors';
+
+const HEX = '0123456789ABCDEF';
+
+function isLiteral(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) || // 0-9
+    (code >= 0x41 && code <= 0x5a) || // A-Z
+    (code >= 0x61 && code <= 0x7a) || // a-z
+    code === 0x2d // -
+  );
+}
+
+export function encodeToken(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const code = ch.charCodeAt(0);
+    if (ch.length === 1 && isLiteral(code)) {
+      out += ch;
+      continue;
+    }
+    for (const byte of Buffer.from(ch, 'utf8')) out += '_' + HEX[byte >> 4] + HEX[byte & 15];
+  }
+  return out;
+}
+
+/** Inverse of encodeToken; null when `s` is not an encoding. */
+export function decodeToken(s: string): string | null {
+  const bytes: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (isLiteral(code)) {
+      bytes.push(code);
+    } else if (code === 0x5f /* _ */ && /^[0-9A-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      return null;
+    }
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+  } catch {
+    return null;
+  }
+}
+
+/** Longest encoded name used as is in a stream or consumer name (they become file names). */
+const MAX_NAME_TOKEN = 96;
+
+/**
+ * The encoded name, shortened with a hash when long: stream and consumer names become directory
+ * names on the server, so they must stay well under 255 bytes.
+ */
+export function nameToken(name: string): string {
+  const token = encodeToken(name);
+  if (token.length <= MAX_NAME_TOKEN) return token;
+  const hash = createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 32);
+  // `_Z` never occurs in an encoding (escapes are `_` and two hex digits), so no plain name collides.
+  return `${token.slice(0, MAX_NAME_TOKEN - 34)}_Z${hash}`;
+}
+
+/** Validates a topic/stream/queue/group name: a non-empty, well-formed string of at most 1 KiB. */
+export function checkName(what: string, name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new DriverError(DRIVER, 'InvalidArgument', `${what} must be a non-empty string`);
+  }
+  if (Buffer.byteLength(name, 'utf8') > 1024) {
+    throw new DriverError(DRIVER, 'InvalidArgument', `${what} is longer than 1024 bytes`);
+  }
+  if (!name.isWellFormed()) {
+    throw new DriverError(DRIVER, 'InvalidArgument', `${what} is not valid UTF-8 (lone surrogate)`);
+  }
+  return name;
+}

@@ -1,0 +1,96 @@
+// pubsub_basic over core NATS: at-most-once fan-out to the subscribers connected at publish time.
+// Topic `t` is subject `<pubsubSubjectPrefix>.<encodeToken(t)>` (one token: wildcards and dots in
+// topic names are plain characters, not subject syntax). The message id travels in Nats-Msg-Id.
+import { randomUUID } from 'node:crypto';
+import type { NatsConnection } from './client';
+import type { Bytes, Headers, PubSubBasic, PubSubMessage, Subscription } from '../capabilities';
+import { DriverError } from '../errors';
+import { checkValue, type Limits } from '../limits';
+import { DRIVER, guard, withTimeout } from './errors';
+import { checkHeaders, fromNatsHeaders, internalHeader, MESSAGE_ID_HEADER, toNatsHeaders } from './headers';
+import { checkName, encodeToken } from './names';
+
+export class NatsPubSub implements PubSubBasic {
+  private readonly subscriptions = new Set<{ unsubscribe(): void }>();
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly subjectPrefix: string,
+    private readonly limits: Limits,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Waits for the server to have processed everything sent so far. */
+  private flush(what: string): Promise<void> {
+    return withTimeout(this.nc.flush(), this.timeoutMs, what);
+  }
+
+  private subject(topic: string): string {
+    return `${this.subjectPrefix}.${encodeToken(topic)}`;
+  }
+
+  async publish(topic: string, payload: Bytes, headers?: Headers): Promise<{ messageId: string }> {
+    checkName('topic', topic);
+    checkValue(DRIVER, payload, this.limits);
+    const user = checkHeaders(headers);
+    const messageId = randomUUID();
+    await guard(`publish to ${topic}`, async () => {
+      this.nc.publish(this.subject(topic), payload, {
+        headers: toNatsHeaders(user, { [MESSAGE_ID_HEADER]: messageId }),
+      });
+      // Surfaces a lost connection (and server-side rejections) as an error of this call.
+      await this.flush(`publish to ${topic}`);
+    });
+    return { messageId };
+  }
+
+  async subscribe(topic: string, handler: (message: PubSubMessage) => void): Promise<Subscription> {
+    checkName('topic', topic);
+    if (typeof handler !== 'function') {
+      throw new DriverError(DRIVER, 'InvalidArgument', 'handler must be a function');
+    }
+    const sub = await guard(`subscribe to ${topic}`, async () => {
+      const s = this.nc.subscribe(this.subject(topic), {
+        callback: (err, m) => {
+          if (err) return;
+          const message: PubSubMessage = {
+            topic,
+            payload: new Uint8Array(m.data),
+            headers: fromNatsHeaders(m.headers),
+            messageId: internalHeader(m.headers, MESSAGE_ID_HEADER) ?? '',
+          };
+          try {
+            handler(message);
+          } catch {
+            // A throwing handler must not break delivery to the others.
+          }
+        },
+      });
+      // The server has registered the subscription once the flush round trip completes.
+      try {
+        await this.flush(`subscribe to ${topic}`);
+      } catch (err) {
+        s.unsubscribe();
+        throw err;
+      }
+      return s;
+    });
+    this.subscriptions.add(sub);
+    let active = true;
+    return {
+      unsubscribe: async () => {
+        if (!active) return;
+        active = false;
+        this.subscriptions.delete(sub);
+        sub.unsubscribe();
+        await guard(`unsubscribe from ${topic}`, () => this.flush(`unsubscribe from ${topic}`)).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Stops every subscription (driver close). */
+  closeAll(): void {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    this.subscriptions.clear();
+  }
+}
