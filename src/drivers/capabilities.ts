@@ -76,12 +76,7 @@ export interface KeyValueCas {
    * Writes value only when the stored version equals expectedVersion (null: only when absent).
    * ttlSeconds, when given, sets the expiry together with the write.
    */
-  compareAndSet(
-    key: string,
-    value: Bytes,
-    expectedVersion: string | null,
-    ttlSeconds?: number,
-  ): Promise<CasResult>;
+  compareAndSet(key: string, value: Bytes, expectedVersion: string | null, ttlSeconds?: number): Promise<CasResult>;
 }
 
 export interface PubSubMessage {
@@ -199,9 +194,7 @@ export interface CapabilityOperations {
 /** The operations of a set of capabilities, e.g. Ops<'keyvalue_basic' | 'keyvalue_scan'>. */
 export type Ops<C extends Capability> = UnionToIntersection<CapabilityOperations[C]>;
 
-type UnionToIntersection<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void
-  ? I
-  : never;
+type UnionToIntersection<U> = (U extends unknown ? (arg: U) => void : never) extends (arg: infer I) => void ? I : never;
 
 /** Operation names per capability; the activity layer registers one activity per entry. */
 export const CAPABILITY_OPERATIONS = {
