@@ -1,0 +1,87 @@
+// Worker start-up (process start → /ready) and resident memory when idle, for a worker that
+// loads only the Redis client (lazy drivers) next to one that loads every driver's client.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import type { BenchCase, Measurement } from '../lib/types';
+
+const WORKER = resolve(__dirname, '../../src/worker.js');
+
+function config(backends: Record<string, unknown>, store: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'prism-bench-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(
+    file,
+    stringify({
+      temporal: { task_queue: `bench-startup-${process.pid}-${Date.now()}` },
+      worker: { http_port: 0, temporal_metrics_port: 0 },
+      backends,
+      patterns: { 'kv-probe': { slots: { store } } },
+    }),
+  );
+  return file;
+}
+
+// The baseline preloads every driver's client library, as a worker without lazy loading would.
+const ALL_CLIENTS = ['ioredis', 'pg', 'kafkajs', '@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv'];
+
+async function startup(file: string, preload: string[] = []): Promise<{ readyMs: number; rssMiB: number }> {
+  const start = performance.now();
+  const args = [...preload.flatMap((m) => ['--require', m]), WORKER, '--config', file];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  try {
+    for (;;) {
+      const port = /"http":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(out)?.[1];
+      if (
+        port &&
+        (await fetch(`http://127.0.0.1:${port}/ready`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        const readyMs = performance.now() - start;
+        await new Promise((r) => setTimeout(r, 1000));
+        const status = await import('node:fs').then((fs) => fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+        const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+        return { readyMs, rssMiB: rssKiB / 1024 };
+      }
+      if (proc.exitCode !== null) throw new Error(`worker exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.once('exit', r));
+  }
+}
+
+export const workerCase: BenchCase = {
+  id: 'worker',
+  title: 'Worker start-up and idle memory',
+  async run(): Promise<Measurement[]> {
+    const redisOnly = config({ cache: { driver: 'redis' } }, 'cache');
+    const lean = await startup(redisOnly);
+    const full = await startup(redisOnly, ALL_CLIENTS);
+    return [
+      {
+        name: 'start → /ready (Redis only vs all five drivers)',
+        unit: 'ms',
+        better: 'lower',
+        ours: lean.readyMs,
+        baseline: full.readyMs,
+        baselineName: 'all five drivers',
+      },
+      {
+        name: 'idle RSS (Redis only vs all five drivers)',
+        unit: 'MiB',
+        better: 'lower',
+        ours: lean.rssMiB,
+        baseline: full.rssMiB,
+        baselineName: 'all five drivers',
+      },
+    ];
+  },
+};

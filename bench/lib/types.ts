@@ -1,0 +1,21 @@
+// What a benchmark case reports: each measurement beside the baseline it is compared with,
+// measured in the same run on the same machine.
+export interface Measurement {
+  /** e.g. "targets/s at 1,000 targets" */
+  name: string;
+  unit: string;
+  /** Whether a larger number is better (throughput) or worse (latency, memory). */
+  better: 'higher' | 'lower';
+  ours: number;
+  baseline: number;
+  baselineName: string;
+  /** The size of the case, for scaling charts (targets, events, sagas…). */
+  size?: number;
+}
+
+export interface BenchCase {
+  id: string;
+  title: string;
+  /** One repetition; the runner repeats it and reports the median and spread. */
+  run(): Promise<Measurement[]>;
+}
