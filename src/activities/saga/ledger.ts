@@ -30,17 +30,23 @@ export function decodeLedger(bytes: Uint8Array): Ledger {
 /**
  * Applies change to the counter under key once per changeId. change gets the current count (null
  * when the ledger does not exist) and returns the new one, or throws a non-retryable failure.
+ * With onlyAfter, the change applies only if that change was applied (an undo of an action that
+ * never took effect does nothing).
  */
 export async function applyOnce(
   kv: KeyValueCas,
   key: string,
   changeId: string,
   change: (count: number | null) => number,
+  onlyAfter?: string,
 ): Promise<LedgerChange> {
   for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
     const current = await kv.getVersioned(key);
     const ledger = current ? decodeLedger(current.value) : null;
     if (ledger?.applied.includes(changeId)) return { now: ledger.count, applied: false };
+    if (onlyAfter !== undefined && !ledger?.applied.includes(onlyAfter)) {
+      return { now: ledger?.count ?? 0, applied: false };
+    }
     const count = change(ledger?.count ?? null);
     const applied = [...(ledger?.applied ?? []), changeId].slice(-REMEMBERED_CHANGES);
     const result = await kv.compareAndSet(key, encodeLedger({ count, applied }), current?.version ?? null);

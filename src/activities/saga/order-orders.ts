@@ -28,9 +28,12 @@ export function orderLedgerActivities(driver: Ops<'keyvalue_basic' | 'keyvalue_c
     ledgerKey: string,
     fault: Fault | undefined,
     apply: (count: number | null) => number,
+    undoes?: string,
   ): Promise<LedgerChange> => {
     failIfInjected(fault, key, operation);
-    const result = await applyOnce(driver, ledgerKey, `${key}:${operation}`, apply);
+    // An undo applies only after the change it undoes: the saga may compensate an action that failed.
+    const onlyAfter = undoes === undefined ? undefined : `${key}:${undoes}`;
+    const result = await applyOnce(driver, ledgerKey, `${key}:${operation}`, apply, onlyAfter);
     await pauseIfInjected(fault);
     return result;
   };
@@ -46,10 +49,14 @@ export function orderLedgerActivities(driver: Ops<'keyvalue_basic' | 'keyvalue_c
         return available - r.quantity;
       }),
     releaseStock: (key: string, r: StockRequest, fault?: Fault) =>
-      change('releaseStock', key, orderKeys.stock(r.sku), fault, (count) => {
-        if (count === null) throw ApplicationFailure.nonRetryable(`unknown SKU ${r.sku}`, 'NotFound');
-        return count + positive('quantity', r.quantity);
-      }),
+      change(
+        'releaseStock',
+        key,
+        orderKeys.stock(r.sku),
+        fault,
+        (count) => (count ?? 0) + positive('quantity', r.quantity),
+        'reserveStock',
+      ),
     charge: (key: string, r: PaymentRequest, fault?: Fault) =>
       change('charge', key, orderKeys.account(r.customer), fault, (count) => {
         const balance = count ?? r.openingBalance;
@@ -62,10 +69,14 @@ export function orderLedgerActivities(driver: Ops<'keyvalue_basic' | 'keyvalue_c
         return balance - r.amount;
       }),
     refund: (key: string, r: PaymentRequest, fault?: Fault) =>
-      change('refund', key, orderKeys.account(r.customer), fault, (count) => {
-        if (count === null) throw ApplicationFailure.nonRetryable(`unknown customer ${r.customer}`, 'NotFound');
-        return count + positive('amount', r.amount);
-      }),
+      change(
+        'refund',
+        key,
+        orderKeys.account(r.customer),
+        fault,
+        (count) => (count ?? 0) + positive('amount', r.amount),
+        'charge',
+      ),
   };
   return { ...activities };
 }

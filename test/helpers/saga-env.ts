@@ -1,0 +1,117 @@
+// Shared by the saga tests and benchmark: a worker config binding the saga pattern to the real
+// stack (orders → Postgres, events → Kafka, cache → Redis), and readers that check effects in
+// the backends themselves.
+import Redis from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { Pool } from 'pg';
+import { decodeLedger } from '../../src/activities/saga/ledger';
+import { orderKeys } from '../../src/workflows/saga/order-types';
+import { stackEnv } from './env';
+import { testConfig } from './worker-process';
+
+/** The saga tests' own Postgres schema: other suites may drop the shared one. */
+export const SAGA_SCHEMA = 'prism_saga';
+
+export function sagaWorkerConfig(taskQueue: string): Record<string, unknown> {
+  return testConfig(taskQueue, {
+    backends: {
+      pg: { driver: 'postgres', config: { url: stackEnv.postgresUrl, schema: SAGA_SCHEMA } },
+      kafka: { driver: 'kafka', config: { brokers: stackEnv.kafkaBrokers } },
+      redis: { driver: 'redis', config: { url: stackEnv.redisUrl } },
+    },
+    patterns: {
+      saga: {
+        slots: { orders: 'pg', events: 'kafka', cache: 'redis' },
+        activity: { start_to_close_timeout: '30s', retry: { initial_interval: '200ms', maximum_attempts: 3 } },
+      },
+    },
+  });
+}
+
+/** Reads the example's effects straight from Postgres, Kafka and Redis. */
+export class SagaBackends {
+  private readonly pool = new Pool({ connectionString: stackEnv.postgresUrl, max: 2 });
+  private readonly redis = new Redis(stackEnv.redisUrl);
+  private readonly kafka = new Kafka({ brokers: stackEnv.kafkaBrokers, logLevel: logLevel.NOTHING });
+
+  /** The ledger's count and the changes it has applied, or null when it does not exist. */
+  async ledger(key: string): Promise<{ count: number; applied: string[] } | null> {
+    const r = await this.pool.query<{ value: Buffer }>(`SELECT value FROM ${SAGA_SCHEMA}.kv WHERE key = $1`, [key]);
+    return r.rows[0] ? decodeLedger(new Uint8Array(r.rows[0].value)) : null;
+  }
+
+  stock(sku: string): Promise<number | undefined> {
+    return this.ledger(orderKeys.stock(sku)).then((l) => l?.count);
+  }
+
+  balance(customer: string): Promise<number | undefined> {
+    return this.ledger(orderKeys.account(customer)).then((l) => l?.count);
+  }
+
+  /** A plain key's value as text, or null when absent. */
+  async kvText(key: string): Promise<string | null> {
+    const r = await this.pool.query<{ value: Buffer }>(`SELECT value FROM ${SAGA_SCHEMA}.kv WHERE key = $1`, [key]);
+    return r.rows[0] ? r.rows[0].value.toString('utf8') : null;
+  }
+
+  async cached(orderId: string): Promise<string | null> {
+    return this.redis.get(orderKeys.order(orderId));
+  }
+
+  /** How many messages a topic holds (0 when it does not exist). */
+  async eventCount(topic: string): Promise<number> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      if (!(await admin.listTopics()).includes(topic)) return 0;
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /** Event types on a topic, in order (empty when the topic does not exist). */
+  async events(topic: string): Promise<string[]> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const topics = await admin.listTopics();
+      if (!topics.includes(topic)) return [];
+      const offsets = await admin.fetchTopicOffsets(topic);
+      const total = offsets.reduce((n, o) => n + Number(o.high) - Number(o.low), 0);
+      if (total === 0) return [];
+      const consumer = this.kafka.consumer({ groupId: `saga-test-${topic}-${Date.now()}` });
+      await consumer.connect();
+      const types: string[] = [];
+      try {
+        await consumer.subscribe({ topic, fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(
+            () => reject(new Error(`read ${types.length} of ${total} events on ${topic}`)),
+            20_000,
+          );
+          void consumer.run({
+            eachMessage: async ({ message }) => {
+              types.push(message.headers?.['event-type']?.toString() ?? '?');
+              if (types.length >= total) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          });
+        });
+      } finally {
+        await consumer.disconnect();
+      }
+      return types;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+    this.redis.disconnect();
+  }
+}

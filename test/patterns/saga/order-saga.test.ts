@@ -1,0 +1,207 @@
+// The order saga on the real stack (orders: Postgres, events: Kafka, cache: Redis): the happy
+// path, a failure injected at each step in turn, the pivot, a compensation that gives up, and a
+// replay of the recorded histories. Every effect is checked in the backend that holds it.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { PrismClient } from '../../../src/client/prism-client';
+import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
+import { ORDER_STEPS, type OrderSagaInput } from '../../../src/workflows/saga/order-input';
+import { orderKeys } from '../../../src/workflows/saga/order-types';
+import type { SagaState } from '../../../src/workflows/saga/plan';
+import type { SagaResult } from '../../../src/workflows/saga/saga';
+import { uniqueName } from '../../helpers/env';
+import { SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
+import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
+
+export function orderInput(extra: Partial<OrderSagaInput> = {}): OrderSagaInput {
+  const id = uniqueName('order');
+  return {
+    orderId: id,
+    sku: `sku-${id}`,
+    quantity: 2,
+    customer: `cust-${id}`,
+    amount: 500,
+    topic: `saga-${id}`,
+    openingStock: 10,
+    openingBalance: 1000,
+    ...extra,
+  };
+}
+
+describe('order saga on Postgres, Kafka and Redis', () => {
+  const taskQueue = uniqueName('saga');
+  let worker: WorkerProcess;
+  let client: PrismClient;
+  let backends: SagaBackends;
+  const recorded: { name: string; handle: WorkflowHandle }[] = [];
+
+  before(async () => {
+    worker = await startWorker(sagaWorkerConfig(taskQueue));
+    client = await PrismClient.connect({ taskQueue });
+    backends = new SagaBackends();
+  });
+
+  after(async () => {
+    await client?.close();
+    await backends?.close();
+    await worker?.stop();
+  });
+
+  async function runOrder(input: OrderSagaInput): Promise<{ handle: WorkflowHandle; result: SagaResult }> {
+    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga' });
+    recorded.push({ name: input.orderId, handle: started.handle });
+    return { handle: started.handle, result: (await started.handle.result()) as SagaResult };
+  }
+
+  it('completes: every effect applied once, status completed by query, result and search attribute', async () => {
+    const input = orderInput();
+    const { handle, result } = await runOrder(input);
+    assert.equal(result.status, 'completed');
+    assert.deepEqual(
+      Object.values(result.steps).map((s) => s.status),
+      ['completed', 'completed', 'completed', 'completed'],
+    );
+    assert.equal(await backends.stock(input.sku), 8);
+    assert.equal(await backends.balance(input.customer), 500);
+    assert.deepEqual(await backends.events(input.topic!), ['OrderPlaced']);
+    assert.deepEqual(JSON.parse((await backends.cached(input.orderId))!), {
+      orderId: input.orderId,
+      sku: input.sku,
+      quantity: 2,
+      amount: 500,
+    });
+    const ledger = await backends.ledger(orderKeys.stock(input.sku));
+    assert.deepEqual(ledger?.applied, [`${handle.workflowId}:reserve:reserveStock`]);
+    const state = await handle.query<SagaState>('sagaStatus');
+    assert.equal(state.status, 'completed');
+    const d = await handle.describe();
+    assert.equal(d.typedSearchAttributes.get({ name: 'PrismStatus', type: 'KEYWORD' } as never), 'completed');
+    assert.equal(d.typedSearchAttributes.get({ name: 'PrismProgress', type: 'INT' } as never), 4);
+  });
+
+  it('a failure injected at each step in turn compensates exactly the steps completed before it', async () => {
+    const runs = await Promise.all(
+      ORDER_STEPS.map(async (failing, index) => {
+        const input = orderInput({ testFaults: { failStep: failing } });
+        return { failing, index, input, ...(await runOrder(input)) };
+      }),
+    );
+    for (const { failing, index, input, result } of runs) {
+      const what = `failing at ${failing}`;
+      assert.equal(result.status, 'compensated', what);
+      assert.equal(result.failure?.step, failing, what);
+      assert.match(result.failure?.error ?? '', /InjectedFault: injected fault/, what);
+      assert.deepEqual(
+        ORDER_STEPS.map((s) => result.steps[s].status),
+        // A failed reserve, charge or cache is compensated too (its undo finds nothing applied); a failed publish not.
+        ORDER_STEPS.map((s, i) =>
+          i < index ? 'compensated' : i === index ? (s === 'publish' ? 'failed' : 'compensated') : 'pending',
+        ),
+        what,
+      );
+      // The fault strikes before the effect: a step that failed left nothing behind.
+      assert.equal(await backends.stock(input.sku), index === 0 ? undefined : 10, what);
+      assert.equal(await backends.balance(input.customer), index <= 1 ? undefined : 1000, what);
+      assert.equal(await backends.eventCount(input.topic!), index === 3 ? 2 : 0, what);
+      assert.equal(await backends.cached(input.orderId), null, what);
+      if (index > 0) {
+        const ledger = await backends.ledger(orderKeys.stock(input.sku));
+        assert.equal(ledger?.applied.length, 2, `${what}: reserve and release, once each`);
+      }
+    }
+    const last = runs[3];
+    assert.deepEqual(await backends.events(last.input.topic!), ['OrderPlaced', 'OrderCancelled']);
+  });
+
+  it('after the pivot a failing step retries forward and nothing is compensated', async () => {
+    // The cache action fails 4 calls: its policy (3 attempts) gives up once, the saga retries it forward.
+    const input = orderInput({ pivot: 'publish', testFaults: { failStep: 'cache', failTimes: 4 } });
+    const { result } = await runOrder(input);
+    assert.equal(result.status, 'completed');
+    assert.equal(result.failure, undefined);
+    assert.equal(result.steps.cache.attempts, 2);
+    assert.equal(result.steps.cache.status, 'completed');
+    assert.equal(await backends.stock(input.sku), 8);
+    assert.equal(await backends.balance(input.customer), 500);
+    assert.equal(await backends.eventCount(input.topic!), 1);
+    assert.notEqual(await backends.cached(input.orderId), null);
+  });
+
+  it('a compensation that keeps failing ends in compensation_failed, by query, result and search attribute', async () => {
+    const input = orderInput({
+      compensationAttempts: 2,
+      testFaults: { failStep: 'cache', failCompensation: 'charge' },
+    });
+    const { handle, result } = await runOrder(input);
+    assert.equal(result.status, 'compensation_failed');
+    assert.equal(result.failure?.step, 'cache');
+    assert.equal(result.compensationFailure?.step, 'charge');
+    assert.match(result.compensationFailure?.error ?? '', /InjectedFault: injected fault in refund/);
+    assert.deepEqual(
+      ORDER_STEPS.map((s) => result.steps[s].status),
+      ['completed', 'compensation_failed', 'compensated', 'compensated'],
+    );
+    // The saga stops at the compensation that gave up: the stock stays reserved for a human to look at.
+    assert.equal(await backends.stock(input.sku), 8);
+    assert.equal(await backends.balance(input.customer), 500);
+    assert.equal(await backends.eventCount(input.topic!), 2);
+    const state = await handle.query<SagaState>('sagaStatus');
+    assert.equal(state.status, 'compensation_failed');
+    assert.equal(state.compensationFailure?.step, 'charge');
+    const query = `PrismStatus = 'compensation_failed' AND WorkflowId = '${handle.workflowId}'`;
+    const listed = await waitFor(
+      'the saga to be listed by PrismStatus',
+      async () => {
+        for await (const w of client.temporal.workflow.list({ query })) return w;
+        return undefined;
+      },
+      30_000,
+    );
+    assert.equal(listed.workflowId, handle.workflowId);
+  });
+
+  it('a cancelled saga compensates what it has done, then ends compensated', async () => {
+    const input = orderInput({ testFaults: { pauseStep: { step: 'charge', ms: 3_000 } } });
+    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga' });
+    recorded.push({ name: `${input.orderId} (cancelled)`, handle: started.handle });
+    await waitFor('the charge to be applied', async () => (await backends.balance(input.customer)) === 500);
+    await started.handle.cancel();
+    const result = (await started.handle.result()) as SagaResult;
+    assert.equal(result.status, 'compensated');
+    assert.equal(result.failure?.step, 'charge');
+    assert.deepEqual(
+      ORDER_STEPS.map((s) => result.steps[s].status),
+      ['compensated', 'compensated', 'pending', 'pending'],
+    );
+    // The charge had been applied when the cancel came: as a compensateOnFailure step it is refunded.
+    assert.equal(await backends.balance(input.customer), 1000);
+    assert.equal(await backends.stock(input.sku), 10);
+    assert.equal(await backends.eventCount(input.topic!), 0);
+  });
+
+  it('refuses bad input naming the field', async () => {
+    const started = await client.start('orderSagaWorkflow', [{ ...orderInput(), quantity: 0 }], { pattern: 'saga' });
+    await assert.rejects(started.handle.result(), (err: Error) => {
+      const cause = (err as { cause?: { type?: string; message?: string } }).cause;
+      assert.equal(cause?.type, 'InvalidInput');
+      assert.match(cause?.message ?? '', /input\.quantity/);
+      return true;
+    });
+  });
+
+  it('replays every recorded history deterministically', async () => {
+    assert.ok(recorded.length >= 6);
+    for (const { name, handle } of recorded) {
+      const history = await handle.fetchHistory();
+      await assert.doesNotReject(
+        Worker.runReplayHistory(
+          { workflowBundle: { codePath: PREBUILT_BUNDLE }, dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER } },
+          history,
+        ),
+        name,
+      );
+    }
+  });
+});
