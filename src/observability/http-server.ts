@@ -1,4 +1,4 @@
-// /health, /ready and /metrics for the worker. /metrics is our prom-client registry followed by
+// /health, /ready and /metrics for the worker. /metrics is our prom-client registries followed by
 // Temporal's own worker metrics, scraped from the runtime's Prometheus endpoint.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,8 @@ export interface HealthReport {
 export interface HttpServerOptions {
   host: string;
   port: number;
-  registry: Registry;
+  /** Served in order: the worker's own, then prom-client's default one (where pattern activities register theirs). */
+  registries: Registry[];
   /** Temporal runtime's Prometheus endpoint, appended to /metrics when set. */
   temporalMetricsUrl?: string;
   health: () => HealthReport;
@@ -64,7 +65,8 @@ export class WorkerHttpServer {
       return { status: ready ? 200 : 503, type: json, body: JSON.stringify({ ready }) };
     }
     if (path === '/metrics') {
-      let body = await this.options.registry.metrics();
+      const parts = await Promise.all(this.options.registries.map((r) => r.metrics()));
+      let body = parts.filter((p) => p.trim() !== '').join('\n');
       if (this.options.temporalMetricsUrl) {
         try {
           const res = await fetch(this.options.temporalMetricsUrl, { signal: AbortSignal.timeout(2000) });
@@ -73,7 +75,7 @@ export class WorkerHttpServer {
           // Temporal's endpoint is optional; our own series are still served.
         }
       }
-      return { status: 200, type: this.options.registry.contentType, body };
+      return { status: 200, type: this.options.registries[0].contentType, body };
     }
     return { status: 404, type: 'text/plain', body: 'not found: try /health, /ready or /metrics\n' };
   }

@@ -6,7 +6,7 @@
 // queue has its own slot limit (its bulkhead capacity); work waiting for a slow backend waits
 // durably in Temporal, and other backends keep their slots.
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
-import { Registry } from 'prom-client';
+import { register as defaultRegistry, Registry } from 'prom-client';
 import { ConfigError } from '../config/errors';
 import type { PrismConfig } from '../config/schema';
 import type { Driver } from '../drivers/driver';
@@ -127,7 +127,7 @@ export class PrismWorker {
       self.http = new WorkerHttpServer({
         host: config.worker.http_host,
         port: config.worker.http_port,
-        registry: self.registry,
+        registries: [self.registry, defaultRegistry],
         temporalMetricsUrl,
         health: () => self.health(),
         ready: () => self.ready(),

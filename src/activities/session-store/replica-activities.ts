@@ -2,8 +2,8 @@
 // at its origin, merge it into a shard of another region. Each runs on the shard backend's task
 // queue, behind that backend's breaker and bulkhead.
 import type { ActivityMap } from '../../sdk/pattern';
-import { decodeRecord, latestStamp } from '../../workflows/session-store/session-record';
-import type { ApplyResult } from '../../workflows/session-store/input';
+import { decodeRecord } from '../../workflows/session-store/session-record';
+import type { ApplyResult, MovingRecord } from '../../workflows/session-store/input';
 import { replicationLagSeconds } from './metrics';
 import { SessionShard, type SessionShardOps } from './session-shard';
 
@@ -14,10 +14,36 @@ export function replicaActivities(driver: SessionShardOps, backend: string): Act
       const found = await shard.read(sessionId);
       return found ? found.bytes : null;
     },
+    async scanSessions(cursor: string | null, limit: number) {
+      return shard.scanAll(cursor, limit);
+    },
+    async readRecords(sessionIds: string[]): Promise<MovingRecord[]> {
+      const found = await Promise.all(sessionIds.map((id) => shard.read(id)));
+      return (
+        found
+          .filter((f) => f !== null)
+          // A plain Uint8Array: a nested Buffer would serialise through its toJSON, not as bytes.
+          .map((f) => ({
+            sessionId: f.record.sessionId,
+            userId: f.record.metadata.userId,
+            bytes: new Uint8Array(f.bytes),
+          }))
+      );
+    },
+    async applyRecords(records: Uint8Array[]): Promise<number> {
+      let changed = 0;
+      for (const bytes of records) if ((await shard.apply(decodeRecord(bytes), Date.now)).changed) changed++;
+      return changed;
+    },
+    async deleteRecords(entries: { sessionId: string; userId: string }[]): Promise<number> {
+      let deleted = 0;
+      for (const e of entries) if (await shard.remove(e.sessionId, e.userId)) deleted++;
+      return deleted;
+    },
     async applyRecord(bytes: Uint8Array, region: string): Promise<ApplyResult> {
       const incoming = decodeRecord(bytes);
       const { changed } = await shard.apply(incoming, Date.now);
-      const latestTs = latestStamp(incoming).ts;
+      const latestTs = incoming.writtenAt;
       const lagSeconds = Math.max(0, (Date.now() - latestTs) / 1000);
       if (changed) replicationLagSeconds().observe({ region }, lagSeconds);
       return { changed, latestTs, lagSeconds };

@@ -34,6 +34,9 @@ function secondsUntil(expiresAt: number, now: number): number {
 }
 
 export class SessionShard {
+  /** Index entries this process wrote, and the expiry it gave them. */
+  private readonly indexedUntil = new Map<string, number>();
+
   constructor(
     readonly backend: string,
     private readonly driver: SessionShardOps,
@@ -69,14 +72,27 @@ export class SessionShard {
   async writeIndex(record: SessionRecord, now: number): Promise<void> {
     const key = userIndexKey(record.metadata.userId, record.sessionId);
     if (record.deleted) {
+      this.indexedUntil.delete(key);
       await this.run('delete', () => this.driver.delete(key));
       return;
     }
-    const ttl = secondsUntil(record.expiresAt + (record.ttlSeconds * 1000) / 2, now);
-    await this.run('setWithTtl', () => this.driver.setWithTtl(key, new Uint8Array([1]), ttl));
+    const until = record.expiresAt + (record.ttlSeconds * 1000) / 2;
+    // Written lately by this process to (about) the same expiry: skip a call per write.
+    const written = this.indexedUntil.get(key);
+    if (written !== undefined && written <= until && until - written < (record.ttlSeconds * 1000) / 100) return;
+    await this.run('setWithTtl', () => this.driver.setWithTtl(key, new Uint8Array([1]), secondsUntil(until, now)));
+    if (this.indexedUntil.size >= 10_000) this.indexedUntil.clear();
+    this.indexedUntil.set(key, until);
+  }
+
+  /** Removes a session and its index entry from this shard (after it moved to another). */
+  async remove(sessionId: string, userId: string): Promise<boolean> {
+    await this.deleteIndex(userId, sessionId);
+    return this.run('delete', () => this.driver.delete(sessionKey(sessionId)));
   }
 
   async deleteIndex(userId: string, sessionId: string): Promise<void> {
+    this.indexedUntil.delete(userIndexKey(userId, sessionId));
     await this.run('delete', () => this.driver.delete(userIndexKey(userId, sessionId)));
   }
 

@@ -1,0 +1,28 @@
+// The session store as a pattern: shard slots (one backend each, any region), the replication
+// workflow and the rebalance workflow. Reads and single-key writes do not run here: they take the
+// client's fast path (src/client/session-store.ts), through the same breakers and bulkheads.
+//
+//   patterns:
+//     session-store:
+//       slots: { shard_0: redis-eu-0, shard_1: redis-eu-1, shard_2: redis-us-0 }
+//       settings:
+//         regions: { eu: [redis-eu-0, redis-eu-1], us: [redis-us-0] }
+//         max_session_bytes: 1048576   # backends' limits.maxValueBytes must allow it
+//         default_ttl_seconds: 1800
+import { replicaActivities } from '../activities/session-store/replica-activities';
+import type { SessionShardOps } from '../activities/session-store/session-shard';
+import { definePattern, type PatternActivityContext } from '../sdk/pattern';
+import { sessionStoreSettingsSchema, type SessionStoreSettings } from '../workflows/session-store/settings';
+import { SESSION_STORE, sessionStoreSlots, shardSlotNames } from '../workflows/session-store/slots';
+
+const factory = (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
+  replicaActivities(driver, context.backend);
+
+export const sessionStorePattern = definePattern<typeof sessionStoreSlots, SessionStoreSettings>({
+  name: SESSION_STORE,
+  description: 'sessions with sliding TTL, sharded by consistent hashing, replicated across regions',
+  slots: sessionStoreSlots,
+  workflows: ['sessionReplicationWorkflow', 'sessionRebalanceWorkflow'],
+  settingsSchema: sessionStoreSettingsSchema,
+  slotActivities: Object.fromEntries(shardSlotNames.map((name) => [name, factory])),
+});

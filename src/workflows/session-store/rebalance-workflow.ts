@@ -1,0 +1,95 @@
+// sessionRebalanceWorkflow: after a shard is added to a region, moves the sessions whose place
+// changed (about 1/N of them) from the old ring to the new one, a page at a time per old shard:
+// read the page's moving records, merge them into their new shards (compare-and-set, last writer
+// wins per key), then delete them from the old shard. Progress is a query and PrismProgress.
+//
+// Why no write is lost: clients already use the new topology with the old one as a fallback (the
+// SessionStore's previousRegions): a client that finds a session only at its old place moves it
+// itself (the same merge-then-delete) before writing at the new place. So nobody writes at an old
+// place during the move, and merging a stale copy over newer writes never undoes them.
+import { continueAsNew, defineQuery, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/common';
+import { INVALID_INPUT, parseInput } from '../input';
+import { PRISM_PATTERN, PRISM_PROGRESS, PRISM_STATUS } from '../search-attributes';
+import { bindSlots, useSlotActivities } from '../slots';
+import type { SlotBinding } from '../../sdk/slot';
+import { HashRing } from './consistent-hash';
+import {
+  REBALANCE_PROGRESS_QUERY,
+  rebalanceInput,
+  type RebalanceInput,
+  type RebalanceProgress,
+  type ShardRebalanceActivities,
+} from './input';
+import { SESSION_STORE } from './slots';
+
+export const rebalanceProgressQuery = defineQuery<RebalanceProgress>(REBALANCE_PROGRESS_QUERY);
+
+const PAGES_PER_RUN = 200;
+
+export async function sessionRebalanceWorkflow(rawInput: RebalanceInput): Promise<RebalanceProgress> {
+  const input = parseInput(rebalanceInput, rawInput);
+  const slots = await bindSlots(SESSION_STORE);
+  const byBackend = new Map<string, SlotBinding>(Object.values(slots).map((b) => [b.backend, b]));
+  for (const backend of [...input.shards, ...input.previousShards]) {
+    if (!byBackend.has(backend)) {
+      throw ApplicationFailure.nonRetryable(
+        `input: backend "${backend}" is not bound to a shard slot of ${SESSION_STORE} on this worker`,
+        INVALID_INPUT,
+      );
+    }
+  }
+  const ring = new HashRing(input.shards, input.virtualNodes);
+  const on = (backend: string) => useSlotActivities<ShardRebalanceActivities>(byBackend.get(backend)!);
+
+  const resume = input.resume ?? { shardIndex: 0, cursor: null, scanned: 0, moved: 0 };
+  const progress: RebalanceProgress = {
+    region: input.region,
+    shardsDone: resume.shardIndex,
+    shardsTotal: input.previousShards.length,
+    scanned: resume.scanned,
+    moved: resume.moved,
+    percent: Math.floor((100 * resume.shardIndex) / input.previousShards.length),
+  };
+  setHandler(rebalanceProgressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: PRISM_PATTERN, value: SESSION_STORE },
+    { key: PRISM_STATUS, value: 'rebalancing' },
+    { key: PRISM_PROGRESS, value: progress.percent },
+  ]);
+
+  let pages = 0;
+  let cursor = resume.cursor;
+  for (let shardIndex = resume.shardIndex; shardIndex < input.previousShards.length; shardIndex++) {
+    const source = input.previousShards[shardIndex];
+    do {
+      if (pages >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof sessionRebalanceWorkflow>({
+          ...input,
+          resume: { shardIndex, cursor, scanned: progress.scanned, moved: progress.moved },
+        });
+      }
+      const page = await on(source).scanSessions(cursor, input.pageSize);
+      pages++;
+      progress.scanned += page.ids.length;
+      const moving = page.ids.filter((id) => ring.shardFor(id) !== source);
+      if (moving.length > 0) {
+        const records = await on(source).readRecords(moving);
+        const byTarget = new Map<string, Uint8Array[]>();
+        for (const r of records) {
+          const target = ring.shardFor(r.sessionId);
+          byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
+        }
+        for (const [target, batch] of byTarget) await on(target).applyRecords(batch);
+        await on(source).deleteRecords(records.map((r) => ({ sessionId: r.sessionId, userId: r.userId })));
+        progress.moved += records.length;
+      }
+      cursor = page.cursor;
+    } while (cursor !== null);
+    progress.shardsDone = shardIndex + 1;
+    progress.percent = Math.floor((100 * progress.shardsDone) / progress.shardsTotal);
+    upsertSearchAttributes([{ key: PRISM_PROGRESS, value: progress.percent }]);
+  }
+  upsertSearchAttributes([{ key: PRISM_STATUS, value: 'completed' }]);
+  return progress;
+}

@@ -1,0 +1,25 @@
+// The session store's settings (patterns.session-store.settings in the worker's YAML), which the
+// client reads too: the topology of regions and their shard backends, and the store's limits.
+import { z } from 'zod';
+import { topologySchema } from './input';
+import { DEFAULT_VIRTUAL_NODES } from './consistent-hash';
+
+export const sessionStoreSettingsSchema = z.strictObject({
+  /** region → backends of its shards (each also bound to a shard_<n> slot on the worker). */
+  regions: topologySchema.optional(),
+  virtual_nodes: z.number().int().min(1).max(4096).default(DEFAULT_VIRTUAL_NODES),
+  max_session_bytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  default_ttl_seconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(30 * 60),
+  /** A replication workflow ends after this long without writes (the next write restarts it). */
+  replication_idle_timeout_ms: z.number().int().min(100).default(60_000),
+});
+
+export type SessionStoreSettings = z.output<typeof sessionStoreSettingsSchema>;

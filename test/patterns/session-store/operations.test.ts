@@ -1,0 +1,214 @@
+// Every operation of the session store's fast path on real Redis (two shards in one region),
+// TTL expiry and sliding renewal observed, listing by user with paging, size cap and bad input.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Redis from 'ioredis';
+import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
+import { sessionKey } from '../../../src/workflows/session-store/session-record';
+import { stackEnv, uniqueName } from '../../helpers/env';
+import type { ResilienceMetrics } from '../../../src/resilience/metrics';
+import { redisDb, sleep, twoRegions } from './fixtures';
+
+const code = (expected: string) => (err: unknown) => {
+  assert.ok(err instanceof SessionStoreError, `expected a SessionStoreError, got ${String(err)}`);
+  assert.equal(err.code, expected, err.message);
+  return true;
+};
+
+describe('session store: operations on Redis', () => {
+  let store: SessionStore;
+  let small: SessionStore;
+  const raw = new Map<string, Redis>();
+
+  before(async () => {
+    store = await SessionStore.connect({ region: 'a', ...twoRegions });
+    small = await SessionStore.connect({ region: 'a', ...twoRegions, maxSessionBytes: 4096 });
+    for (const [name, db] of [
+      ['a0', 1],
+      ['a1', 2],
+    ] as const)
+      raw.set(name, new Redis(`${stackEnv.redisUrl}/${db}`));
+  });
+
+  after(async () => {
+    await store?.close();
+    await small?.close();
+    for (const r of raw.values()) r.disconnect();
+  });
+
+  const pttl = (sessionId: string) => raw.get(store.shardFor(sessionId).backend)!.pttl(sessionKey(sessionId));
+
+  it('creates, reads, writes, deletes keys, extends and deletes a session', async () => {
+    const userId = uniqueName('user');
+    const created = await store.createSession(
+      { userId, clientId: 'web', attributes: { ua: 'test' } },
+      { ttlSeconds: 60 },
+    );
+    assert.equal(created.metadata.region, 'a');
+    assert.deepEqual(created.data, {});
+    assert.ok(created.expiresAt - created.createdAt === 60_000);
+
+    const s1 = await store.setData(created.sessionId, 'cart', { items: [1, 2] });
+    assert.notEqual(s1.version, created.version);
+    await store.setData(created.sessionId, 'blob', new Uint8Array([0, 1, 254, 255]));
+    assert.deepEqual(await store.getData(created.sessionId, 'cart'), { items: [1, 2] });
+    assert.deepEqual(await store.getData(created.sessionId, 'blob'), new Uint8Array([0, 1, 254, 255]));
+    assert.equal(await store.getData(created.sessionId, 'missing'), undefined);
+
+    assert.equal(await store.deleteData(created.sessionId, 'cart'), true);
+    assert.equal(await store.deleteData(created.sessionId, 'cart'), false);
+    const got = await store.getSession(created.sessionId);
+    assert.deepEqual(Object.keys(got.data), ['blob']);
+    assert.deepEqual(got.metadata, { userId, region: 'a', clientId: 'web', attributes: { ua: 'test' } });
+
+    const extended = await store.extend(created.sessionId, 600);
+    assert.ok(extended.expiresAt >= Date.now() + 600_000, 'extend pushes the expiry');
+    assert.ok((await pttl(created.sessionId)) > 600_000, 'and the key lives that long');
+
+    await store.deleteSession(created.sessionId);
+    await assert.rejects(store.getSession(created.sessionId), code('SessionNotFound'));
+    await assert.rejects(store.setData(created.sessionId, 'k', 1), code('SessionNotFound'));
+    await assert.rejects(store.deleteSession(created.sessionId), code('SessionNotFound'));
+    assert.deepEqual((await store.listSessions({ userId })).sessions, []);
+  });
+
+  it('expires a session after its TTL, for every operation', async () => {
+    const s = await store.createSession({ userId: uniqueName('user') }, { ttlSeconds: 1 });
+    await store.setData(s.sessionId, 'k', 'v');
+    await sleep(1600);
+    await assert.rejects(store.getSession(s.sessionId), code('SessionNotFound'));
+    await assert.rejects(store.getData(s.sessionId, 'k'), code('SessionNotFound'));
+    await assert.rejects(store.setData(s.sessionId, 'k', 'w'), code('SessionNotFound'));
+    await assert.rejects(store.extend(s.sessionId, 10), code('SessionNotFound'));
+    await assert.rejects(store.deleteData(s.sessionId, 'k'), code('SessionNotFound'));
+    assert.deepEqual((await store.listSessions({ userId: s.metadata.userId })).sessions, []);
+  });
+
+  it('slides the expiry on every access: a session read often outlives its TTL, then expires', async () => {
+    const s = await store.createSession({ userId: uniqueName('user') }, { ttlSeconds: 2 });
+    const started = Date.now();
+    for (let i = 0; i < 5; i++) {
+      await sleep(900);
+      const got = await store.getSession(s.sessionId); // a read alone keeps it alive
+      assert.ok(got.expiresAt >= Date.now() + 1500);
+      assert.ok((await pttl(s.sessionId)) > 1500, 'the read pushed the key TTL');
+    }
+    process.stdout.write(`# session with a 2 s TTL still alive after ${Date.now() - started} ms of reads\n`);
+    assert.ok(Date.now() - started > 4000);
+    await sleep(2500);
+    await assert.rejects(store.getSession(s.sessionId), code('SessionNotFound'));
+  });
+
+  it('lists a user’s sessions across shards, a page at a time', async () => {
+    const userId = uniqueName('user');
+    const other = uniqueName('user');
+    const ids = new Set<string>();
+    for (let i = 0; i < 7; i++) ids.add((await store.createSession({ userId }, { ttlSeconds: 60 })).sessionId);
+    await store.createSession({ userId: other }, { ttlSeconds: 60 });
+    const shardsUsed = new Set([...ids].map((id) => store.shardFor(id).backend));
+    process.stdout.write(`# 7 sessions of one user on shards ${[...shardsUsed].join(', ')}\n`);
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const page: Awaited<ReturnType<SessionStore['listSessions']>> = await store.listSessions({
+        userId,
+        limit: 3,
+        cursor,
+      });
+      assert.ok(page.sessions.length <= 3);
+      for (const s of page.sessions) {
+        assert.equal(s.metadata.userId, userId);
+        seen.push(s.sessionId);
+      }
+      cursor = page.cursor;
+      pages++;
+    } while (cursor !== null && pages < 20);
+    assert.equal(seen.length, 7);
+    assert.deepEqual(new Set(seen), ids);
+    assert.ok(pages >= 3, `pages: ${pages}`);
+  });
+
+  it('refuses a write over the size cap and writes nothing', async () => {
+    const s = await small.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
+    await small.setData(s.sessionId, 'small', 'x'.repeat(100));
+    const before = await small.getSession(s.sessionId);
+    await assert.rejects(small.setData(s.sessionId, 'big', 'x'.repeat(5000)), (err: unknown) => {
+      code('SessionTooLarge')(err);
+      assert.match((err as Error).message, /over the cap of 4096; nothing was written/);
+      return true;
+    });
+    const afterRefusal = await small.getSession(s.sessionId);
+    assert.deepEqual(Object.keys(afterRefusal.data), ['small']);
+    assert.equal(afterRefusal.version, before.version);
+
+    const userId = uniqueName('user');
+    await assert.rejects(
+      small.createSession({ userId, attributes: { big: 'y'.repeat(5000) } }),
+      code('SessionTooLarge'),
+    );
+    assert.deepEqual((await small.listSessions({ userId })).sessions, []);
+    // The default cap is 1 MiB.
+    const big = await store.createSession({ userId: uniqueName('user') });
+    await assert.rejects(store.setData(big.sessionId, 'big', 'z'.repeat(1024 * 1024)), code('SessionTooLarge'));
+  });
+
+  it('gives clear errors for bad input', async () => {
+    await assert.rejects(store.getSession('no-such-session'), (err: unknown) => {
+      code('SessionNotFound')(err);
+      assert.match((err as Error).message, /session no-such-session does not exist/);
+      return true;
+    });
+    for (const ttlSeconds of [0, -5, 1.5, Number.NaN, 10 ** 9, '60' as unknown as number]) {
+      await assert.rejects(store.createSession({ userId: 'u' }, { ttlSeconds }), code('InvalidTtl'));
+    }
+    const s = await store.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
+    await assert.rejects(store.extend(s.sessionId, 0), code('InvalidTtl'));
+    await assert.rejects(store.createSession({ userId: 'u', region: 'mars' }), (err: unknown) => {
+      code('UnknownRegion')(err);
+      assert.match((err as Error).message, /unknown region "mars" \(regions: a, b\)/);
+      return true;
+    });
+    await assert.rejects(store.listSessions({ region: 'mars' }), code('UnknownRegion'));
+    await assert.rejects(store.createSession({ userId: '' }), code('InvalidArgument'));
+    await assert.rejects(store.setData(s.sessionId, '', 1), code('InvalidArgument'));
+    await assert.rejects(store.setData(s.sessionId, 'k', undefined as never), code('InvalidArgument'));
+    await assert.rejects(store.listSessions({ cursor: 'garbage' }), code('InvalidArgument'));
+    await assert.rejects(store.listSessions({ limit: 0 }), code('InvalidArgument'));
+    await assert.rejects(SessionStore.connect({ region: 'mars', ...twoRegions }), code('UnknownRegion'));
+  });
+
+  it('runs fast-path calls through the backend guards: recorded, and limited by the bulkhead', async () => {
+    const calls: string[] = [];
+    const metrics: ResilienceMetrics = {
+      observeOperation: (labels, status) => calls.push(`${labels.backend}:${labels.operation}:${status}`),
+      countError: () => undefined,
+      circuitTransition: () => undefined,
+      setCircuitState: () => undefined,
+      setBulkhead: () => undefined,
+      countBulkheadRejected: () => undefined,
+    };
+    const oneAtATime = (db: number) => redisDb(db, { bulkhead: { capacity: 1, queue: 0 } });
+    const guarded = await SessionStore.connect({
+      region: 'a',
+      regions: twoRegions.regions,
+      backends: { a0: oneAtATime(1), a1: oneAtATime(2), b0: oneAtATime(3) },
+      metrics,
+    });
+    try {
+      const s = await guarded.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
+      const backend = guarded.shardFor(s.sessionId).backend;
+      calls.length = 0;
+      await guarded.getSession(s.sessionId);
+      assert.deepEqual(calls, [`${backend}:getVersioned:ok`, `${backend}:expire:ok`]);
+      const results = await Promise.allSettled(Array.from({ length: 20 }, () => guarded.getSession(s.sessionId)));
+      const rejected = results.filter((r) => r.status === 'rejected');
+      assert.ok(rejected.length > 0, 'a bulkhead of one with no queue refuses concurrent reads');
+      for (const r of rejected) assert.equal((r.reason as Error).name, 'BulkheadFullError');
+      assert.ok(calls.some((c) => c.endsWith(':bulkhead_full')));
+    } finally {
+      await guarded.close();
+    }
+  });
+});

@@ -1,0 +1,86 @@
+// fanOut and Pipeline inside a real workflow on the local Temporal server, then a replay of the
+// recorded history (determinism: the same commands in the same order).
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
+import { PAYLOAD_CONVERTER, PrismClient } from '../../src/index';
+import { uniqueName } from '../helpers/env';
+import { startWorker, testConfig, type WorkerProcess } from '../helpers/worker-process';
+import type { PrimitivesResult } from './fixtures/primitives-slots';
+import { SDK_WORKER_MAIN } from './support/measured-worker';
+
+describe('concurrency primitives in a workflow', () => {
+  const taskQueue = uniqueName('sdk-primitives');
+  let worker: WorkerProcess;
+  let client: PrismClient;
+
+  before(async () => {
+    worker = await startWorker(
+      testConfig(taskQueue, {
+        backends: { mem: { driver: 'memory' } },
+        patterns: {
+          'sdk-primitives': {
+            slots: { store: 'mem' },
+            activity: { start_to_close_timeout: '10s', retry: { initial_interval: '100ms', maximum_attempts: 2 } },
+          },
+        },
+      }),
+      { main: SDK_WORKER_MAIN, readyTimeoutMs: 120_000 },
+    );
+    client = await PrismClient.connect({ taskQueue });
+  });
+
+  after(async () => {
+    await client?.close();
+    await worker?.stop();
+  });
+
+  it('fans out in capped batches, collects the failed batch, pipes the rest in order, and replays', async () => {
+    const prefix = uniqueName('prim');
+    const started = await client.start('primitivesWorkflow', [{ prefix, count: 14, badKeyAt: 5 }], {
+      pattern: 'sdk-primitives',
+    });
+    const result = (await started.handle.result()) as PrimitivesResult;
+    const goodIndexes = [0, 1, 2, 3, 8, 9, 10, 11, 12, 13];
+    assert.deepEqual(result.failures, [{ batch: 1, offset: 4, items: 4 }]);
+    assert.equal(result.succeeded, 10);
+    assert.equal(result.failed, 4);
+    assert.deepEqual(
+      result.copied,
+      goodIndexes.map((i) => `value of ${prefix}:${i}`),
+    );
+
+    const history = await started.handle.fetchHistory();
+    const events = history.events ?? [];
+    const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    // 4 batches (one retried once: 2 attempts are one scheduled event), then 10 reads and 10 copies.
+    assert.equal(scheduled.filter((n) => n === 'keyvalue_batch.setMany').length, 4);
+    assert.equal(scheduled.filter((n) => n === 'keyvalue_basic.get').length, 10);
+    assert.equal(scheduled.filter((n) => n === 'keyvalue_basic.set').length, 10);
+
+    // The cap: never more than 3 setMany activities scheduled and not yet closed.
+    const open = new Set<string>();
+    let maxOpen = 0;
+    for (const e of events) {
+      const id = String(e.eventId);
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'keyvalue_batch.setMany') open.add(id);
+      const closed =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes;
+      if (closed) open.delete(String(closed.scheduledEventId));
+      maxOpen = Math.max(maxOpen, open.size);
+    }
+    assert.ok(maxOpen <= 3 && maxOpen >= 2, `setMany activities open at once: ${maxOpen}`);
+    process.stdout.write(`# fanOut in a workflow: at most ${maxOpen} batch activities open at once (cap 3)\n`);
+
+    await Worker.runReplayHistory(
+      {
+        workflowsPath: require.resolve('./fixtures/primitives-workflow'),
+        dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER },
+      },
+      history,
+      started.workflowId,
+    );
+  });
+});
