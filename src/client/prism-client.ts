@@ -1,7 +1,12 @@
 // The typed client: start pattern workflows, wait for results, describe executions, and link to
 // them in the Temporal UI. Uses the same payload converter as the worker.
 import { Client, Connection, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../config/load';
+import type { PrismConfig } from '../config/schema';
+import { prepareConnectionSecurity } from '../security/prepare';
 import { PAYLOAD_CONVERTER } from '../runtime/workflow-bundle';
 import { PRISM_PATTERN } from '../workflows/search-attributes';
 
@@ -10,6 +15,12 @@ export interface PrismClientOptions {
   namespace?: string;
   taskQueue?: string;
   uiUrl?: string;
+  /** TLS to the Temporal frontend (CA, client certificate pair, server name). */
+  tls?: TLSConfig;
+  /** Payload codecs (encryption); must match the worker's. */
+  payloadCodecs?: PayloadCodec[];
+  /** A worker config (default: the file PRISM_CONFIG names): its temporal section, TLS and codec apply unless given above. */
+  config?: PrismConfig;
 }
 
 export interface Started {
@@ -32,16 +43,26 @@ export class PrismClient {
   ) {}
 
   static async connect(options: PrismClientOptions = {}): Promise<PrismClient> {
-    const address = options.address ?? process.env.PRISM_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-    const namespace = options.namespace ?? process.env.PRISM_NAMESPACE ?? 'default';
-    const connection = await Connection.connect({ address, connectTimeout: '5s' });
-    const client = new Client({ connection, namespace, dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER } });
+    // PRISM_CONFIG lets the CLI use the worker's TLS and codec settings.
+    const config = options.config ?? (process.env.PRISM_CONFIG ? loadConfig(process.env.PRISM_CONFIG) : undefined);
+    const temporal = config?.temporal;
+    const fromConfig = config ? prepareConnectionSecurity(config) : undefined;
+    const address = options.address ?? temporal?.address ?? process.env.PRISM_TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+    const namespace = options.namespace ?? temporal?.namespace ?? process.env.PRISM_NAMESPACE ?? 'default';
+    const tls = options.tls ?? fromConfig?.tls;
+    const payloadCodecs = options.payloadCodecs ?? fromConfig?.payloadCodecs ?? [];
+    const connection = await Connection.connect({ address, tls, connectTimeout: '5s' });
+    const client = new Client({
+      connection,
+      namespace,
+      dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER, payloadCodecs },
+    });
     return new PrismClient(
       client,
       connection,
       namespace,
-      options.taskQueue ?? process.env.PRISM_TASK_QUEUE ?? 'prism',
-      options.uiUrl ?? process.env.PRISM_TEMPORAL_UI ?? 'http://127.0.0.1:8233',
+      options.taskQueue ?? temporal?.task_queue ?? process.env.PRISM_TASK_QUEUE ?? 'prism',
+      options.uiUrl ?? temporal?.ui_url ?? process.env.PRISM_TEMPORAL_UI ?? 'http://127.0.0.1:8233',
     );
   }
 

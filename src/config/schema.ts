@@ -2,6 +2,7 @@
 // design (snake_case); parsed durations are milliseconds.
 import { z } from 'zod';
 import { durationSchema as duration } from '../resilience/duration';
+import { codecSchema, temporalTlsSchema } from '../security/config';
 
 const name = z
   .string()
@@ -56,6 +57,8 @@ export const configSchema = z
         namespace: z.string().min(1).default('default'),
         task_queue: z.string().min(1).default('prism'),
         ui_url: z.string().url().default('http://127.0.0.1:8233'),
+        /** TLS (and mTLS) to the Temporal frontend; absent means plaintext. */
+        tls: temporalTlsSchema.optional(),
       })
       .strict()
       .default({
@@ -87,6 +90,8 @@ export const configSchema = z
       }),
     backends: z.record(name, backendSchema),
     patterns: z.record(z.string(), patternConfigSchema),
+    /** Payload encryption (off by default) and its codec server for the Temporal UI. */
+    codec: codecSchema.prefault({}),
     logging: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

@@ -1,5 +1,8 @@
 // Structured JSON logs, one object per line. Fields whose names look secret are redacted, so a
-// config or an error object logged by mistake does not leak a password.
+// config or an error object logged by mistake does not leak a password; resolved secret values
+// and URL passwords are scrubbed from every string, the message included.
+import { scrubText } from '../security/secret-registry';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 const SECRET_FIELD = /pass(word)?|secret|token|key$|credential|authorization/i;
@@ -15,8 +18,9 @@ export interface Logger {
 }
 
 export function redact(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubText(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;
-  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Error) return { name: value.name, message: scrubText(value.message) };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) ? '[redacted]' : redact(v, depth + 1);
@@ -34,7 +38,7 @@ export function createLogger(
       JSON.stringify({
         ts: new Date().toISOString(),
         level: lvl,
-        msg: message,
+        msg: scrubText(message),
         ...(redact({ ...base, ...fields }) as LogFields),
       }),
     );
