@@ -21,5 +21,10 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 export function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
-  return error.issues.map((issue) => `${formatPath([...prefix, ...issue.path])}: ${issue.message}`);
+  return error.issues.map((issue) => {
+    // A bad record key ("Invalid key in record") carries the reason in its nested issues.
+    const nested = 'issues' in issue && Array.isArray(issue.issues) ? (issue.issues as { message: string }[]) : [];
+    const reason = nested.length > 0 ? `${issue.message}: ${nested.map((n) => n.message).join('; ')}` : issue.message;
+    return `${formatPath([...prefix, ...issue.path])}: ${reason}`;
+  });
 }
