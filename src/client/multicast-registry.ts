@@ -1,0 +1,172 @@
+// The multicast registry's typed client.
+//
+// Registry operations (register, heartbeat, unregister, enumerate) are small, frequent, and read
+// or write one backend: the client runs them
+//   - directly against the registry backend when given a driver (`direct`): one or two backend
+//     round trips, no Temporal history — the path for services that heartbeat every few seconds;
+//   - otherwise as a short workflow (`multicastRegistryOperationWorkflow`, one activity on the
+//     registry slot): needs nothing but Temporal, costs a workflow start and ~10 history events.
+// Both paths run the same RegistryStore code, so semantics are identical. Multicast is always a
+// workflow: it is long, must survive worker crashes, and reports progress through a query.
+import { randomUUID } from 'node:crypto';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { RegistryError, RegistryStore, type RegistryDriver } from '../activities/multicast-registry/registry-store';
+import { describeIssues } from '../workflows/input';
+import type { Metadata } from '../workflows/multicast-registry/filter';
+import {
+  enumerateInput,
+  heartbeatInput,
+  multicastInput,
+  registerInput,
+  unregisterInput,
+  type DeliveryMode,
+  type EnumeratePage,
+  type MulticastReport,
+  type Registration,
+  type RegistryOperationInput,
+} from '../workflows/multicast-registry/input';
+import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
+import type { PrismClient, Started } from './prism-client';
+import type { z } from 'zod';
+
+export { RegistryError };
+
+export interface MulticastOptions {
+  contentType?: string;
+  delivery?: DeliveryMode;
+  concurrency?: number;
+  batchSize?: number;
+  pageSize?: number;
+  topicPrefix?: string;
+  retry?: { maxAttempts?: number; initialIntervalMs?: number; backoffCoefficient?: number; maxIntervalMs?: number };
+  pagesPerRun?: number;
+  workflowId?: string;
+}
+
+export interface MulticastHandle extends Started {
+  /** The report so far (the `multicastReport` query). */
+  report(): Promise<MulticastReport>;
+  /** Waits for the multicast to finish; the final report. */
+  result(): Promise<MulticastReport>;
+}
+
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new RegistryError('InvalidInput', describeIssues(result.error));
+  return result.data;
+}
+
+/** Turns a failed operation workflow back into the RegistryError its activity raised. */
+function unwrap(err: unknown): unknown {
+  let cause: unknown = err instanceof WorkflowFailedError ? err.cause : err;
+  if (cause instanceof ActivityFailure) cause = cause.cause;
+  if (cause instanceof ApplicationFailure && cause.type) {
+    return new RegistryError(cause.type as RegistryError['type'], cause.message);
+  }
+  return err;
+}
+
+export class MulticastRegistryClient {
+  private readonly store?: RegistryStore;
+
+  constructor(
+    readonly prism: PrismClient,
+    readonly registry: string,
+    options: { direct?: RegistryDriver } = {},
+  ) {
+    parse(registerInput.shape.registry, registry);
+    if (options.direct) this.store = new RegistryStore(options.direct);
+  }
+
+  private async viaWorkflow<T>(input: RegistryOperationInput): Promise<T> {
+    const started = await this.prism.start('multicastRegistryOperationWorkflow', [input], {
+      pattern: MULTICAST_REGISTRY,
+      workflowId: `${MULTICAST_REGISTRY}-${input.op}-${randomUUID()}`,
+    });
+    try {
+      return (await started.handle.result()) as T;
+    } catch (err) {
+      throw unwrap(err);
+    }
+  }
+
+  /** Registers an identity; IdentityConflict when it is live and `replace` is not set. */
+  async register(
+    identity: string,
+    metadata: Metadata = {},
+    options: { ttlSeconds?: number; replace?: boolean } = {},
+  ): Promise<Registration> {
+    const input = parse(registerInput, { registry: this.registry, identity, metadata, ...options });
+    if (this.store) return this.store.register(input);
+    return this.viaWorkflow({ op: 'register', ...input });
+  }
+
+  /** Renews an identity's lease; IdentityNotFound when it is gone or expired. */
+  async heartbeat(identity: string, options: { ttlSeconds?: number } = {}): Promise<Registration> {
+    const input = parse(heartbeatInput, { registry: this.registry, identity, ...options });
+    if (this.store) return this.store.heartbeat(input);
+    return this.viaWorkflow({ op: 'heartbeat', ...input });
+  }
+
+  /** Idempotent. */
+  async unregister(identity: string): Promise<{ removed: boolean }> {
+    const input = parse(unregisterInput, { registry: this.registry, identity });
+    if (this.store) return this.store.unregister(input);
+    return this.viaWorkflow({ op: 'unregister', ...input });
+  }
+
+  /** One page of live identities matching the filter; pass `cursor` back for the next. */
+  async enumerate(
+    filter: Record<string, unknown> = {},
+    options: { limit?: number; cursor?: string | null } = {},
+  ): Promise<EnumeratePage> {
+    const input = parse(enumerateInput, { registry: this.registry, filter, ...options });
+    if (this.store) {
+      try {
+        return await this.store.enumerate(input);
+      } catch (err) {
+        throw unwrap(err);
+      }
+    }
+    return this.viaWorkflow({ op: 'enumerate', ...input });
+  }
+
+  /** Every matching identity, page by page. */
+  async *enumerateAll(filter: Record<string, unknown> = {}, pageSize = 500): AsyncGenerator<Registration> {
+    let cursor: string | null = null;
+    do {
+      const page: EnumeratePage = await this.enumerate(filter, { limit: pageSize, cursor });
+      yield* page.identities;
+      cursor = page.cursor;
+    } while (cursor !== null);
+  }
+
+  /** Starts a multicast; an invalid filter or option is refused here, before anything starts. */
+  async startMulticast(
+    filter: Record<string, unknown>,
+    payload: string,
+    options: MulticastOptions = {},
+  ): Promise<MulticastHandle> {
+    const { workflowId, ...rest } = options;
+    const input = { registry: this.registry, filter, payload, ...rest };
+    parse(multicastInput, input);
+    const started = await this.prism.start('multicastWorkflow', [input], {
+      pattern: MULTICAST_REGISTRY,
+      workflowId: workflowId ?? `${MULTICAST_REGISTRY}-multicast-${randomUUID()}`,
+    });
+    return {
+      ...started,
+      report: () => started.handle.query<MulticastReport>('multicastReport'),
+      result: () => started.handle.result() as Promise<MulticastReport>,
+    };
+  }
+
+  /** Multicasts and waits for the final report. */
+  async multicast(
+    filter: Record<string, unknown>,
+    payload: string,
+    options: MulticastOptions = {},
+  ): Promise<MulticastReport> {
+    return (await this.startMulticast(filter, payload, options)).result();
+  }
+}

@@ -1,0 +1,18 @@
+// The multicast registry as a pattern: identities with leases in a keyvalue backend, filtered
+// enumeration, and durable multicast over a pubsub backend.
+import { messagingActivities } from '../activities/multicast-registry/messaging-activities';
+import { registryActivities } from '../activities/multicast-registry/registry-activities';
+import { definePattern } from '../sdk/pattern';
+import { MULTICAST_REGISTRY, multicastRegistrySlots } from '../workflows/multicast-registry/slots';
+
+export const multicastRegistryPattern = definePattern({
+  name: MULTICAST_REGISTRY,
+  description: 'identities with TTL leases, filtered enumeration, and multicast where every target is accounted for',
+  slots: multicastRegistrySlots,
+  workflows: ['multicastWorkflow', 'multicastRegistryOperationWorkflow'],
+  slotActivities: {
+    // The driver object carries its `capabilities`, so the store uses TTL/CAS/batch when offered.
+    registry: (driver) => registryActivities(driver),
+    messaging: (driver) => messagingActivities(driver),
+  },
+});

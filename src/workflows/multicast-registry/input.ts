@@ -1,0 +1,178 @@
+// Inputs and results of the multicast registry's operations and multicast workflow. Pure: the
+// client validates with these before starting anything, the workflow again before any work.
+import { z } from 'zod';
+import { DEFAULT_FILTER_LIMITS, filterProblem, type Json, type Metadata } from './filter';
+
+/** A registry is a namespace of identities; keys and default topics are derived from it. */
+export const registryName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
+    'expected 1-64 letters, digits, "-" or "_" (not starting with "-" or "_")',
+  );
+
+/** Identities become topic names (NATS subjects, Kafka topics): a conservative charset. */
+export const identityName = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/,
+    'expected 1-128 letters, digits, ".", "-" or "_", starting with a letter or digit',
+  );
+
+export const MAX_METADATA_BYTES = 16 * 1024;
+
+const jsonValue: z.ZodType<Json> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
+
+export const metadataSchema = z
+  .record(z.string(), jsonValue)
+  .refine((m) => JSON.stringify(m).length <= MAX_METADATA_BYTES, `metadata is larger than ${MAX_METADATA_BYTES} bytes`);
+
+/** A filter is checked by the filter module itself, so the message points into it. */
+export const filterSchema = z.record(z.string(), z.unknown()).superRefine((filter, ctx) => {
+  const problem = filterProblem(filter, DEFAULT_FILTER_LIMITS);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem.message });
+});
+
+export const registerInput = z
+  .object({
+    registry: registryName,
+    identity: identityName,
+    metadata: metadataSchema.default({}),
+    /** Lease length; without it the identity stays until unregistered. */
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(365 * 24 * 3600)
+      .optional(),
+    /** Overwrite a live registration instead of failing with IdentityConflict. */
+    replace: z.boolean().default(false),
+  })
+  .strict();
+
+export const heartbeatInput = z
+  .object({ registry: registryName, identity: identityName, ttlSeconds: z.number().int().min(1).optional() })
+  .strict();
+
+export const unregisterInput = z.object({ registry: registryName, identity: identityName }).strict();
+
+export const MAX_ENUMERATE_LIMIT = 1000;
+
+export const enumerateInput = z
+  .object({
+    registry: registryName,
+    filter: filterSchema.default({}),
+    limit: z.number().int().min(1).max(MAX_ENUMERATE_LIMIT).default(100),
+    cursor: z
+      .string()
+      .max(64 * 1024)
+      .nullable()
+      .default(null),
+  })
+  .strict();
+
+export type RegisterInput = z.input<typeof registerInput>;
+export type HeartbeatInput = z.input<typeof heartbeatInput>;
+export type UnregisterInput = z.input<typeof unregisterInput>;
+export type EnumerateInput = z.input<typeof enumerateInput>;
+
+export interface Registration {
+  identity: string;
+  metadata: Metadata;
+  /** ISO timestamps; expiresAt is null for an identity without a lease. */
+  registeredAt: string;
+  expiresAt: string | null;
+}
+
+export interface EnumeratePage {
+  identities: Registration[];
+  /** Pass back for the next page; null when the enumeration is complete. */
+  cursor: string | null;
+}
+
+/** A registry operation run as a short workflow (the client's path when it has no direct driver). */
+export const registryOperationInput = z.discriminatedUnion('op', [
+  registerInput.extend({ op: z.literal('register') }),
+  heartbeatInput.extend({ op: z.literal('heartbeat') }),
+  unregisterInput.extend({ op: z.literal('unregister') }),
+  enumerateInput.extend({ op: z.literal('enumerate') }),
+]);
+
+export type RegistryOperationInput = z.input<typeof registryOperationInput>;
+export type RegistryOperationResult = Registration | { removed: boolean } | EnumeratePage;
+
+export const DELIVERY_MODES = ['at-most-once', 'at-least-once'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+export const multicastInput = z
+  .object({
+    registry: registryName,
+    filter: filterSchema.default({}),
+    /** The message, as text. */
+    payload: z.string().max(512 * 1024),
+    contentType: z.string().min(1).max(200).default('text/plain'),
+    delivery: z.enum(DELIVERY_MODES).default('at-least-once'),
+    /** Batches in flight at once. */
+    concurrency: z.number().int().min(1).max(64).default(4),
+    /** Identities per publish activity. */
+    batchSize: z.number().int().min(1).max(1000).default(100),
+    /** Identities per enumeration page (one activity each). */
+    pageSize: z.number().int().min(1).max(MAX_ENUMERATE_LIMIT).default(1000),
+    /** Topic of an identity: `<topicPrefix><identity>`; default `multicast.<registry>.`. */
+    topicPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{0,100}$/)
+      .optional(),
+    /** Per-target retries of transient publish failures (at-least-once only). */
+    retry: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(100).default(5),
+        initialIntervalMs: z.number().int().min(0).default(1000),
+        backoffCoefficient: z.number().min(1).max(10).default(2),
+        maxIntervalMs: z.number().int().min(0).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Continue-as-new after this many enumeration pages (default: when Temporal suggests it). */
+    pagesPerRun: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export type MulticastInput = z.input<typeof multicastInput>;
+export type MulticastOptions = z.output<typeof multicastInput>;
+
+export function defaultTopicPrefix(registry: string): string {
+  return `multicast.${registry}.`;
+}
+
+export type TargetStatus = 'delivered' | 'failed';
+
+export interface TargetReport {
+  identity: string;
+  status: TargetStatus;
+  /** Publish attempts for this target, activity retries included. */
+  attempts: number;
+  error?: string;
+}
+
+export interface MulticastReport {
+  targetCount: number;
+  delivered: number;
+  failed: number;
+  /** Matching targets enumerated but not yet delivered or failed. */
+  pending: number;
+  /** True once every page is enumerated and every target accounted for. */
+  done: boolean;
+  delivery: DeliveryMode;
+  /**
+   * Every failed target, and delivered ones while the list stays within STATUS_LIST_LIMIT entries
+   * (keeps results and queries far below Temporal's payload limit for 100,000 targets).
+   */
+  statuses: TargetReport[];
+  /** True when delivered targets were left out of `statuses`. */
+  statusesTruncated: boolean;
+}
+
+export const STATUS_LIST_LIMIT = 10_000;

@@ -1,0 +1,111 @@
+// The registry store on a backend without TTLs, CAS or batches (expiry enforced by the pattern,
+// expired records deleted lazily), and the publish batch's failure semantics per delivery mode.
+// In-process: the memory driver and a scripted pubsub.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { messagingActivities } from '../../../src/activities/multicast-registry/messaging-activities';
+import {
+  RegistryError,
+  RegistryStore,
+  type RegistryDriver,
+} from '../../../src/activities/multicast-registry/registry-store';
+import type { Bytes, PubSubBasic } from '../../../src/drivers/capabilities';
+import { DriverError } from '../../../src/drivers/errors';
+import { memoryDriver } from '../../../src/drivers/memory';
+
+async function basicOnly(): Promise<RegistryDriver & { close(): Promise<void> }> {
+  const full = await memoryDriver.create(memoryDriver.configSchema.parse({}), { backend: 'test' });
+  // Only keyvalue_basic + keyvalue_scan: the store must not use TTL, CAS or batch operations.
+  return {
+    capabilities: new Set(['keyvalue_basic', 'keyvalue_scan'] as const),
+    get: (k) => full.get!(k),
+    set: (k, v) => full.set!(k, v),
+    delete: (k) => full.delete!(k),
+    exists: (k) => full.exists!(k),
+    scan: (p, o) => full.scan!(p, o),
+    close: () => full.close(),
+  };
+}
+
+describe('registry store without keyvalue_ttl', () => {
+  it('filters expired identities out and deletes them lazily; leases renew', async () => {
+    const driver = await basicOnly();
+    let now = 1_000_000;
+    const store = new RegistryStore(driver, () => now);
+    await store.register({ registry: 'r', identity: 'a', metadata: { x: 1 }, ttlSeconds: 10, replace: false });
+    await store.register({ registry: 'r', identity: 'b', metadata: { x: 1 }, ttlSeconds: 10, replace: false });
+    await store.register({ registry: 'r', identity: 'c', metadata: { x: 1 }, replace: false });
+    now += 5_000;
+    await store.heartbeat({ registry: 'r', identity: 'b' });
+    now += 6_000; // a expired, b renewed until +15 s
+    const page = await store.enumerate({ registry: 'r', filter: {}, limit: 10, cursor: null });
+    assert.deepEqual(page.identities.map((r) => r.identity).sort(), ['b', 'c']);
+    assert.equal(await driver.exists('mcr/r/id/a'), false, 'deleted while enumerating');
+    await assert.rejects(store.heartbeat({ registry: 'r', identity: 'a' }), (e: unknown) => {
+      return e instanceof RegistryError && e.type === 'IdentityNotFound';
+    });
+    // Expired is not a conflict; live is.
+    await store.register({ registry: 'r', identity: 'a', metadata: {}, replace: false });
+    await assert.rejects(
+      store.register({ registry: 'r', identity: 'b', metadata: {}, replace: false }),
+      (e: unknown) => e instanceof RegistryError && e.type === 'IdentityConflict',
+    );
+    await driver.close();
+  });
+});
+
+function scriptedPubSub(fail: (topic: string) => Error | null): PubSubBasic & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    sent,
+    async publish(topic: string, _payload: Bytes) {
+      const err = fail(topic);
+      if (err) throw err;
+      sent.push(topic);
+      return { messageId: topic };
+    },
+    async subscribe() {
+      throw new Error('not used');
+    },
+  };
+}
+
+const batch = (delivery: 'at-least-once' | 'at-most-once', identities: string[]) => ({
+  multicastId: 'm',
+  topicPrefix: 'p.',
+  identities,
+  payload: 'x',
+  contentType: 'text/plain',
+  delivery,
+});
+
+const down = () => new DriverError('nats', 'Unavailable', 'connection refused');
+const refused = () => new DriverError('nats', 'InvalidArgument', 'bad topic');
+
+describe('publish batch', () => {
+  it('reports per-target failures: transient ones retryable (at-least-once), permanent ones final', async () => {
+    const pubsub = scriptedPubSub((t) => (t === 'p.b' ? down() : t === 'p.c' ? refused() : null));
+    const result = await messagingActivities(pubsub).publishBatch(batch('at-least-once', ['a', 'b', 'c', 'd']));
+    assert.deepEqual(pubsub.sent.sort(), ['p.a', 'p.d']);
+    assert.deepEqual(result.failures.map((f) => [f.identity, f.retryable]).sort(), [
+      ['b', true],
+      ['c', false],
+    ]);
+    assert.match(result.failures.find((f) => f.identity === 'b')!.error, /connection refused/);
+  });
+
+  it('at-least-once: every target failing transiently throws (the breaker sees the outage)', async () => {
+    const pubsub = scriptedPubSub(() => down());
+    await assert.rejects(
+      messagingActivities(pubsub).publishBatch(batch('at-least-once', ['a', 'b'])),
+      (e: unknown) => e instanceof DriverError && e.code === 'Unavailable',
+    );
+  });
+
+  it('at-most-once: never throws for a target and never marks one retryable', async () => {
+    const pubsub = scriptedPubSub(() => down());
+    const result = await messagingActivities(pubsub).publishBatch(batch('at-most-once', ['a', 'b']));
+    assert.equal(result.failures.length, 2);
+    assert.ok(result.failures.every((f) => !f.retryable));
+  });
+});
