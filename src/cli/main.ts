@@ -13,6 +13,8 @@ export const USAGE = `usage:
   prism start <workflow> [--input <json>|@<file>] [--id <workflow-id>] [--wait]
   prism describe <workflow-id>
   prism worker --config <file.yaml>
+  prism codec-server --config <file.yaml> [--port <n>] [--host <h>]
+  prism config dump --config <file.yaml>
 
 environment: PRISM_TEMPORAL_ADDRESS (127.0.0.1:7233), PRISM_NAMESPACE (default),
              PRISM_TASK_QUEUE (prism), PRISM_TEMPORAL_UI (http://127.0.0.1:8233)`;
@@ -72,6 +74,12 @@ export const COMMANDS: Record<string, Command> = {
   start,
   describe,
   worker: async (args) => (await import('../worker')).main(args),
+  'codec-server': async (args, io) => (await import('./commands/codec-server')).codecServerCommand(args, io),
+  config: async (args, io) => (await import('./commands/config')).configCommand(args, io),
+  saga: async (args, io) => (await import('./commands/saga')).sagaCommand(args, io),
+  cdc: async (args, io) => (await import('./commands/cdc')).cdcCommand(args, io),
+  multicast: async (args, io) => (await import('./commands/multicast-registry')).multicastCommand(args, io),
+  session: async (args, io) => (await import('./commands/session-store')).sessionCommand(args, io),
 };
 
 export async function run(argv: string[], io: Io = defaultIo): Promise<number> {

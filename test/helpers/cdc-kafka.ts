@@ -10,6 +10,8 @@ export interface ConsumedRecord {
   name: string;
   id: string;
   key: string;
+  /** The Kafka record key (null when the producer set none). */
+  recordKey: string | null;
   body: Record<string, unknown>;
 }
 
@@ -50,6 +52,7 @@ export class CdcTestConsumer {
           name: byTopic.get(topic) ?? topic,
           id: header('cdc-id'),
           key: header('cdc-key'),
+          recordKey: message.key ? message.key.toString('utf8') : null,
           body: JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>,
         });
       },

@@ -1,6 +1,6 @@
 // cdc_lag_bytes, cdc_lag_seconds and cdc_events_total. Pattern activities get no handle on the
-// worker's registry (PatternActivityContext has none), so these live in prom-client's global
-// registry; once the context carries the worker's registry they should move there.
+// worker's registry (PatternActivityContext has none), so these live in prom-client's default
+// registry, which the worker's /metrics also serves.
 import { Counter, Gauge, register } from 'prom-client';
 
 function gauge(name: string, help: string): Gauge<'pipeline'> {

@@ -10,6 +10,17 @@ export const cdcSettingsSchema = z
     postgresUrl: z.string().min(1).optional(),
     /** Keys delivered concurrently by one deliver activity (one key's events stay in order). */
     deliverConcurrency: z.number().int().min(1).max(256).default(32),
+    /**
+     * Produce to Kafka directly, a batch per request, instead of one publish per event through the
+     * sink driver (see kafka-direct.ts). brokers and topicPrefix should match the sink backend's.
+     */
+    kafkaDirect: z
+      .object({
+        brokers: z.array(z.string().min(1)).min(1),
+        topicPrefix: z.string().default(''),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

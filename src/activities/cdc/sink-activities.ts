@@ -15,6 +15,7 @@ import {
 } from '../../workflows/cdc/activities';
 import type { OutboundMessage } from '../../workflows/cdc/events';
 import { lagSecondsOf } from '../../workflows/cdc/status';
+import { produceDirect } from './kafka-direct';
 import { cdcMetrics } from './metrics';
 import type { CdcSettings } from './settings';
 
@@ -23,21 +24,22 @@ export const CDC_HEADERS = { id: 'cdc-id', key: 'cdc-key', op: 'cdc-op', table: 
 
 type Send = (message: OutboundMessage) => Promise<unknown>;
 
+export const cdcHeaders = (m: OutboundMessage): Headers => ({
+  [CDC_HEADERS.id]: m.id,
+  [CDC_HEADERS.key]: m.key,
+  [CDC_HEADERS.op]: m.op,
+  [CDC_HEADERS.table]: m.table,
+});
+
 function sender(sink: Partial<PubSubBasic & StreamBasic>, mode: DeliverRequest['mode'], backend: string): Send {
-  const headersOf = (m: OutboundMessage): Headers => ({
-    [CDC_HEADERS.id]: m.id,
-    [CDC_HEADERS.key]: m.key,
-    [CDC_HEADERS.op]: m.op,
-    [CDC_HEADERS.table]: m.table,
-  });
   const bytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
   if (mode === 'pubsub' && typeof sink.publish === 'function') {
     const publish = sink.publish.bind(sink);
-    return (m) => publish(m.topic, bytes(m), headersOf(m));
+    return (m) => publish(m.topic, bytes(m), cdcHeaders(m));
   }
   if (mode === 'stream' && typeof sink.append === 'function') {
     const append = sink.append.bind(sink);
-    return (m) => append(m.topic, bytes(m), headersOf(m));
+    return (m) => append(m.topic, bytes(m), cdcHeaders(m));
   }
   throw ApplicationFailure.nonRetryable(
     `sink backend "${backend}" cannot ${mode === 'pubsub' ? 'publish (pubsub_basic)' : 'append (stream_basic)'}`,
@@ -61,6 +63,12 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
   const sink = driver as Partial<PubSubBasic & StreamBasic>;
   return {
     async deliver(request: DeliverRequest): Promise<DeliverResult> {
+      const direct = context.settings.kafkaDirect;
+      if (direct && request.mode === 'pubsub') {
+        await produceDirect(direct, request.messages, cdcHeaders);
+        for (const m of request.messages) countEvent(request.pipeline, m);
+        return finish(request, request.messages.length, 0);
+      }
       const send = sender(sink, request.mode, context.backend);
       const ctx = Context.current();
       const before = (ctx.info.heartbeatDetails as DeliverProgress | undefined)?.delivered ?? [];
@@ -83,7 +91,7 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
             ctx.cancellationSignal.throwIfAborted();
             await send(message);
             accepted.push(message.id);
-            cdcMetrics.events.inc({ pipeline: request.pipeline, table: message.table, op: message.op });
+            countEvent(request.pipeline, message);
             beat();
           }
         }
@@ -94,12 +102,20 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
       } finally {
         beat(true);
       }
-      const lagSeconds = lagSecondsOf(
-        request.messages.map((m) => m.committedAt),
-        Date.now(),
-      );
-      cdcMetrics.lagSeconds.set({ pipeline: request.pipeline }, lagSeconds);
-      return { delivered: pending.length, resumed: request.messages.length - pending.length, lagSeconds };
+      return finish(request, pending.length, request.messages.length - pending.length);
     },
   };
+}
+
+export function countEvent(pipeline: string, m: OutboundMessage): void {
+  cdcMetrics.events.inc({ pipeline, table: m.table, op: m.op });
+}
+
+function finish(request: DeliverRequest, delivered: number, resumed: number): DeliverResult {
+  const lagSeconds = lagSecondsOf(
+    request.messages.map((m) => m.committedAt),
+    Date.now(),
+  );
+  cdcMetrics.lagSeconds.set({ pipeline: request.pipeline }, lagSeconds);
+  return { delivered, resumed, lagSeconds };
 }

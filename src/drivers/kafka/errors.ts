@@ -53,12 +53,16 @@ const TYPE_CODES: Record<string, DriverErrorCode> = {
   UNSUPPORTED_FOR_MESSAGE_FORMAT: 'Unsupported',
 };
 
-/** The error behind kafkajs's "retries exceeded" wrapper. */
+// kafkajs wraps the error that made it give up: "retries exceeded", and "non-retriable" (which a
+// producer throws around a connection error once its own retries are spent).
+const WRAPPERS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
+
+/** The error behind kafkajs's wrappers. */
 function innermost(err: unknown): unknown {
   let e = err;
   for (let i = 0; i < 5; i++) {
     const s = shape(e);
-    if (s.name !== 'KafkaJSNumberOfRetriesExceeded') break;
+    if (!WRAPPERS.has(String(s.name))) break;
     const next = s.cause ?? s.originalError;
     if (!next) break;
     e = next;

@@ -1,0 +1,20 @@
+// Change data capture: Postgres changes (logical replication, or a transactional outbox table)
+// captured, filtered, transformed and delivered to Kafka or NATS by one long-running workflow per
+// pipeline, acknowledging a source position only after the sink accepted everything before it.
+import { cdcSinkActivities } from '../activities/cdc/sink-activities';
+import { cdcSourceActivities } from '../activities/cdc/source-activities';
+import { cdcSettingsSchema } from '../activities/cdc/settings';
+import { definePattern } from '../sdk/pattern';
+import { CDC, cdcSlots } from '../workflows/cdc/slots';
+
+export const cdcPattern = definePattern({
+  name: CDC,
+  description: 'streams Postgres row changes (or outbox rows) to Kafka or NATS, at least once, in order per key',
+  slots: cdcSlots,
+  workflows: ['cdcPipelineWorkflow'],
+  settingsSchema: cdcSettingsSchema,
+  slotActivities: {
+    source: (driver, context) => ({ ...cdcSourceActivities(driver, context) }),
+    sink: (driver, context) => ({ ...cdcSinkActivities(driver, context) }),
+  },
+});

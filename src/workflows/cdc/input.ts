@@ -1,0 +1,77 @@
+// A CDC pipeline's definition (the workflow input): what to capture, how to shape it, where to
+// send it. One workflow per pipeline; the pipeline name names the replication slot too.
+import { z } from 'zod';
+
+const OPS = ['c', 'u', 'd', 'r'] as const;
+
+export const transformSpec = z
+  .object({
+    /** Tables this transform applies to ("schema.table", "table", "schema.*"); all when left out. */
+    tables: z.array(z.string().min(1)).optional(),
+    /** Field renames, old name → new name (applied to before, after and key). */
+    rename: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /** Fields removed from before and after. */
+    drop: z.array(z.string().min(1)).default([]),
+    /** Fields whose values are replaced by "***" in before and after. */
+    mask: z.array(z.string().min(1)).default([]),
+  })
+  .strict();
+
+export const cdcPipelineInput = z
+  .object({
+    /** Lower-case letters, digits and underscores: it names the slot and publication. */
+    pipeline: z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'lower-case letters, digits and _, up to 40 characters'),
+    /** logical: pgoutput logical replication; outbox: polling a transactional outbox table. */
+    mode: z.enum(['logical', 'outbox']).default('logical'),
+    /** Captured tables (logical mode). */
+    tables: z.array(z.string().min(1)).default([]),
+    /** Replication slot and publication; default prism_cdc_<pipeline> and prism_cdc_<pipeline>_pub. */
+    slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/)
+      .optional(),
+    publication: z.string().min(1).max(63).optional(),
+    /** source.db in events; default: the database of settings.postgresUrl, else "postgres". */
+    database: z.string().min(1).optional(),
+    filter: z
+      .object({
+        tables: z.array(z.string().min(1)).optional(),
+        operations: z.array(z.enum(OPS)).min(1).optional(),
+      })
+      .strict()
+      .default({}),
+    transforms: z.array(transformSpec).default([]),
+    /** Topic of a table: topics["schema.table"], else `<topicPrefix>.<schema>.<table>`. */
+    topicPrefix: z.string().min(1).optional(),
+    topics: z.record(z.string().min(1), z.string().min(1)).default({}),
+    /** pubsub: publish (Kafka topics); stream: append (NATS JetStream, Kafka streams). */
+    sink: z.enum(['pubsub', 'stream']).default('pubsub'),
+    outbox: z
+      .object({
+        table: z.string().min(1).default('outbox'),
+      })
+      .strict()
+      .default({ table: 'outbox' }),
+    batchSize: z.number().int().min(1).max(2000).default(500),
+    /** How long one read waits for changes when there are none. */
+    idleWaitMs: z.number().int().min(0).max(60_000).default(2_000),
+    /** Batches per run before continuing as new (history stays small). */
+    maxBatchesPerRun: z.number().int().min(1).max(10_000).default(200),
+  })
+  .strict()
+  .refine((i) => i.mode !== 'logical' || i.tables.length > 0, {
+    message: 'logical mode needs at least one table',
+    path: ['tables'],
+  });
+
+export type CdcPipelineInput = z.input<typeof cdcPipelineInput>;
+export type CdcPipeline = z.output<typeof cdcPipelineInput>;
+export type TransformSpec = z.output<typeof transformSpec>;
+
+export function slotName(p: CdcPipeline): string {
+  return p.slot ?? `prism_cdc_${p.pipeline}`;
+}
+
+export function publicationName(p: CdcPipeline): string {
+  return p.publication ?? `prism_cdc_${p.pipeline}_pub`;
+}

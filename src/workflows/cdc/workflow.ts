@@ -1,0 +1,217 @@
+// One long-running workflow per CDC pipeline. Each round: read a batch (capture activity on the
+// source backend: changes → filter → transform → topic), deliver it (sink activity: resolves once
+// the sink accepted every message), and only then confirm the position to the source. A crash
+// anywhere before the confirm repeats the batch: at-least-once, with stable event ids.
+// Pause / resume / stop by signal or update, status by query; continue-as-new keeps history short.
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { parseInput } from '../input';
+import { PRISM_PATTERN, PRISM_STATUS } from '../search-attributes';
+import { bindSlots, useSlot, useSlotActivities } from '../slots';
+import { CDC_CONFIG_ERROR, type CdcSinkActivities, type CdcSourceActivities, type DeliverResult } from './activities';
+import type { OutboundMessage } from './events';
+import { cdcPipelineInput, publicationName, slotName, type CdcPipeline, type CdcPipelineInput } from './input';
+import type { PipelineSpec } from './pipeline';
+import { CDC, cdcSlots } from './slots';
+import { initialStatus, recordBatch, type CdcStatus, type RateWindow } from './status';
+
+export type CdcControl = 'pause' | 'resume' | 'stop' | 'drop';
+
+export const cdcStatusQuery = defineQuery<CdcStatus>('status');
+export const cdcPauseSignal = defineSignal('pause');
+export const cdcResumeSignal = defineSignal('resume');
+/** drop: also drop the replication slot and publication before finishing. */
+export const cdcStopSignal = defineSignal<[{ drop?: boolean }?]>('stop');
+/** The same controls as an update: returns the status once the control is taken in. */
+export const cdcControlUpdate = defineUpdate<CdcStatus, [CdcControl]>('control');
+
+/** What one run hands the next when continuing as new. */
+export interface CdcCarried {
+  status: CdcStatus;
+  window: RateWindow;
+  paused: boolean;
+  database: string;
+  directSink: boolean;
+}
+
+/**
+ * History budget per run, far below Temporal's limits (51,200 events, 50 MB): batches travel
+ * through history, and a history page over 4 MB cannot be fetched over gRPC.
+ */
+const MAX_HISTORY_EVENTS = 10_000;
+const MAX_HISTORY_BYTES = 2 * 1024 * 1024;
+/** How long one captureAndDeliver round runs before reporting back (pause/stop wait for it). */
+const DIRECT_ROUND_MS = 5_000;
+
+export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: CdcCarried): Promise<CdcStatus> {
+  const input: CdcPipeline = parseInput(cdcPipelineInput, rawInput);
+  const slots = await bindSlots(CDC);
+  upsertSearchAttributes([
+    { key: PRISM_PATTERN, value: CDC },
+    { key: PRISM_STATUS, value: 'running' },
+  ]);
+
+  // Before any work: the sink must offer what the input's sink mode uses.
+  const needed = input.sink === 'pubsub' ? 'pubsub_basic' : 'stream_basic';
+  if (!slots.sink.capabilities.includes(needed)) {
+    throw ApplicationFailure.nonRetryable(
+      `sink backend "${slots.sink.backend}" (driver ${slots.sink.driver}) has no ${needed}, needed by sink mode "${input.sink}"`,
+      CDC_CONFIG_ERROR,
+    );
+  }
+
+  const sourceOps = useSlot(slots.source, cdcSlots.source);
+  const source = useSlotActivities<CdcSourceActivities>(slots.source);
+  // A permanent problem (missing table, no replication permission) should fail the start, not retry.
+  const prepareOnce = useSlotActivities<CdcSourceActivities>(slots.source, {
+    retry: { maximumAttempts: 3, nonRetryableErrorTypes: slots.source.activity.retry.nonRetryableErrorTypes },
+  });
+  const sink = useSlotActivities<CdcSinkActivities>(slots.sink);
+
+  const slot = slotName(input);
+  const publication = publicationName(input);
+  let paused = carried?.paused ?? false;
+  let stopRequested = false;
+  let dropRequested = false;
+  let status: CdcStatus = carried
+    ? { ...carried.status, run: carried.status.run + 1 }
+    : initialStatus(input.pipeline, Date.now());
+  let window: RateWindow = carried?.window ?? [];
+  const stateName = (): CdcStatus['state'] => (stopRequested ? 'stopping' : paused ? 'paused' : 'running');
+
+  const control = (action: CdcControl): void => {
+    if (action === 'pause') paused = true;
+    else if (action === 'resume') paused = false;
+    else {
+      stopRequested = true;
+      dropRequested ||= action === 'drop';
+    }
+    if (status.state !== 'starting') status = { ...status, state: stateName() };
+  };
+  setHandler(cdcStatusQuery, () => status);
+  setHandler(cdcPauseSignal, () => control('pause'));
+  setHandler(cdcResumeSignal, () => control('resume'));
+  setHandler(cdcStopSignal, (options) => control(options?.drop ? 'drop' : 'stop'));
+  setHandler(cdcControlUpdate, (action) => {
+    control(action);
+    return status;
+  });
+
+  let database = carried?.database ?? '';
+  let directSink = carried?.directSink ?? false;
+  if (!carried) {
+    const prepared = await prepareOnce.prepare({
+      mode: input.mode,
+      tables: input.tables,
+      slot,
+      publication,
+      outboxTable: input.outbox.table,
+      database: input.database,
+    });
+    database = prepared.database;
+    directSink = prepared.directSink;
+  }
+  status = { ...status, state: stateName() };
+
+  const spec: PipelineSpec = {
+    db: database,
+    filter: input.filter,
+    transforms: input.transforms,
+    topicPrefix: input.topicPrefix ?? input.pipeline,
+    topics: input.topics,
+  };
+
+  const deliver = async (messages: OutboundMessage[]): Promise<DeliverResult> =>
+    messages.length === 0
+      ? { delivered: 0, resumed: 0, lagSeconds: 0 }
+      : sink.deliver({ pipeline: input.pipeline, mode: input.sink, messages });
+
+  for (let batches = 0; ; batches++) {
+    if (paused && !stopRequested) {
+      upsertSearchAttributes([{ key: PRISM_STATUS, value: 'paused' }]);
+      await condition(() => !paused || stopRequested);
+      upsertSearchAttributes([{ key: PRISM_STATUS, value: 'running' }]);
+    }
+    if (stopRequested) break;
+    if (batches >= input.maxBatchesPerRun || historyIsLarge()) {
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof cdcPipelineWorkflow>(rawInput, { status, window, paused, database, directSink });
+    }
+
+    let changesRead: number;
+    let position: string | null;
+    let lagBytes: number | null;
+    let delivered: DeliverResult;
+    if (input.mode === 'logical' && directSink) {
+      // One activity per round: events go straight to Kafka and never enter history.
+      const round = await source.captureAndDeliver({
+        pipeline: input.pipeline,
+        slot,
+        publication,
+        limit: input.batchSize,
+        waitMs: input.idleWaitMs,
+        spec,
+        forMs: DIRECT_ROUND_MS,
+      });
+      ({ changesRead, position, lagBytes } = round);
+      delivered = { delivered: round.delivered, resumed: 0, lagSeconds: round.lagSeconds };
+    } else if (input.mode === 'logical') {
+      const batch = await source.capture({
+        pipeline: input.pipeline,
+        slot,
+        publication,
+        limit: input.batchSize,
+        waitMs: input.idleWaitMs,
+        spec,
+      });
+      delivered = await deliver(batch.messages);
+      // Only now: the sink has accepted every event up to this position.
+      if (batch.position !== null && batch.position !== status.lastLsn) {
+        await sourceOps.confirm({ slot, lsn: batch.position });
+      }
+      ({ changesRead, position, lagBytes } = batch);
+    } else {
+      const batch = await source.pollOutbox({
+        pipeline: input.pipeline,
+        table: input.outbox.table,
+        limit: input.batchSize,
+        waitMs: input.idleWaitMs,
+        spec,
+      });
+      delivered = await deliver(batch.messages);
+      if (batch.ids.length > 0) await source.markPublished({ table: input.outbox.table, ids: batch.ids });
+      changesRead = batch.ids.length;
+      position = batch.ids.at(-1) ?? null;
+      lagBytes = null;
+    }
+    ({ status, window } = recordBatch(status, window, {
+      nowMs: Date.now(),
+      changesRead,
+      delivered: delivered.delivered + delivered.resumed,
+      position,
+      lagBytes,
+      lagSeconds: delivered.lagSeconds,
+    }));
+  }
+
+  if (dropRequested && input.mode === 'logical') await sourceOps.dropCapture({ slot, publication });
+  status = { ...status, state: 'stopped' };
+  upsertSearchAttributes([{ key: PRISM_STATUS, value: dropRequested ? 'dropped' : 'stopped' }]);
+  await condition(allHandlersFinished);
+  return status;
+}
+
+function historyIsLarge(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || info.historySize > MAX_HISTORY_BYTES;
+}
