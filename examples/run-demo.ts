@@ -5,10 +5,14 @@ import { resolve } from 'node:path';
 import { MulticastRegistryClient } from '../src/client/multicast-registry';
 import { PrismClient } from '../src/client/prism-client';
 import { SessionStore } from '../src/client/session-store';
+import { Client } from 'pg';
+import { pipelineWorkflowId } from '../src/cli/commands/cdc';
 import { loadConfig } from '../src/config/load';
+import type { CdcStatus } from '../src/workflows/cdc/status';
 import { replicationWorkflowId } from '../src/workflows/session-store/input';
 
 const CONFIG = resolve(__dirname, '../../config/demo.yaml');
+const DEMO_PG = process.env.PRISM_POSTGRES_URL ?? 'postgres://prism:prism@127.0.0.1:5432/prism';
 const out = (line: string): boolean => process.stdout.write(line + '\n');
 
 async function main(): Promise<void> {
@@ -63,6 +67,52 @@ async function main(): Promise<void> {
     } finally {
       await sessions.close();
     }
+    // CDC: a long-running pipeline from a demo table to Kafka; reused if it already runs.
+    const pg = new Client({ connectionString: DEMO_PG });
+    await pg.connect();
+    try {
+      await pg.query(
+        'CREATE TABLE IF NOT EXISTS public.cdc_demo_customers (id int PRIMARY KEY, name text, email text)',
+      );
+      const workflowId = pipelineWorkflowId('demo');
+      let handle = client.handle(workflowId);
+      const running = await handle.describe().then(
+        (d) => d.status.name === 'RUNNING',
+        () => false,
+      );
+      if (!running) {
+        const input = {
+          pipeline: 'demo',
+          tables: ['public.cdc_demo_customers'],
+          transforms: [{ tables: ['cdc_demo_customers'], mask: ['email'] }],
+        };
+        handle = (await client.start('cdcPipelineWorkflow', [input], { pattern: 'cdc', workflowId })).handle;
+      }
+      // Changes count from when the replication slot exists: the pipeline leaves 'starting' then.
+      let ready = await handle.query<CdcStatus>('status');
+      for (let i = 0; i < 100 && ready.state === 'starting'; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        ready = await handle.query<CdcStatus>('status');
+      }
+      const before = ready.totals.eventsDelivered;
+      const base = Math.floor(Date.now() / 1000) * 10;
+      await pg.query(
+        "INSERT INTO public.cdc_demo_customers SELECT g, 'customer ' || g, g || '@example.org' FROM generate_series($1::int, $1::int + 2) g",
+        [base % 2_000_000_000],
+      );
+      let status = await handle.query<CdcStatus>('status');
+      for (let i = 0; i < 100 && status.totals.eventsDelivered < before + 3; i++) {
+        await new Promise((r) => setTimeout(r, 300));
+        status = await handle.query<CdcStatus>('status');
+      }
+      out(`cdc                 ${client.uiUrl(workflowId)}`);
+      out(
+        `                    ${status.totals.eventsDelivered} events delivered to Kafka, last LSN ${status.lastLsn}, lag ${status.lagSeconds.toFixed(2)} s`,
+      );
+    } finally {
+      await pg.end();
+    }
+
     out('');
     out(`All executions: ${client.uiBase}/namespaces/${client.namespace}/workflows`);
     out('Stop the demo worker with: scripts/demo stop');
