@@ -1,10 +1,10 @@
 // Runs every benchmark case (or --only a,b), each repeated (--repeat, default 3), and writes
 // bench/results/<date>/: results.json (raw figures), summary.md (medians, spreads, ratios to
 // the baseline measured in the same run) and a PNG chart per case.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { barChartSvg, writeChart } from './lib/chart';
+import { barChartSvg, scalingChartSvg, writeChart, type ScalingSeries } from './lib/chart';
 import { describeMachine } from './lib/machine';
 import { median, relativeSpread } from './lib/stats';
 import type { BenchCase, Measurement } from './lib/types';
@@ -16,6 +16,7 @@ interface Summary {
   better: 'higher' | 'lower';
   baselineName: string;
   size?: number;
+  series?: string;
   ours: number[];
   baseline: number[];
 }
@@ -40,10 +41,68 @@ function advantage(s: Summary): number {
   return s.better === 'higher' ? o / b : b / o;
 }
 
+/** "targets/s" → "target". */
+const itemOf = (unit: string): string => unit.replace(/\/s$/, '').replace(/s$/, '');
+
+/**
+ * The cost per item (1 ÷ median throughput, in ms) of each series measured at several sizes, ours
+ * beside the baseline: a table and a chart (<case>-scaling.png). Empty when the case has none.
+ */
+function scaling(r: { id: string; title: string; summaries: Summary[] }, outDir: string): string[] {
+  const bySeries = new Map<string, Summary[]>();
+  for (const s of r.summaries) {
+    if (s.series === undefined || s.size === undefined || s.better !== 'higher') continue;
+    bySeries.set(s.series, [...(bySeries.get(s.series) ?? []), s]);
+  }
+  const series: ScalingSeries[] = [...bySeries]
+    .filter(([, group]) => group.length > 1)
+    .map(([label, group]) => ({
+      label,
+      baselineName: group[0].baselineName,
+      points: group.map((s) => ({ size: s.size!, ours: 1000 / median(s.ours), baseline: 1000 / median(s.baseline) })),
+    }));
+  if (series.length === 0) return [];
+  const unit = `ms per ${itemOf(bySeries.get(series[0].label)![0].unit)}`;
+  const md = [
+    '',
+    `Scaling (cost per item = 1 ÷ median throughput; a flat row means cost per item does not grow with size):`,
+    '',
+    '| series | size | Prism | baseline | Prism ÷ baseline |',
+    '|---|---:|---:|---:|---:|',
+  ];
+  for (const s of series) {
+    for (const p of s.points) {
+      md.push(
+        `| ${s.label} | ${p.size.toLocaleString('en-US')} | ${p.ours.toPrecision(3)} ${unit} | ${p.baseline.toPrecision(3)} ${unit} (${s.baselineName}) | ${(p.ours / p.baseline).toFixed(2)} |`,
+      );
+    }
+  }
+  const file = `${r.id}-scaling.png`;
+  const png = writeChart(join(outDir, file), scalingChartSvg(r.title, unit, series));
+  md.push(
+    '',
+    png ? `![${r.title}: scaling](${file})` : `(chart ${file.replace('.png', '.svg')}: rsvg-convert not available)`,
+  );
+  return md;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { only: { type: 'string' }, repeat: { type: 'string', default: '3' }, out: { type: 'string' } },
+    options: {
+      only: { type: 'string' },
+      repeat: { type: 'string', default: '3' },
+      out: { type: 'string' },
+      render: { type: 'string' },
+    },
   });
+  // --render DIR: rewrite DIR's summary.md and charts from its results.json, without running anything.
+  if (values.render) {
+    const dir = resolve(values.render);
+    const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Saved;
+    writeReport(dir, saved);
+    process.stdout.write(`[bench] rewrote ${dir}/summary.md from results.json\n`);
+    return;
+  }
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat: expected a positive integer');
   const only = values.only?.split(',');
@@ -56,25 +115,46 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(__dirname, '../../bench/results', date));
   mkdirSync(outDir, { recursive: true });
 
-  const results: { id: string; title: string; summaries: Summary[] }[] = [];
+  const results: { id: string; title: string; seconds: number; summaries: Summary[] }[] = [];
+  const suiteStart = performance.now();
   for (const c of cases) {
     const runs: Measurement[][] = [];
+    const caseStart = performance.now();
     for (let i = 0; i < repeat; i++) {
-      process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}\n`);
+      const t = performance.now();
+      process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}`);
       runs.push(await c.run());
+      process.stdout.write(` (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
     }
-    results.push({ id: c.id, title: c.title, summaries: summarize(runs) });
+    const seconds = (performance.now() - caseStart) / 1000;
+    results.push({ id: c.id, title: c.title, seconds, summaries: summarize(runs) });
   }
+  const totalSeconds = (performance.now() - suiteStart) / 1000;
 
-  const machine = describeMachine();
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify({ date, machine, repeat, results }, null, 2) + '\n');
+  const saved: Saved = { date, machine: describeMachine(), repeat, totalSeconds, results };
+  writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 2) + '\n');
+  writeReport(outDir, saved);
+  process.stdout.write(`[bench] wrote ${outDir}/summary.md\n`);
+}
 
+interface Saved {
+  date: string;
+  machine: unknown;
+  repeat: number;
+  totalSeconds: number;
+  results: { id: string; title: string; seconds: number; summaries: Summary[] }[];
+}
+
+/** summary.md and the charts, from the saved figures. */
+function writeReport(outDir: string, { date, machine, repeat, totalSeconds, results }: Saved): void {
   const md: string[] = [
     `# Benchmark results ${date}`,
     '',
     `Machine: ${JSON.stringify(machine)}`,
     '',
     `Each figure is the median of ${repeat} runs; spread = (max − min) / median. Ratio = ours ÷ baseline; "advantage" > 1 means Prism did better than the baseline.`,
+    '',
+    `Total time: ${(totalSeconds / 60).toFixed(1)} min (${results.map((r) => `${r.id} ${r.seconds.toFixed(0)} s`).join(', ')}).`,
     '',
   ];
   for (const r of results) {
@@ -116,10 +196,9 @@ async function main(): Promise<void> {
           : `(chart ${file.replace('.png', '.svg')}: rsvg-convert not available)`,
       );
     }
-    md.push('');
+    md.push(...scaling(r, outDir), '');
   }
   writeFileSync(join(outDir, 'summary.md'), md.join('\n'));
-  process.stdout.write(`[bench] wrote ${outDir}/summary.md\n`);
 }
 
 void main().then(

@@ -11,6 +11,11 @@ export interface Measurement {
   baselineName: string;
   /** The size of the case, for scaling charts (targets, events, sagas…). */
   size?: number;
+  /**
+   * For a throughput measured at several sizes: the name shared by its sizes. The runner charts
+   * each series' cost per item (1 ÷ throughput) against size, ours beside the baseline.
+   */
+  series?: string;
 }
 
 export interface BenchCase {

@@ -1,0 +1,114 @@
+// The order saga (reserve + charge on Postgres, publish on Kafka) next to a plain workflow calling
+// the same three activities, on the same worker, Temporal server and backends. Measured with and
+// without a failure at step 3 (publish fails its 3 attempts, then charge and reserve are
+// compensated), at two sizes. Rates are completed executions per second of wall time, with
+// CONCURRENCY executions in flight.
+import { randomUUID } from 'node:crypto';
+import { PrismClient } from '../../src/client/prism-client';
+import type { OrderSagaInput } from '../../src/workflows/saga/order-input';
+import { sagaWorkerConfig } from '../../test/helpers/saga-env';
+import { startWorker } from '../../test/helpers/worker-process';
+import { percentile } from '../lib/stats';
+import type { BenchCase, Measurement } from '../lib/types';
+
+const SIZES = [30, 90];
+const CONCURRENCY = 20;
+
+type Workflow = 'orderSagaWorkflow' | 'orderPlainWorkflow';
+
+interface Rate {
+  perSecond: number;
+  p50: number;
+  p99: number;
+}
+
+async function measure(
+  client: PrismClient,
+  workflow: Workflow,
+  count: number,
+  topic: string,
+  failAtStep3 = false,
+): Promise<Rate> {
+  const expected = failAtStep3 ? 'compensated' : 'completed';
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  const lane = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      const id = randomUUID();
+      const input: OrderSagaInput = {
+        orderId: id,
+        sku: `bench-${id}`,
+        quantity: 1,
+        customer: `bench-${id}`,
+        amount: 100,
+        topic,
+        cache: false, // the 3-step example: reserve, charge, publish
+        openingStock: 10,
+        openingBalance: 1000,
+        ...(failAtStep3 ? { testFaults: { failStep: 'publish' as const } } : {}),
+      };
+      const t = performance.now();
+      const s = await client.start(workflow, [input], { pattern: 'saga' });
+      const result = (await s.handle.result()) as { status: string };
+      if (result.status !== expected) throw new Error(`${workflow} ${id} ended ${result.status}, expected ${expected}`);
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+export const sagaCase: BenchCase = {
+  id: 'saga',
+  title: 'Saga: 3-step order saga vs a plain workflow',
+  async run(): Promise<Measurement[]> {
+    const taskQueue = `bench-saga-${randomUUID().slice(0, 8)}`;
+    const topic = `bench-saga-${randomUUID().slice(0, 8)}`;
+    const worker = await startWorker(sagaWorkerConfig(taskQueue));
+    const client = await PrismClient.connect({ taskQueue });
+    const out: Measurement[] = [];
+    try {
+      await measure(client, 'orderPlainWorkflow', 10, topic); // warm up
+      await measure(client, 'orderSagaWorkflow', 10, topic);
+      for (const size of SIZES) {
+        const plain = await measure(client, 'orderPlainWorkflow', size, topic);
+        const saga = await measure(client, 'orderSagaWorkflow', size, topic);
+        const failed = await measure(client, 'orderSagaWorkflow', size, topic, true);
+        const n = size.toLocaleString('en-US');
+        const rate = (series: string, ours: Rate): Measurement => ({
+          name: `sagas/s, ${series}, ${n} sagas`,
+          series,
+          unit: 'sagas/s',
+          better: 'higher',
+          ours: ours.perSecond,
+          baseline: plain.perSecond,
+          baselineName: 'plain workflow',
+          size,
+        });
+        const latency = (series: string, ours: number, baseline: number): Measurement => ({
+          name: `${series}, ${n} sagas`,
+          unit: 'ms',
+          better: 'lower',
+          ours,
+          baseline,
+          baselineName: 'plain workflow',
+          size,
+        });
+        out.push(
+          rate('all steps succeed', saga),
+          rate('step 3 fails (compensated)', failed),
+          latency('p50 latency, all steps succeed', saga.p50, plain.p50),
+          latency('p99 latency, all steps succeed', saga.p99, plain.p99),
+          latency('p50 latency, step 3 fails', failed.p50, plain.p50),
+        );
+      }
+    } finally {
+      await client.close();
+      await worker.stop();
+    }
+    return out;
+  },
+};
