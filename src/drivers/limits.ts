@@ -50,3 +50,29 @@ export function checkLimit(driver: string, limit: unknown, fallback: number, max
   }
   return limit;
 }
+
+/** A queue, topic or stream name: the same rules as a key. */
+export function checkName(driver: string, kind: string, name: unknown, limits: Limits): string {
+  const invalid = (message: string) => new DriverError(driver, 'InvalidArgument', message);
+  if (typeof name !== 'string' || name.length === 0) throw invalid(`${kind} must be a non-empty string`);
+  if (Buffer.byteLength(name, 'utf8') > limits.maxKeyBytes) {
+    throw invalid(`${kind} is longer than ${limits.maxKeyBytes} bytes`);
+  }
+  if (!name.isWellFormed()) throw invalid(`${kind} is not valid UTF-8 (lone surrogate)`);
+  return name;
+}
+
+/** Message headers: an object of strings (undefined means none). */
+export function checkHeaders(driver: string, headers: unknown): Record<string, string> {
+  if (headers === undefined) return {};
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new DriverError(driver, 'InvalidArgument', 'headers must be an object of strings');
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string')
+      throw new DriverError(driver, 'InvalidArgument', `header "${name}" must be a string`);
+    out[name] = value;
+  }
+  return out;
+}

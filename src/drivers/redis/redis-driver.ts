@@ -35,7 +35,15 @@ import type {
 } from '../capabilities';
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError, isNetworkError } from '../errors';
-import { checkKey, checkLimit, checkTtl, checkValue, type Limits } from '../limits';
+import {
+  checkHeaders as checkHeadersOf,
+  checkKey,
+  checkLimit,
+  checkName as checkNameOf,
+  checkTtl,
+  checkValue,
+  type Limits,
+} from '../limits';
 import type { DriverContext } from '../registry';
 import type { RedisConfig } from './index';
 import * as lua from './lua';
@@ -76,26 +84,8 @@ function invalid(message: string): DriverError {
   return new DriverError(DRIVER, 'InvalidArgument', message);
 }
 
-function checkName(kind: string, name: unknown, limits: Limits): string {
-  if (typeof name !== 'string' || name.length === 0) throw invalid(`${kind} must be a non-empty string`);
-  if (Buffer.byteLength(name, 'utf8') > limits.maxKeyBytes)
-    throw invalid(`${kind} is longer than ${limits.maxKeyBytes} bytes`);
-  if (!name.isWellFormed()) throw invalid(`${kind} is not valid UTF-8 (lone surrogate)`);
-  return name;
-}
-
-function checkHeaders(headers: unknown): Headers {
-  if (headers === undefined) return {};
-  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
-    throw invalid('headers must be an object of strings');
-  }
-  const out: Headers = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') throw invalid(`header "${name}" must be a string`);
-    out[name] = value;
-  }
-  return out;
-}
+const checkName = (kind: string, name: unknown, limits: Limits): string => checkNameOf(DRIVER, kind, name, limits);
+const checkHeaders = (headers: unknown): Headers => checkHeadersOf(DRIVER, headers);
 
 function checkMs(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
