@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { uniqueName } from '../helpers/env';
 import { forEachDriverWith } from './harness';
-import { DEFAULT_LIMITS, assertBytes, assertDriverError, bytes, everyByte, patterned, text } from './keyvalue_support';
+import { DEFAULT_LIMITS, assertBytes, assertDriverError, bytes, everyByte, patterned, text } from './support';
 
 forEachDriverWith('keyvalue_basic', (driver) => {
   it('reports a missing key as absent: get null, exists false, delete false', async () => {

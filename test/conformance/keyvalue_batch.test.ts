@@ -13,7 +13,7 @@ import {
   ifCapability,
   patterned,
   text,
-} from './keyvalue_support';
+} from './support';
 
 forEachDriverWith('keyvalue_batch', (driver) => {
   it('handles empty batches', async () => {

@@ -15,7 +15,7 @@ import {
   everyByte,
   ifCapability,
   text,
-} from './keyvalue_support';
+} from './support';
 
 /** Just the contract's fields, so a driver may return more. */
 const pick = (r: CasResult): CasResult => ({ ok: r.ok, version: r.version });

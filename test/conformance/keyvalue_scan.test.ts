@@ -5,15 +5,7 @@ import { before, it } from 'node:test';
 import type { KeyValueScan } from '../../src/drivers/capabilities';
 import { uniqueName } from '../helpers/env';
 import { forEachDriverWith } from './harness';
-import {
-  assertDriverError,
-  bytes,
-  eventually,
-  ifCapability,
-  removeAll,
-  withCapability,
-  writeAll,
-} from './keyvalue_support';
+import { assertDriverError, bytes, eventually, ifCapability, removeAll, withCapability, writeAll } from './support';
 
 const KEY_COUNT = 2_500;
 /** A scan of KEY_COUNT keys that needs more calls than this is not paging, it is looping. */

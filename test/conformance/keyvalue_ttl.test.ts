@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { uniqueName } from '../helpers/env';
 import { forEachDriverWith } from './harness';
-import { assertDriverError, bytes, eventually, sleep, text, withCapability } from './keyvalue_support';
+import { assertDriverError, bytes, eventually, sleep, text, withCapability } from './support';
 
 /** Slack for rounding a TTL to the backend's resolution (milliseconds). */
 const ROUNDING = 0.01;

@@ -6,34 +6,16 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Headers, PubSubMessage, Subscription } from '../../src/drivers/capabilities';
-import { isDriverError, type DriverErrorCode } from '../../src/drivers/errors';
 import { DEFAULT_LIMITS } from '../../src/drivers/limits';
 import { uniqueName } from '../helpers/env';
+import { assertBytes, assertDriverError, bytes, sleep } from './support';
 import { driverUnderTest, forEachDriverWith, type DriverWith } from './harness';
 
 type PubSub = DriverWith<'pubsub_basic'>;
 
 const EVENTUALLY_MS = 15_000;
 
-const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const everyByte = (): Uint8Array => Uint8Array.from({ length: 256 }, (_, i) => i);
-
-function assertBytes(actual: unknown, expected: Uint8Array, what = 'payload'): void {
-  assert.ok(actual instanceof Uint8Array, `${what}: expected bytes, got ${String(actual)}`);
-  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
-  assert.equal(a.length, expected.length, `${what}: ${a.length} bytes instead of ${expected.length}`);
-  assert.ok(a.equals(Buffer.from(expected)), `${what}: bytes differ`);
-}
-
-async function assertDriverError(run: () => Promise<unknown>, code: DriverErrorCode, what: string): Promise<void> {
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(isDriverError(err), `${what}: expected a DriverError, got ${String(err)}`);
-    assert.equal(err.code, code, `${what}: expected ${code}, got ${err.code} (${err.message})`);
-    assert.equal(err.retryable, false, `${what}: ${code} must not be retryable`);
-    return true;
-  });
-}
 
 /** A subscription that records what it receives. */
 class Inbox {

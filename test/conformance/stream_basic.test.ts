@@ -8,34 +8,16 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Headers, StreamRecord } from '../../src/drivers/capabilities';
 import { hasCapability } from '../../src/drivers/driver';
-import { isDriverError, type DriverErrorCode } from '../../src/drivers/errors';
 import { DEFAULT_LIMITS } from '../../src/drivers/limits';
 import { uniqueName } from '../helpers/env';
 import { DRIVERS, forEachDriverWith, type DriverWith } from './harness';
+import { assertBytes, assertDriverError, bytes, sleep } from './support';
 
 type Stream = DriverWith<'stream_basic'>;
 
 const EVENTUALLY_MS = 15_000;
 
-const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 const text = (value: Uint8Array): string => Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString();
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function assertBytes(actual: unknown, expected: Uint8Array, what = 'payload'): void {
-  assert.ok(actual instanceof Uint8Array, `${what}: expected bytes, got ${String(actual)}`);
-  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
-  assert.equal(a.length, expected.length, `${what}: ${a.length} bytes instead of ${expected.length}`);
-  assert.ok(a.equals(Buffer.from(expected)), `${what}: bytes differ`);
-}
-
-async function assertDriverError(run: () => Promise<unknown>, code: DriverErrorCode, what: string): Promise<void> {
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(isDriverError(err), `${what}: expected a DriverError, got ${String(err)}`);
-    assert.equal(err.code, code, `${what}: expected ${code}, got ${err.code} (${err.message})`);
-    assert.equal(err.retryable, false, `${what}: ${code} must not be retryable`);
-    return true;
-  });
-}
 
 /** Appends `count` records with payloads `${label}<i>`; returns their offsets in order. */
 async function appendMany(s: Stream, stream: string, count: number, label = 'r'): Promise<string[]> {

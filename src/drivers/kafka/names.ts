@@ -4,6 +4,7 @@
 // names are shortened with a hash.
 import { createHash } from 'node:crypto';
 import { DriverError } from '../errors';
+import { checkName as checkNameOf, DEFAULT_LIMITS } from '../limits';
 import { DRIVER } from './errors';
 
 const HEX = '0123456789ABCDEF';
@@ -32,17 +33,9 @@ export function topicName(prefix: string, name: string): string {
   return `${topic.slice(0, MAX_TOPIC - 34)}_Z${hash}`;
 }
 
+/** A topic/stream/queue/group name: non-empty, well-formed, at most the default key length. */
 export function checkName(what: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} must be a non-empty string`);
-  }
-  if (Buffer.byteLength(name, 'utf8') > 1024) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} is longer than 1024 bytes`);
-  }
-  if (!name.isWellFormed()) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} is not valid UTF-8 (lone surrogate)`);
-  }
-  return name;
+  return checkNameOf(DRIVER, what, name, DEFAULT_LIMITS);
 }
 
 export function checkWait(waitMs: unknown): number {

@@ -5,7 +5,7 @@
 // included, so the encoding is injective). Characters encode independently, so the encoding of a
 // prefix is a prefix of the encoding: KV scans rely on that.
 import { createHash } from 'node:crypto';
-import { DriverError } from '../errors';
+import { checkName as checkNameOf, DEFAULT_LIMITS } from '../limits';
 import { DRIVER } from './errors';
 
 const HEX = '0123456789ABCDEF';
@@ -68,16 +68,7 @@ export function nameToken(name: string): string {
   return `${token.slice(0, MAX_NAME_TOKEN - 34)}_Z${hash}`;
 }
 
-/** Validates a topic/stream/queue/group name: a non-empty, well-formed string of at most 1 KiB. */
+/** A topic/stream/queue/group name: non-empty, well-formed, at most the default key length. */
 export function checkName(what: string, name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} must be a non-empty string`);
-  }
-  if (Buffer.byteLength(name, 'utf8') > 1024) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} is longer than 1024 bytes`);
-  }
-  if (!name.isWellFormed()) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} is not valid UTF-8 (lone surrogate)`);
-  }
-  return name;
+  return checkNameOf(DRIVER, what, name, DEFAULT_LIMITS);
 }
