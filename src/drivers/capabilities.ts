@@ -107,7 +107,10 @@ export interface QueueMessage {
 }
 
 export interface QueueOptions {
-  /** After this many deliveries without an ack, a message moves to the dead-letter queue. */
+  /**
+   * After this many deliveries without an ack, a message moves to the dead-letter queue: an integer
+   * from 1 to 1,000,000, default 5 for every driver (DEFAULT_MAX_DELIVERIES in drivers/limits).
+   */
   maxDeliveries?: number;
 }
 

@@ -76,3 +76,57 @@ export function checkHeaders(driver: string, headers: unknown): Record<string, s
   }
   return out;
 }
+
+/** Keys one batch call (getMany, setMany, deleteMany) may name at most, whatever the backend. */
+export const MAX_BATCH_KEYS = 10_000;
+
+/** An array of at most MAX_BATCH_KEYS items (`what`: "keys", "entries"). */
+export function checkBatch(driver: string, what: string, items: unknown): unknown[] {
+  if (!Array.isArray(items)) throw new DriverError(driver, 'InvalidArgument', `${what} must be an array`);
+  if (items.length > MAX_BATCH_KEYS) {
+    throw new DriverError(
+      driver,
+      'InvalidArgument',
+      `at most ${MAX_BATCH_KEYS} ${what} per batch, got ${items.length}`,
+    );
+  }
+  return items;
+}
+
+export function checkKeyList(driver: string, keys: unknown, limits: Limits): string[] {
+  return checkBatch(driver, 'keys', keys).map((key) => checkKey(driver, key, limits));
+}
+
+/** A duration in milliseconds, at least `min` (default 0); `fallback` when absent, if given. */
+export function checkMs(
+  driver: string,
+  name: string,
+  value: unknown,
+  options: { min?: number; fallback?: number } = {},
+): number {
+  if (value === undefined && options.fallback !== undefined) return options.fallback;
+  const min = options.min ?? 0;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new DriverError(driver, 'InvalidArgument', `${name} must be a number of milliseconds, at least ${min}`);
+  }
+  return value;
+}
+
+/**
+ * Deliveries without an ack before a message is dead-lettered, when a receive names none. The
+ * same for every driver, so a poison message behaves alike whatever queue backend holds it.
+ */
+export const DEFAULT_MAX_DELIVERIES = 5;
+export const MAX_MAX_DELIVERIES = 1_000_000;
+
+export function checkMaxDeliveries(driver: string, value: unknown): number {
+  if (value === undefined) return DEFAULT_MAX_DELIVERIES;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_MAX_DELIVERIES) {
+    throw new DriverError(
+      driver,
+      'InvalidArgument',
+      `maxDeliveries must be an integer from 1 to ${MAX_MAX_DELIVERIES}`,
+    );
+  }
+  return value;
+}

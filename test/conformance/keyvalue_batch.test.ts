@@ -2,6 +2,7 @@
 // operations, and validate the whole batch before writing any of it.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { MAX_BATCH_KEYS } from '../../src/drivers/limits';
 import { uniqueName } from '../helpers/env';
 import { forEachDriverWith } from './harness';
 import {
@@ -149,6 +150,29 @@ forEachDriverWith('keyvalue_batch', (driver) => {
       );
     } finally {
       await driver().deleteMany([key]);
+    }
+  });
+
+  it(`refuses a batch over ${MAX_BATCH_KEYS} keys or entries as a whole, writing nothing`, async () => {
+    const prefix = uniqueName('kvm-big');
+    const keys = Array.from({ length: MAX_BATCH_KEYS + 1 }, (_, i) => `${prefix}-${i}`);
+    try {
+      await assertDriverError(() => driver().getMany(keys), 'InvalidArgument', 'getMany over the limit');
+      await assertDriverError(
+        () => driver().setMany(keys.map((key) => ({ key, value: bytes('v') }))),
+        'InvalidArgument',
+        'setMany over the limit',
+      );
+      await assertDriverError(() => driver().deleteMany(keys), 'InvalidArgument', 'deleteMany over the limit');
+      assert.deepEqual(
+        (await driver().getMany([keys[0]!, keys[MAX_BATCH_KEYS]!])).map(text),
+        [null, null],
+        'nothing written',
+      );
+      // Exactly at the limit is fine.
+      assert.equal((await driver().getMany(keys.slice(0, MAX_BATCH_KEYS))).length, MAX_BATCH_KEYS);
+    } finally {
+      await driver().deleteMany([keys[0]!, keys[MAX_BATCH_KEYS]!]);
     }
   });
 });

@@ -6,32 +6,16 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { QueueMessage } from '../../src/drivers/capabilities';
-import { isDriverError, type DriverErrorCode } from '../../src/drivers/errors';
-import { DEFAULT_LIMITS } from '../../src/drivers/limits';
+import { isDriverError } from '../../src/drivers/errors';
+import { DEFAULT_LIMITS, DEFAULT_MAX_DELIVERIES } from '../../src/drivers/limits';
 import { uniqueName } from '../helpers/env';
 import { forEachDriverWith, type DriverWith } from './harness';
+import { assertBytes, assertDriverError, bytes, sleep } from './support';
 
 type Queue = DriverWith<'queue_basic'>;
 
 const VISIBILITY_MS = 1_000;
 const EVENTUALLY_MS = 20_000;
-
-const bytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function assertBytes(actual: unknown, expected: Uint8Array, what = 'payload'): void {
-  assert.ok(actual instanceof Uint8Array, `${what}: expected bytes, got ${String(actual)}`);
-  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
-  assert.ok(a.equals(Buffer.from(expected)), `${what}: bytes differ (${a.length} vs ${expected.length} bytes)`);
-}
-
-async function assertDriverError(run: () => Promise<unknown>, code: DriverErrorCode, what: string): Promise<void> {
-  await assert.rejects(run, (err: unknown) => {
-    assert.ok(isDriverError(err), `${what}: expected a DriverError, got ${String(err)}`);
-    assert.equal(err.code, code, `${what}: expected ${code}, got ${err.code} (${err.message})`);
-    return true;
-  });
-}
 
 /** Receives until at least one message arrives (polling; fails after EVENTUALLY_MS). */
 async function receiveSome(
@@ -238,45 +222,50 @@ forEachDriverWith('queue_basic', (driver) => {
     }
   });
 
-  it('dead-letters a message after maxDeliveries deliveries without an ack', async () => {
-    const queue = uniqueName('q-dead');
-    const maxDeliveries = 3;
-    try {
-      assert.deepEqual(await driver().deadLetters(queue), [], 'no dead letters on a fresh queue');
-      const { messageId } = await driver().enqueue(queue, bytes('poison'), { reason: 'test' });
-      for (let delivery = 1; delivery <= maxDeliveries; delivery++) {
-        const poison = await receiveOne(driver(), queue, { maxDeliveries });
-        assert.equal(poison.messageId, messageId);
-        assert.equal(poison.deliveryCount, delivery);
-        await driver().nack(queue, poison.receipt);
-      }
-      // The poison message leaves the queue (now, or when it would be handed out again); a message
-      // enqueued after it is still delivered.
-      const keeper = await driver().enqueue(queue, bytes('healthy'));
-      const left = await receiveSome(driver(), queue, { max: 10, maxDeliveries });
-      assert.deepEqual(
-        left.map((m) => m.messageId),
-        [keeper.messageId],
-        'only the healthy message is left',
-      );
-      await driver().ack(queue, left[0]!.receipt);
-      await assertEmpty(driver(), queue, 'after dead-lettering', { maxDeliveries });
+  // With a limit given, and with none (every driver then uses the same DEFAULT_MAX_DELIVERIES).
+  for (const limit of [3, undefined]) {
+    const maxDeliveries = limit ?? DEFAULT_MAX_DELIVERIES;
+    const named = limit === undefined ? `the default of ${DEFAULT_MAX_DELIVERIES}` : `maxDeliveries (${limit})`;
+    it(`dead-letters a message after ${named} deliveries without an ack`, async () => {
+      const queue = uniqueName('q-dead');
+      const options = limit === undefined ? {} : { maxDeliveries: limit };
+      try {
+        assert.deepEqual(await driver().deadLetters(queue), [], 'no dead letters on a fresh queue');
+        const { messageId } = await driver().enqueue(queue, bytes('poison'), { reason: 'test' });
+        for (let delivery = 1; delivery <= maxDeliveries; delivery++) {
+          const poison = await receiveOne(driver(), queue, options);
+          assert.equal(poison.messageId, messageId);
+          assert.equal(poison.deliveryCount, delivery);
+          await driver().nack(queue, poison.receipt);
+        }
+        // The poison message leaves the queue (now, or when it would be handed out again); a message
+        // enqueued after it is still delivered.
+        const keeper = await driver().enqueue(queue, bytes('healthy'));
+        const left = await receiveSome(driver(), queue, { max: 10, ...options });
+        assert.deepEqual(
+          left.map((m) => m.messageId),
+          [keeper.messageId],
+          'only the healthy message is left',
+        );
+        await driver().ack(queue, left[0]!.receipt);
+        await assertEmpty(driver(), queue, 'after dead-lettering', options);
 
-      let dead: QueueMessage[] = [];
-      const deadline = Date.now() + EVENTUALLY_MS;
-      while (dead.length === 0 && Date.now() < deadline) {
-        dead = await driver().deadLetters(queue);
-        if (dead.length === 0) await sleep(100);
+        let dead: QueueMessage[] = [];
+        const deadline = Date.now() + EVENTUALLY_MS;
+        while (dead.length === 0 && Date.now() < deadline) {
+          dead = await driver().deadLetters(queue);
+          if (dead.length === 0) await sleep(100);
+        }
+        assert.equal(dead.length, 1, 'one dead letter');
+        assert.equal(dead[0]!.messageId, messageId);
+        assertBytes(dead[0]!.payload, bytes('poison'));
+        assert.deepEqual(dead[0]!.headers, { reason: 'test' });
+        assert.equal(dead[0]!.deliveryCount, maxDeliveries);
+      } finally {
+        await drain(driver(), queue);
       }
-      assert.equal(dead.length, 1, 'one dead letter');
-      assert.equal(dead[0]!.messageId, messageId);
-      assertBytes(dead[0]!.payload, bytes('poison'));
-      assert.deepEqual(dead[0]!.headers, { reason: 'test' });
-      assert.equal(dead[0]!.deliveryCount, maxDeliveries);
-    } finally {
-      await drain(driver(), queue);
-    }
-  });
+    });
+  }
 
   it('a stale receipt from before a redelivery does not ack the new delivery', async () => {
     const queue = uniqueName('q-stale');

@@ -1,7 +1,7 @@
 // The `config:` block of a backend using the kafka driver. Only zod here: the factory in index.ts
 // validates configs without loading kafkajs.
 import { z } from 'zod';
-import { DEFAULT_LIMITS } from '../limits';
+import { limitsSchema } from '../limits-schema';
 
 const credentials = { username: z.string().min(1), password: z.string() };
 
@@ -51,17 +51,7 @@ export const kafkaConfigSchema = z.strictObject({
   groupPrefix: z.string().default('prism:'),
   /** kafkajs log level; entries go to stderr. */
   logLevel: z.enum(['nothing', 'error', 'warn', 'info', 'debug']).default('error'),
-  limits: z
-    .strictObject({
-      maxKeyBytes: z.number().int().min(1).default(DEFAULT_LIMITS.maxKeyBytes),
-      maxValueBytes: z
-        .number()
-        .int()
-        .min(1)
-        .max(64 * 1024 * 1024)
-        .default(DEFAULT_LIMITS.maxValueBytes),
-    })
-    .prefault({}),
+  limits: limitsSchema({ maxValueBytes: 64 * 1024 * 1024 }),
 });
 
 export type KafkaConfig = z.output<typeof kafkaConfigSchema>;

@@ -2,16 +2,11 @@
 // its data lives and dies with the process and is not shared between workers.
 import { z } from 'zod';
 import type { Capability } from '../capabilities';
-import { DEFAULT_LIMITS } from '../limits';
+import { limitsSchema } from '../limits-schema';
 import type { DriverFactory } from '../registry';
 
 export const memoryConfigSchema = z.strictObject({
-  limits: z
-    .strictObject({
-      maxKeyBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxKeyBytes),
-      maxValueBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxValueBytes),
-    })
-    .prefault({}),
+  limits: limitsSchema(),
 });
 
 export type MemoryConfig = z.output<typeof memoryConfigSchema>;

@@ -26,10 +26,15 @@ import type {
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
 import {
+  checkBatch,
   checkHeaders as checkHeadersOf,
   checkKey,
+  checkKeyList as checkKeyListOf,
   checkLimit,
+  checkMaxDeliveries as checkMaxDeliveriesOf,
+  checkMs as checkMsOf,
   checkName as checkNameOf,
+  DEFAULT_MAX_DELIVERIES,
   checkTtl,
   checkValue,
   type Limits,
@@ -39,8 +44,6 @@ import { MEMORY_CAPABILITIES, type MemoryConfig } from './index';
 
 const DRIVER = 'memory';
 const DEFAULT_SCAN_LIMIT = 100;
-const MAX_BATCH = 10_000;
-const DEFAULT_MAX_DELIVERIES = 5;
 const SWEEP_INTERVAL_MS = 1_000;
 const CURSOR_TAG = 'm1:';
 
@@ -56,27 +59,10 @@ function invalid(message: string): DriverError {
 const checkName = (kind: string, name: unknown, limits: Limits): string => checkNameOf(DRIVER, kind, name, limits);
 const checkHeaders = (headers: unknown): Headers => checkHeadersOf(DRIVER, headers);
 
-function checkMs(name: string, value: unknown, options: { optional: boolean; min: number }): number | undefined {
-  if (value === undefined && options.optional) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < options.min) {
-    throw invalid(`${name} must be a number of milliseconds, at least ${options.min}`);
-  }
-  return value;
-}
-
-function checkMaxDeliveries(value: unknown): number {
-  if (value === undefined) return DEFAULT_MAX_DELIVERIES;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw invalid('maxDeliveries must be a positive integer');
-  }
-  return value;
-}
-
-function checkKeyList(keys: unknown, limits: Limits): string[] {
-  if (!Array.isArray(keys)) throw invalid('keys must be an array');
-  if (keys.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} keys per batch`);
-  return keys.map((key) => checkKey(DRIVER, key, limits));
-}
+const checkMs = (name: string, value: unknown, options: { min?: number; fallback?: number }): number =>
+  checkMsOf(DRIVER, name, value, options);
+const checkMaxDeliveries = (value: unknown): number => checkMaxDeliveriesOf(DRIVER, value);
+const checkKeyList = (keys: unknown, limits: Limits): string[] => checkKeyListOf(DRIVER, keys, limits);
 
 /** Keys in code-unit order, for scans that resume after the last key returned. */
 class SortedKeys {
@@ -299,8 +285,7 @@ export class MemoryDriver
 
   async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
     this.open();
-    if (!Array.isArray(entries)) throw invalid('entries must be an array');
-    if (entries.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} entries per batch`);
+    checkBatch(DRIVER, 'entries', entries);
     // Validate everything before writing anything.
     for (const entry of entries) {
       if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
@@ -432,8 +417,8 @@ export class MemoryDriver
     checkName('queue', queue, this.limits);
     if (options === null || typeof options !== 'object') throw invalid('options are required');
     const max = checkLimit(DRIVER, options.max, 1);
-    const visibility = checkMs('visibilityTimeoutMs', options.visibilityTimeoutMs, { optional: false, min: 1 }) ?? 1;
-    const waitMs = checkMs('waitMs', options.waitMs, { optional: true, min: 0 }) ?? 0;
+    const visibility = checkMs('visibilityTimeoutMs', options.visibilityTimeoutMs, { min: 1 });
+    const waitMs = checkMs('waitMs', options.waitMs, { fallback: 0 });
     const maxDeliveries = checkMaxDeliveries(options.maxDeliveries);
     const deadline = now() + waitMs;
     const q = this.queue(queue);
@@ -475,7 +460,7 @@ export class MemoryDriver
     this.open();
     checkName('queue', queue, this.limits);
     const { id, token } = parseReceipt(receipt);
-    const delayMs = checkMs('delayMs', options?.delayMs, { optional: true, min: 0 }) ?? 0;
+    const delayMs = checkMs('delayMs', options?.delayMs, { fallback: 0 });
     const q = this.queues.get(queue);
     const message = q?.messages.get(id);
     if (!q || !message || message.lease === null || String(message.lease) !== token) return;

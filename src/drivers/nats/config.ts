@@ -1,7 +1,7 @@
 // The `config:` block of a backend using the nats driver. Only zod here: the factory in index.ts
 // validates configs without loading the NATS client packages.
 import { z } from 'zod';
-import { DEFAULT_LIMITS } from '../limits';
+import { limitsSchema } from '../limits-schema';
 
 /** A JetStream stream/bucket name fragment: letters, digits, `-` and `_` only. */
 const nameFragment = z
@@ -59,19 +59,9 @@ export const natsConfigSchema = z.strictObject({
    */
   queuePrefix: nameFragment.default('PRISM_QUEUE'),
   queueSubjectPrefix: subjectPrefix.default('prism.queue'),
-  limits: z
-    .strictObject({
-      // Encoded keys (up to 3 characters per byte) must fit in a subject under max_control_line (4 KiB).
-      maxKeyBytes: z.number().int().min(1).max(1024).default(DEFAULT_LIMITS.maxKeyBytes),
-      // NATS max_payload (1 MiB by default, 64 MiB at most) bounds the whole message.
-      maxValueBytes: z
-        .number()
-        .int()
-        .min(1)
-        .max(64 * 1024 * 1024)
-        .default(DEFAULT_LIMITS.maxValueBytes),
-    })
-    .prefault({}),
+  // Encoded keys (up to 3 characters per byte) must fit in a subject under max_control_line (4 KiB);
+  // NATS max_payload (1 MiB by default, 64 MiB at most) bounds the whole message.
+  limits: limitsSchema({ maxKeyBytes: 1024, maxValueBytes: 64 * 1024 * 1024 }),
 });
 
 export type NatsConfig = z.output<typeof natsConfigSchema>;

@@ -20,7 +20,7 @@ import { AckPolicy, DeliverPolicy } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs } from './client';
 import type { Bytes, Headers, QueueBasic, QueueMessage, QueueOptions } from '../capabilities';
 import { DriverError, isDriverError } from '../errors';
-import { checkLimit, checkValue, type Limits } from '../limits';
+import { checkLimit, checkMaxDeliveries, checkMs, checkValue, type Limits } from '../limits';
 import { DRIVER, guard, isNotFound } from './errors';
 import {
   checkHeaders,
@@ -180,8 +180,7 @@ export class NatsQueue implements QueueBasic {
     const max = checkLimit(DRIVER, options.max, 1, 1000);
     const visibilityMs = checkPositiveInt('visibilityTimeoutMs', options.visibilityTimeoutMs, MAX_VISIBILITY_MS);
     const waitMs = checkWait(options.waitMs);
-    const maxDeliveries =
-      options.maxDeliveries === undefined ? 0 : checkPositiveInt('maxDeliveries', options.maxDeliveries, 1_000_000);
+    const maxDeliveries = checkMaxDeliveries(DRIVER, options.maxDeliveries);
 
     await this.ensureConsumer(n, visibilityMs);
     const accept = async (m: Pulled): Promise<boolean> => {
@@ -236,10 +235,7 @@ export class NatsQueue implements QueueBasic {
 
   async nack(queue: string, receipt: string, options?: { delayMs?: number }): Promise<void> {
     const r = this.validReceipt(queue, receipt);
-    const delayMs = options?.delayMs ?? 0;
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new DriverError(DRIVER, 'InvalidArgument', 'delayMs must be a non-negative number');
-    }
+    const delayMs = checkMs(DRIVER, 'delayMs', options?.delayMs, { fallback: 0 });
     if (r.maxDeliveries > 0 && r.delivery.deliveryCount >= r.maxDeliveries) {
       // The last allowed delivery failed: dead-letter now rather than on the next receive.
       const n = this.names(queue);

@@ -2,7 +2,7 @@
 // index.ts validates configs without loading pg.
 import { z } from 'zod';
 import type { Capability } from '../capabilities';
-import { DEFAULT_LIMITS } from '../limits';
+import { limitsSchema } from '../limits-schema';
 
 /** A Postgres identifier the driver quotes itself: 1..63 bytes, no NUL. */
 const identifier = z
@@ -43,18 +43,8 @@ export const postgresConfigSchema = z.strictObject({
       rejectUnauthorized: z.boolean().default(true),
     })
     .optional(),
-  limits: z
-    .strictObject({
-      // Btree index entries are limited to about 2.7 kB, so keys stay well below that.
-      maxKeyBytes: z.number().int().min(1).max(2048).default(DEFAULT_LIMITS.maxKeyBytes),
-      maxValueBytes: z
-        .number()
-        .int()
-        .min(1)
-        .max(256 * 1024 * 1024)
-        .default(DEFAULT_LIMITS.maxValueBytes),
-    })
-    .prefault({}),
+  // Btree index entries are limited to about 2.7 kB, so keys stay well below that.
+  limits: limitsSchema({ maxKeyBytes: 2048, maxValueBytes: 256 * 1024 * 1024 }),
   /** Interval of the background sweep deleting expired keys; 0 disables it (reads stay correct). */
   sweepIntervalMs: z.number().int().min(0).default(60_000),
 });

@@ -13,7 +13,7 @@ import type {
   Versioned,
 } from '../capabilities';
 import { DriverError } from '../errors';
-import { checkKey, checkLimit, checkTtl, checkValue } from '../limits';
+import { checkBatch, checkKey, checkLimit, checkTtl, checkValue } from '../limits';
 import type { PgContext } from './context';
 import { checkNoNul, DRIVER, fromBytea, toBuffer } from './sql';
 
@@ -176,8 +176,7 @@ export class PgKeyValue implements KeyValueOps {
   }
 
   async getMany(keys: string[]): Promise<(Bytes | null)[]> {
-    if (!Array.isArray(keys)) throw new DriverError(DRIVER, 'InvalidArgument', 'keys must be an array');
-    const checked = keys.map((key) => this.key(key));
+    const checked = checkBatch(DRIVER, 'keys', keys).map((key) => this.key(key));
     if (checked.length === 0) return [];
     await this.ready();
     const result = await this.ctx.query<{ key: string; value: Buffer }>(
@@ -193,7 +192,7 @@ export class PgKeyValue implements KeyValueOps {
   }
 
   async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
-    if (!Array.isArray(entries)) throw new DriverError(DRIVER, 'InvalidArgument', 'entries must be an array');
+    checkBatch(DRIVER, 'entries', entries);
     // Last write wins for a repeated key (one INSERT cannot update a row twice).
     const byKey = new Map<string, Buffer>();
     for (const entry of entries) {
@@ -216,8 +215,7 @@ export class PgKeyValue implements KeyValueOps {
   }
 
   async deleteMany(keys: string[]): Promise<number> {
-    if (!Array.isArray(keys)) throw new DriverError(DRIVER, 'InvalidArgument', 'keys must be an array');
-    const unique = [...new Set(keys.map((key) => this.key(key)))];
+    const unique = [...new Set(checkBatch(DRIVER, 'keys', keys).map((key) => this.key(key)))];
     if (unique.length === 0) return 0;
     await this.ready();
     const result = await this.ctx.query<{ live: boolean }>(

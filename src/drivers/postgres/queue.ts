@@ -8,11 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Bytes, Headers, QueueBasic, QueueMessage } from '../capabilities';
 import { DriverError } from '../errors';
-import { checkLimit, checkValue } from '../limits';
+import { checkLimit, checkMaxDeliveries, checkValue, DEFAULT_MAX_DELIVERIES } from '../limits';
 import type { PgContext } from './context';
 import { checkHeaders, checkMs, checkText, DRIVER, fromBytea, sleep, toBuffer } from './sql';
 
-const DEFAULT_MAX_DELIVERIES = 5;
 const MAX_QUEUE_NAME_BYTES = 512;
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
@@ -95,7 +94,7 @@ export class PgQueue implements QueueBasic {
     const max = checkLimit(DRIVER, options.max, 1, 1000);
     const visibilityMs = checkMs('visibilityTimeoutMs', options.visibilityTimeoutMs, { min: 1 });
     const waitMs = checkMs('waitMs', options.waitMs, { fallback: 0 });
-    const maxDeliveries = checkLimit(DRIVER, options.maxDeliveries, DEFAULT_MAX_DELIVERIES, 1_000_000);
+    const maxDeliveries = checkMaxDeliveries(DRIVER, options.maxDeliveries);
     await this.ctx.ensure('queue');
     const deadline = Date.now() + waitMs;
     let pause = POLL_MIN_MS;

@@ -1,5 +1,6 @@
 // Small SQL helpers shared by the postgres driver's parts.
 import { DriverError } from '../errors';
+import { checkMs as checkMsOf } from '../limits';
 
 export const DRIVER = 'postgres';
 
@@ -70,15 +71,9 @@ export function checkHeaders(headers: unknown): Record<string, string> {
   return out;
 }
 
-/** A non-negative duration in milliseconds. */
-export function checkMs(what: string, value: unknown, options: { min?: number; fallback?: number } = {}): number {
-  if (value === undefined && options.fallback !== undefined) return options.fallback;
-  const min = options.min ?? 0;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new DriverError(DRIVER, 'InvalidArgument', `${what} must be a number of milliseconds >= ${min}`);
-  }
-  return value;
-}
+/** A duration in milliseconds (the shared rule, with this driver's name on errors). */
+export const checkMs = (what: string, value: unknown, options: { min?: number; fallback?: number } = {}): number =>
+  checkMsOf(DRIVER, what, value, options);
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

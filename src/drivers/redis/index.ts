@@ -3,7 +3,7 @@
 // loads them.
 import { z } from 'zod';
 import type { Capability } from '../capabilities';
-import { DEFAULT_LIMITS } from '../limits';
+import { limitsSchema } from '../limits-schema';
 import { requireClient, type DriverFactory } from '../registry';
 
 const isRedisUrl = (value: string): boolean => {
@@ -37,18 +37,8 @@ export const redisConfigSchema = z.strictObject({
       rejectUnauthorized: z.boolean().optional(),
     })
     .optional(),
-  limits: z
-    .strictObject({
-      maxKeyBytes: z.number().int().positive().default(DEFAULT_LIMITS.maxKeyBytes),
-      // Redis strings hold at most 512 MiB.
-      maxValueBytes: z
-        .number()
-        .int()
-        .positive()
-        .max(512 * 1024 * 1024)
-        .default(DEFAULT_LIMITS.maxValueBytes),
-    })
-    .prefault({}),
+  // Redis strings hold at most 512 MiB.
+  limits: limitsSchema({ maxValueBytes: 512 * 1024 * 1024 }),
 });
 
 export type RedisConfig = z.output<typeof redisConfigSchema>;

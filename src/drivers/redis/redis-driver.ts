@@ -36,23 +36,25 @@ import type {
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError, isNetworkError } from '../errors';
 import {
+  checkBatch,
   checkHeaders as checkHeadersOf,
   checkKey,
+  checkKeyList as checkKeyListOf,
   checkLimit,
+  checkMaxDeliveries as checkMaxDeliveriesOf,
+  checkMs as checkMsOf,
   checkName as checkNameOf,
   checkTtl,
   checkValue,
   type Limits,
 } from '../limits';
 import type { DriverContext } from '../registry';
-import type { RedisConfig } from './index';
+import { REDIS_CAPABILITIES, type RedisConfig } from './index';
 import * as lua from './lua';
 
 const DRIVER = 'redis';
 const RESERVED = 0xff;
 const DEFAULT_SCAN_LIMIT = 100;
-const MAX_BATCH = 10_000;
-const DEFAULT_MAX_DELIVERIES = 5;
 /** SCAN COUNT bounds, and how many SCAN calls one page may make before returning what it has. */
 const MIN_SCAN_COUNT = 10;
 const MAX_SCAN_COUNT = 1_000;
@@ -67,17 +69,6 @@ const ENVELOPE_MAGIC = Buffer.from([0x00, 0x50, 0x52, 0x31]); // \0PR1
 
 type Arg = string | Buffer | number;
 
-const CAPABILITIES: readonly Capability[] = [
-  'keyvalue_basic',
-  'keyvalue_ttl',
-  'keyvalue_scan',
-  'keyvalue_batch',
-  'keyvalue_cas',
-  'pubsub_basic',
-  'queue_basic',
-  'stream_basic',
-];
-
 // --- validation ---------------------------------------------------------------------------------
 
 function invalid(message: string): DriverError {
@@ -87,30 +78,15 @@ function invalid(message: string): DriverError {
 const checkName = (kind: string, name: unknown, limits: Limits): string => checkNameOf(DRIVER, kind, name, limits);
 const checkHeaders = (headers: unknown): Headers => checkHeadersOf(DRIVER, headers);
 
-function checkMs(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw invalid(`${name} must be a number of milliseconds, at least ${min}`);
-  }
-  return Math.ceil(value);
-}
-
-function checkMaxDeliveries(value: unknown): number {
-  if (value === undefined) return DEFAULT_MAX_DELIVERIES;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw invalid('maxDeliveries must be a positive integer');
-  }
-  return value;
-}
+/** Whole milliseconds: Redis takes integers. */
+const checkMs = (name: string, value: unknown, options: { min?: number; fallback?: number }): number =>
+  Math.ceil(checkMsOf(DRIVER, name, value, options));
+const checkMaxDeliveries = (value: unknown): number => checkMaxDeliveriesOf(DRIVER, value);
+const checkKeyList = (keys: unknown, limits: Limits): string[] => checkKeyListOf(DRIVER, keys, limits);
 
 function checkOffset(offset: unknown): string {
   if (typeof offset !== 'string' || !STREAM_OFFSET.test(offset)) throw invalid('malformed stream offset');
   return offset;
-}
-
-function checkKeyList(keys: unknown, limits: Limits): string[] {
-  if (!Array.isArray(keys)) throw invalid('keys must be an array');
-  if (keys.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} keys per batch`);
-  return keys.map((key) => checkKey(DRIVER, key, limits));
 }
 
 /** Seconds to whole milliseconds for PX/PEXPIRE: never 0, so a tiny TTL still expires rather than fails. */
@@ -347,7 +323,7 @@ export class RedisDriver
     StreamBasic
 {
   readonly driverName = DRIVER;
-  readonly capabilities: ReadonlySet<Capability> = new Set(CAPABILITIES);
+  readonly capabilities: ReadonlySet<Capability> = new Set(REDIS_CAPABILITIES);
 
   private readonly limits: Limits;
   private readonly prefix: Buffer;
@@ -538,8 +514,7 @@ export class RedisDriver
 
   async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
     await this.run(async () => {
-      if (!Array.isArray(entries)) throw invalid('entries must be an array');
-      if (entries.length > MAX_BATCH) throw invalid(`at most ${MAX_BATCH} entries per batch`);
+      checkBatch(DRIVER, 'entries', entries);
       for (const entry of entries) {
         if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
         checkKey(DRIVER, entry.key, this.limits);
@@ -672,8 +647,8 @@ export class RedisDriver
       checkName('queue', queue, this.limits);
       if (options === null || typeof options !== 'object') throw invalid('options are required');
       const max = checkLimit(DRIVER, options.max, 1);
-      const visibility = checkMs('visibilityTimeoutMs', options.visibilityTimeoutMs, 1);
-      const waitMs = options.waitMs === undefined ? 0 : checkMs('waitMs', options.waitMs, 0);
+      const visibility = checkMs('visibilityTimeoutMs', options.visibilityTimeoutMs, { min: 1 });
+      const waitMs = checkMs('waitMs', options.waitMs, { fallback: 0 });
       const maxDeliveries = checkMaxDeliveries(options.maxDeliveries);
       const keys = this.queueKeys(queue);
       return this.poll(waitMs, async () =>
@@ -699,7 +674,7 @@ export class RedisDriver
     await this.run(() => {
       checkName('queue', queue, this.limits);
       const { id, token } = parseReceipt(receipt);
-      const delay = options?.delayMs === undefined ? 0 : checkMs('delayMs', options.delayMs, 0);
+      const delay = checkMs('delayMs', options?.delayMs, { fallback: 0 });
       return this.eval(lua.NACK, this.queueKeys(queue), [id, token, delay]);
     });
   }
@@ -737,7 +712,7 @@ export class RedisDriver
       checkName('stream', stream, this.limits);
       const after = options?.after === undefined || options.after === null ? null : checkOffset(options.after);
       const limit = checkLimit(DRIVER, options?.limit, 100);
-      const waitMs = options?.waitMs === undefined ? 0 : checkMs('waitMs', options.waitMs, 0);
+      const waitMs = checkMs('waitMs', options?.waitMs, { fallback: 0 });
       return this.poll(waitMs, () => this.readAfter(stream, after, limit));
     });
   }
@@ -753,7 +728,7 @@ export class RedisDriver
       checkName('group', group, this.limits);
       checkName('consumer', consumer, this.limits);
       const limit = checkLimit(DRIVER, options?.limit, 100);
-      const waitMs = options?.waitMs === undefined ? 0 : checkMs('waitMs', options.waitMs, 0);
+      const waitMs = checkMs('waitMs', options?.waitMs, { fallback: 0 });
       return this.poll(waitMs, async () => {
         const committed = await this.client.get(this.committedKey(stream, group));
         return this.readAfter(stream, committed, limit);
