@@ -20,9 +20,25 @@ export class NatsPubSub implements PubSubBasic {
     private readonly timeoutMs: number,
   ) {}
 
+  /** The flush that publishes of the current tick share (see publish). */
+  private sharedFlush: Promise<void> | undefined;
+
   /** Waits for the server to have processed everything sent so far. */
   private flush(what: string): Promise<void> {
     return withTimeout(this.nc.flush(), this.timeoutMs, what);
+  }
+
+  /**
+   * One PING/PONG for every publish made in the same tick: it is sent after all of them, so its
+   * PONG still proves the server processed each. Concurrent publishers (a multicast batch) stop
+   * paying one round trip per message.
+   */
+  private flushPublished(): Promise<void> {
+    this.sharedFlush ??= Promise.resolve().then(() => {
+      this.sharedFlush = undefined;
+      return this.flush('publish');
+    });
+    return this.sharedFlush;
   }
 
   private subject(topic: string): string {
@@ -39,7 +55,7 @@ export class NatsPubSub implements PubSubBasic {
         headers: toNatsHeaders(user, { [MESSAGE_ID_HEADER]: messageId }),
       });
       // Surfaces a lost connection (and server-side rejections) as an error of this call.
-      await this.flush(`publish to ${topic}`);
+      await this.flushPublished();
     });
     return { messageId };
   }
