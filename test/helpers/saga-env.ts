@@ -6,7 +6,8 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { decodeLedger } from '../../src/activities/saga/ledger';
 import { orderKeys } from '../../src/workflows/saga/order-types';
-import { stackEnv } from './env';
+import type { OrderSagaInput } from '../../src/workflows/saga/order-input';
+import { stackEnv, uniqueName } from './env';
 import { testConfig } from './worker-process';
 
 /** The saga tests' own Postgres schema: other suites may drop the shared one. */
@@ -26,6 +27,22 @@ export function sagaWorkerConfig(taskQueue: string): Record<string, unknown> {
       },
     },
   });
+}
+
+/** An order with its own ids (so runs never share a ledger), small amounts unless `extra` says otherwise. */
+export function orderInput(extra: Partial<OrderSagaInput> = {}, prefix = 'order'): OrderSagaInput {
+  const id = uniqueName(prefix);
+  return {
+    orderId: id,
+    sku: `sku-${id}`,
+    quantity: 2,
+    customer: `cust-${id}`,
+    amount: 500,
+    topic: `saga-${id}`,
+    openingStock: 10,
+    openingBalance: 1000,
+    ...extra,
+  };
 }
 
 /** Reads the example's effects straight from Postgres, Kafka and Redis. */

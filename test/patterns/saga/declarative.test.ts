@@ -7,29 +7,19 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { PrismClient } from '../../../src/client/prism-client';
+import type { OrderSagaInput } from '../../../src/workflows/saga/order-input';
 import type { SagaResult } from '../../../src/workflows/saga/saga';
 import { uniqueName } from '../../helpers/env';
-import { SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
+import { orderInput, SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
 import { DIST_ROOT, runProcess, startWorker, writeConfig, type WorkerProcess } from '../../helpers/worker-process';
 
 const EXAMPLES = resolve(DIST_ROOT, '../examples/saga');
 const CLI = join(DIST_ROOT, 'src/cli/main.js');
 const definition = (): unknown => parse(readFileSync(join(EXAMPLES, 'order.yaml'), 'utf8'));
 
-function input(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const id = uniqueName('decl');
-  return {
-    orderId: id,
-    sku: `sku-${id}`,
-    quantity: 2,
-    customer: `cust-${id}`,
-    amount: 2400,
-    topic: `saga-${id}`,
-    openingStock: 100,
-    openingBalance: 100_000,
-    ...extra,
-  };
-}
+// The shipped declarative example charges more than the typed saga's default order.
+const input = (extra: Partial<OrderSagaInput> = {}): OrderSagaInput =>
+  orderInput({ amount: 2400, openingStock: 100, openingBalance: 100_000, ...extra }, 'decl');
 
 describe('declarative sagas', () => {
   const taskQueue = uniqueName('saga-decl');

@@ -12,23 +12,8 @@ import { orderKeys } from '../../../src/workflows/saga/order-types';
 import type { SagaState } from '../../../src/workflows/saga/plan';
 import type { SagaResult } from '../../../src/workflows/saga/saga';
 import { uniqueName } from '../../helpers/env';
-import { SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
+import { orderInput, SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
-
-export function orderInput(extra: Partial<OrderSagaInput> = {}): OrderSagaInput {
-  const id = uniqueName('order');
-  return {
-    orderId: id,
-    sku: `sku-${id}`,
-    quantity: 2,
-    customer: `cust-${id}`,
-    amount: 500,
-    topic: `saga-${id}`,
-    openingStock: 10,
-    openingBalance: 1000,
-    ...extra,
-  };
-}
 
 describe('order saga on Postgres, Kafka and Redis', () => {
   const taskQueue = uniqueName('saga');

@@ -8,7 +8,7 @@ import { orderKeys } from '../../../src/workflows/saga/order-types';
 import type { SagaState } from '../../../src/workflows/saga/plan';
 import type { SagaResult } from '../../../src/workflows/saga/saga';
 import { uniqueName } from '../../helpers/env';
-import { SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
+import { orderInput, SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 
 describe('order saga: worker SIGKILL during compensation', () => {
@@ -26,19 +26,15 @@ describe('order saga: worker SIGKILL during compensation', () => {
   it('finishes after a restart, each effect applied once', async () => {
     workers.push(await startWorker(sagaWorkerConfig(taskQueue)));
     client = await PrismClient.connect({ taskQueue });
-    const id = uniqueName('kill');
-    const input = {
-      orderId: id,
-      sku: `sku-${id}`,
-      quantity: 3,
-      customer: `cust-${id}`,
-      amount: 700,
-      topic: `saga-${id}`,
-      openingStock: 10,
-      openingBalance: 1000,
-      // cache fails → compensate publish, then charge (refund applies, then pauses), then reserve.
-      testFaults: { failStep: 'cache' as const, pauseCompensation: { step: 'charge' as const, ms: 15_000 } },
-    };
+    const input = orderInput(
+      {
+        quantity: 3,
+        amount: 700,
+        // cache fails → compensate publish, then charge (refund applies, then pauses), then reserve.
+        testFaults: { failStep: 'cache', pauseCompensation: { step: 'charge', ms: 15_000 } },
+      },
+      'kill',
+    );
     const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga' });
 
     await waitFor('the refund to be applied', async () => (await backends.balance(input.customer)) === 1000, 60_000);
