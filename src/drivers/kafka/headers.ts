@@ -2,25 +2,21 @@
 import type { IHeaders } from 'kafkajs';
 import type { Headers } from '../capabilities';
 import { DriverError } from '../errors';
+import { checkHeaders as checkHeadersOf } from '../limits';
 import { DRIVER } from './errors';
 
 export const MESSAGE_ID_HEADER = 'prism-message-id';
 const INTERNAL = new Set([MESSAGE_ID_HEADER]);
 
+/** The shared header rules, and the driver's own header names are not the user's to set. */
 export function checkHeaders(headers: unknown): Headers {
-  if (headers === undefined) return {};
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new DriverError(DRIVER, 'InvalidArgument', 'headers must be an object of strings');
-  }
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') {
-      throw new DriverError(DRIVER, 'InvalidArgument', `header "${name}" must be a string`);
-    }
+  const checked = checkHeadersOf(DRIVER, headers);
+  for (const name of Object.keys(checked)) {
     if (INTERNAL.has(name)) {
       throw new DriverError(DRIVER, 'InvalidArgument', `header name "${name}" is reserved by the driver`);
     }
   }
-  return headers as Headers;
+  return checked;
 }
 
 export function toKafkaHeaders(user: Headers, internal: Record<string, string> = {}): IHeaders {

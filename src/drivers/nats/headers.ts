@@ -3,7 +3,7 @@
 // `Nats-`/`Prism-` namespaces) travel JSON-encoded in one `Prism-Headers` header.
 import { headers as natsHeaders, type MsgHdrs } from './client';
 import type { Headers } from '../capabilities';
-import { DriverError } from '../errors';
+import { checkHeaders as checkHeadersOf } from '../limits';
 import { DRIVER } from './errors';
 
 /** JetStream's de-duplication header; the driver uses it as the message id everywhere. */
@@ -28,18 +28,7 @@ function isNativeValue(value: string): boolean {
   return !/[\r\n]/.test(value) && value === value.trim();
 }
 
-export function checkHeaders(headers: unknown): Headers {
-  if (headers === undefined) return {};
-  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw new DriverError(DRIVER, 'InvalidArgument', 'headers must be an object of strings');
-  }
-  for (const [name, value] of Object.entries(headers)) {
-    if (typeof value !== 'string') {
-      throw new DriverError(DRIVER, 'InvalidArgument', `header "${name}" must be a string`);
-    }
-  }
-  return headers as Headers;
-}
+export const checkHeaders = (headers: unknown): Headers => checkHeadersOf(DRIVER, headers);
 
 /** Builds the NATS headers of a message: user headers plus the driver's own (`internal`). */
 export function toNatsHeaders(user: Headers, internal: Record<string, string> = {}): MsgHdrs | undefined {
