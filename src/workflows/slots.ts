@@ -30,6 +30,8 @@ export function activityOptions(binding: SlotBinding, overrides: Partial<Activit
     taskQueue: binding.taskQueue,
     startToCloseTimeout: a.startToCloseTimeoutMs,
     heartbeatTimeout: a.heartbeatTimeoutMs,
+    ...overrides,
+    // A partial retry override keeps the slot's other fields (its non-retryable types above all).
     retry: {
       initialInterval: a.retry.initialIntervalMs,
       backoffCoefficient: a.retry.backoffCoefficient,
@@ -37,8 +39,8 @@ export function activityOptions(binding: SlotBinding, overrides: Partial<Activit
       // 0 in config means unlimited; the SDK spells that as no maximum.
       maximumAttempts: a.retry.maximumAttempts > 0 ? a.retry.maximumAttempts : undefined,
       nonRetryableErrorTypes: a.retry.nonRetryableErrorTypes,
+      ...overrides.retry,
     },
-    ...overrides,
   };
 }
 

@@ -183,11 +183,24 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   const initialMs = definition.forwardRetry?.initialIntervalMs ?? 1_000;
   const maximumMs = definition.forwardRetry?.maximumIntervalMs ?? 60_000;
 
+  // A forward retry round lets Temporal retry its activities without limit, server side: attempts
+  // add no history events, so a step stuck past the pivot cannot grow the history to its limit.
+  const forwardOptions = (options: StepOptions | undefined): StepOptions => ({
+    ...options,
+    retry: {
+      ...options?.retry,
+      maximumAttempts: Number.POSITIVE_INFINITY,
+      initialInterval: initialMs,
+      maximumInterval: maximumMs,
+    },
+  });
+
   const runStep = async (s: SagaStep): Promise<void> => {
     for (let round = 1; ; round++) {
       apply({ type: 'stepStarted', step: s.name });
       try {
-        results[s.name] = await s.action(contextOf(s, s.options));
+        // The first run keeps the step's own policy; only forward retries go on without limit.
+        results[s.name] = await s.action(contextOf(s, round === 1 ? s.options : forwardOptions(s.options)));
         apply({ type: 'stepCompleted', step: s.name });
         return;
       } catch (err) {

@@ -103,10 +103,18 @@ describe('order saga on Postgres, Kafka and Redis', () => {
   it('after the pivot a failing step retries forward and nothing is compensated', async () => {
     // The cache action fails 4 calls: its policy (3 attempts) gives up once, the saga retries it forward.
     const input = orderInput({ pivot: 'publish', testFaults: { failStep: 'cache', failTimes: 4 } });
-    const { result } = await runOrder(input);
+    const { handle, result } = await runOrder(input);
     assert.equal(result.status, 'completed');
     assert.equal(result.failure, undefined);
     assert.equal(result.steps.cache.attempts, 2);
+    // Five calls, two rounds, two scheduled activities: the forward round's own retries (without
+    // limit) happen server side and add nothing to the history.
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'saga.cache.cacheOrder',
+    );
+    assert.equal(scheduled.length, 2);
+    assert.equal(scheduled[1]!.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts ?? 0, 0);
     assert.equal(result.steps.cache.status, 'completed');
     assert.equal(await backends.stock(input.sku), 8);
     assert.equal(await backends.balance(input.customer), 500);
