@@ -28,6 +28,7 @@ export {
   type SlotActivityOptions,
   type SlotBinding,
   type SlotBindings,
+  type SlotDeclarer,
   type SlotOptions,
   type SlotSpec,
   type SlotSpecs,

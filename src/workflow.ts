@@ -18,6 +18,7 @@ export {
   type SlotActivityOptions,
   type SlotBinding,
   type SlotBindings,
+  type SlotDeclarer,
   type SlotOptions,
   type SlotSpec,
   type SlotSpecs,

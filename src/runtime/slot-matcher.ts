@@ -72,6 +72,8 @@ export function matchSlots(config: PrismConfig, patterns: PatternRegistry, drive
   return found;
 }
 
+const backends = (n: number): string => `${n} backend${n === 1 ? '' : 's'}`;
+
 interface ListTarget {
   pattern: string;
   slot: string;
@@ -92,11 +94,9 @@ function matchList(config: PrismConfig, drivers: DriverRegistry, found: Found, t
     found.problems.push(`${field}: a list slot takes a list of backends: write ${t.slot}: [${value}] (needs ${needs})`);
     return;
   }
-  if (value.length < spec.min || value.length === 0) {
-    found.problems.push(
-      `${field}: ${value.length === 0 ? 'empty list' : backends(value.length)}, the slot needs at least ${Math.max(spec.min, 1)}` +
-        (spec.min === 0 ? ' (or leave it out)' : ''),
-    );
+  if (value.length < spec.min) {
+    const what = value.length === 0 ? 'empty list' : backends(value.length);
+    found.problems.push(`${field}: ${what}, the slot needs at least ${spec.min}`);
     return;
   }
   if (value.length > spec.max) {
@@ -115,8 +115,6 @@ function matchList(config: PrismConfig, drivers: DriverRegistry, found: Found, t
     matchOne(config, drivers, found, { ...t, field: elementField, index, backend });
   });
 }
-
-const backends = (n: number): string => `${n} backend${n === 1 ? '' : 's'}`;
 
 interface OneTarget {
   pattern: string;

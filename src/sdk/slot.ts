@@ -48,28 +48,31 @@ export function isListSlot(spec: SlotSpec | ListSlotSpec): spec is ListSlotSpec 
   return 'list' in spec && spec.list === true;
 }
 
-/**
- * Declares a slot bound to one backend, keeping its capabilities as literal types:
- * `slot(['keyvalue_basic'])`, or `slot([…], { optional: true })` for one the config may leave out.
- * `slot.list([…], { min, max })` declares a slot bound to a list of backends.
- */
-export function slot<const C extends Capability>(
-  requires: readonly C[],
-  options: SlotOptions & { optional: true },
-): SlotSpec<C> & { optional: true };
-export function slot<const C extends Capability>(requires: readonly C[], options?: SlotOptions): SlotSpec<C>;
-export function slot<const C extends Capability>(requires: readonly C[], options: SlotOptions = {}): SlotSpec<C> {
+/** `slot(…)` and `slot.list(…)`: how a pattern declares its slots. */
+export interface SlotDeclarer {
+  /**
+   * A slot bound to one backend, keeping its capabilities as literal types:
+   * `slot(['keyvalue_basic'])`, or `slot([…], { optional: true })` for one the config may leave out.
+   */
+  <const C extends Capability>(
+    requires: readonly C[],
+    options: SlotOptions & { optional: true },
+  ): SlotSpec<C> & { optional: true };
+  /** A slot bound to one backend: `slot(['keyvalue_basic'], { description })`. */
+  <const C extends Capability>(requires: readonly C[], options?: SlotOptions): SlotSpec<C>;
+  /**
+   * A list slot: the config names a YAML list of backends (`shards: [redis-a, redis-b]`), each
+   * matched against `requires`; the workflow gets one binding per element, in config order.
+   * Throws a RangeError for bounds outside 0 ≤ min ≤ max ≤ {@link LIST_SLOT_LIMIT} (max ≥ 1).
+   */
+  list<const C extends Capability>(requires: readonly C[], options?: ListSlotOptions): ListSlotSpec<C>;
+}
+
+function single<const C extends Capability>(requires: readonly C[], options: SlotOptions = {}): SlotSpec<C> {
   return { requires, ...options };
 }
 
-/**
- * Declares a list slot: the config names a YAML list of backends (`shards: [redis-a, redis-b]`),
- * each matched against `requires`; the workflow gets one binding per element, in config order.
- */
-slot.list = function list<const C extends Capability>(
-  requires: readonly C[],
-  options: ListSlotOptions = {},
-): ListSlotSpec<C> {
+function list<const C extends Capability>(requires: readonly C[], options: ListSlotOptions = {}): ListSlotSpec<C> {
   const min = options.min ?? 1;
   const max = options.max ?? Math.max(DEFAULT_LIST_MAX, min);
   if (!Number.isInteger(min) || min < 0) throw new RangeError(`slot.list: min must be an integer ≥ 0 (got ${min})`);
@@ -79,7 +82,13 @@ slot.list = function list<const C extends Capability>(
     );
   }
   return { requires, list: true, min, max, ...(options.description ? { description: options.description } : {}) };
-};
+}
+
+/**
+ * Declares a pattern's slots: `slot(['keyvalue_basic'])` for one backend,
+ * `slot.list(['keyvalue_basic'], { min: 1, max: 8 })` for a list of them.
+ */
+export const slot: SlotDeclarer = Object.assign(single as SlotDeclarer, { list });
 
 /** Where a slot's calls go at run time: resolved by the worker from config, recorded in history. */
 export interface SlotBinding {

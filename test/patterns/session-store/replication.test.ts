@@ -185,7 +185,10 @@ describe('session store: replication between regions', () => {
     await assert.rejects(handle.result(), (err: Error) => {
       const cause = (err as { cause?: { type?: string; message?: string } }).cause;
       assert.equal(cause?.type, 'InvalidInput');
-      assert.match(cause?.message ?? '', /input\.regions\.z: backend "nowhere" is not in the shards slot of session-store/);
+      assert.match(
+        cause?.message ?? '',
+        /input\.regions\.z: backend "nowhere" is not in the shards slot of session-store/,
+      );
       return true;
     });
   });
