@@ -2,6 +2,11 @@
 // (`shards: [redis-eu-0, redis-eu-1, redis-us-0]`). Which region a shard belongs to is not the
 // slot's business: the store's topology (settings.regions: region → shard backends) names the
 // backends, and the workflows find each backend's binding in the list.
+//
+// Upgrading from the numbered slots (shard_0 … shard_15): the worker refuses that form and prints
+// the list to write. Let running replication and rebalance workflows finish first (a replication
+// workflow ends after its idle timeout, the next write starts a new one): their recorded bindings
+// name the old slots, which the new code does not read.
 import { slot } from '../../sdk/slot';
 
 export const SESSION_STORE = 'session-store';
