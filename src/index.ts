@@ -15,12 +15,21 @@ export {
 } from './sdk/pattern';
 export {
   slot,
+  isListSlot,
+  LIST_SLOT_LIMIT,
   backendTaskQueue,
   capabilityActivityName,
   patternActivityName,
+  type BoundSlot,
+  type BoundSlots,
+  type ListSlotOptions,
+  type ListSlotSpec,
+  type ResolvedSlots,
   type SlotActivityOptions,
   type SlotBinding,
   type SlotBindings,
+  type SlotDeclarer,
+  type SlotOptions,
   type SlotSpec,
   type SlotSpecs,
 } from './sdk/slot';

@@ -8,9 +8,18 @@ export { PRISM_PATTERN, PRISM_PROGRESS, PRISM_STATUS } from './workflows/search-
 export { decodeBase64, encodeBase64, utf8 } from './common/base64';
 export {
   slot,
+  isListSlot,
+  LIST_SLOT_LIMIT,
+  type BoundSlot,
+  type BoundSlots,
+  type ListSlotOptions,
+  type ListSlotSpec,
+  type ResolvedSlots,
   type SlotActivityOptions,
   type SlotBinding,
   type SlotBindings,
+  type SlotDeclarer,
+  type SlotOptions,
   type SlotSpec,
   type SlotSpecs,
 } from './sdk/slot';

@@ -37,10 +37,15 @@ export const backendSchema = z
   })
   .strict();
 
+/** A slot's backend, or a list slot's backends (`shards: [redis-a, redis-b]`); lengths are the matcher's. */
+const slotValue = z.union([name, z.array(name)], {
+  error: 'expected a backend name, or a list of backend names for a list slot',
+});
+
 export const patternConfigSchema = z
   .object({
-    /** slot name → backend name */
-    slots: z.record(name, name).default({}),
+    /** slot name → backend name, or list of backend names for a list slot */
+    slots: z.record(name, slotValue).default({}),
     /** Activity options for every slot, overridable per slot under `slot_activity`. */
     activity: activitySchema.default(activitySchema.parse({})),
     slot_activity: z.record(name, activitySchema).default({}),

@@ -1,10 +1,10 @@
-// The session store as a pattern: shard slots (one backend each, any region), the replication
+// The session store as a pattern: one list slot of shard backends (any region), the replication
 // workflow and the rebalance workflow. Reads and single-key writes do not run here: they take the
 // client's fast path (src/client/session-store.ts), through the same breakers and bulkheads.
 //
 //   patterns:
 //     session-store:
-//       slots: { shard_0: redis-eu-0, shard_1: redis-eu-1, shard_2: redis-us-0 }
+//       slots: { shards: [redis-eu-0, redis-eu-1, redis-us-0] }
 //       settings:
 //         regions: { eu: [redis-eu-0, redis-eu-1], us: [redis-us-0] }
 //         max_session_bytes: 1048576   # backends' limits.maxValueBytes must allow it
@@ -13,10 +13,7 @@ import { replicaActivities } from '../activities/session-store/replica-activitie
 import type { SessionShardOps } from '../activities/session-store/session-shard';
 import { definePattern, type PatternActivityContext } from '../sdk/pattern';
 import { sessionStoreSettingsSchema, type SessionStoreSettings } from '../workflows/session-store/settings';
-import { SESSION_STORE, sessionStoreSlots, shardSlotNames } from '../workflows/session-store/slots';
-
-const factory = (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
-  replicaActivities(driver, context.backend);
+import { SESSION_STORE, sessionStoreSlots } from '../workflows/session-store/slots';
 
 export const sessionStorePattern = definePattern<typeof sessionStoreSlots, SessionStoreSettings>({
   name: SESSION_STORE,
@@ -24,5 +21,9 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
   slots: sessionStoreSlots,
   workflows: ['sessionReplicationWorkflow', 'sessionRebalanceWorkflow'],
   settingsSchema: sessionStoreSettingsSchema,
-  slotActivities: Object.fromEntries(shardSlotNames.map((name) => [name, factory])),
+  // Once per element of the list: each shard backend gets its own, on its own task queue.
+  slotActivities: {
+    shards: (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
+      replicaActivities(driver, context.backend),
+  },
 });

@@ -180,7 +180,13 @@ export class PrismWorker {
         const settings = definition.settingsSchema
           ? definition.settingsSchema.parse(config.patterns[match.pattern].settings)
           : config.patterns[match.pattern].settings;
-        const own = factory(driver as never, { pattern: match.pattern, slot: match.slot, backend, settings });
+        const own = factory(driver as never, {
+          pattern: match.pattern,
+          slot: match.slot,
+          ...(match.index === undefined ? {} : { index: match.index }),
+          backend,
+          settings,
+        });
         for (const [name, fn] of Object.entries(own))
           activities[patternActivityName(match.pattern, match.slot, name)] = fn;
       }

@@ -13,10 +13,13 @@ export type ActivityMap = Record<string, ActivityFunction>;
 export interface PatternActivityContext<Settings> {
   pattern: string;
   slot: string;
+  /** For an element of a list slot: its position in the config's list. */
+  index?: number;
   backend: string;
   settings: Settings;
 }
 
+/** Per slot, the pattern's own activities on its driver; a list slot's factory runs once per element. */
 export type SlotActivityFactories<S extends SlotSpecs, Settings> = {
   [K in keyof S]?: (driver: Ops<S[K]['requires'][number]>, context: PatternActivityContext<Settings>) => ActivityMap;
 };

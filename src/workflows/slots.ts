@@ -1,27 +1,62 @@
 // Typed slot proxies for workflow code: `registry.scan(prefix, …)` becomes an activity on the
 // registry backend's task queue, with the slot's timeouts and retry policy. A slot can only call
-// the operations of the capabilities it declares (a type error otherwise).
+// the operations of the capabilities it declares (a type error otherwise). An element of a list
+// slot is a binding like any other: `useSlot(slots.shards[i], spec)` calls that element's backend.
 import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
 import { CAPABILITY_OPERATIONS, type Capability, type Ops } from '../drivers/capabilities';
 import {
   capabilityActivityName,
+  isListSlot,
   patternActivityName,
   RESOLVE_SLOTS_ACTIVITY,
+  type BoundSlots,
+  type ResolvedSlots,
   type SlotBinding,
   type SlotBindings,
-  type SlotSpec,
+  type SlotSpecs,
 } from '../sdk/slot';
 
 type AnyActivity = (...args: unknown[]) => Promise<unknown>;
 
-const local = proxyLocalActivities<Record<string, (pattern: string) => Promise<SlotBindings>>>({
+const local = proxyLocalActivities<Record<string, (pattern: string) => Promise<ResolvedSlots>>>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3 },
 });
 
-/** Resolves the pattern's slot bindings (a local activity; recorded in history). */
-export function bindSlots(pattern: string): Promise<SlotBindings> {
-  return local[RESOLVE_SLOTS_ACTIVITY](pattern);
+/**
+ * Resolves the pattern's slot bindings (a local activity; recorded in history).
+ *
+ * With the pattern's slot specs, the result is typed by them: a list slot is an array of bindings
+ * (in config order), an optional slot may be undefined. Without them, only single slots are
+ * returned (list slots need their specs: `bindSlots(SESSION_STORE, sessionStoreSlots)`).
+ */
+export function bindSlots<const S extends SlotSpecs>(pattern: string, slots: S): Promise<BoundSlots<S>>;
+export function bindSlots(pattern: string): Promise<SlotBindings>;
+export async function bindSlots(pattern: string, slots?: SlotSpecs): Promise<SlotBindings | BoundSlots<SlotSpecs>> {
+  const resolved = await local[RESOLVE_SLOTS_ACTIVITY](pattern);
+  if (!slots) {
+    const singles: SlotBindings = {};
+    for (const [name, binding] of Object.entries(resolved)) if (!Array.isArray(binding)) singles[name] = binding;
+    return singles;
+  }
+  const bound: Record<string, SlotBinding | readonly SlotBinding[] | undefined> = {};
+  for (const [name, spec] of Object.entries(slots)) {
+    const binding = resolved[name];
+    // A mismatch means the workflow's specs are not the ones the worker registered: a code bug,
+    // so a plain Error (the workflow task retries until the code is fixed), not a failed workflow.
+    if (isListSlot(spec)) {
+      if (binding !== undefined && !Array.isArray(binding))
+        throw new Error(`${pattern}: slot "${name}" is a list slot in the workflow's specs but not on the worker`);
+      bound[name] = binding ?? [];
+    } else {
+      if (Array.isArray(binding))
+        throw new Error(`${pattern}: slot "${name}" is a list slot on the worker but not in the workflow's specs`);
+      if (binding === undefined && !spec.optional)
+        throw new Error(`${pattern}: required slot "${name}" has no binding on this worker`);
+      bound[name] = binding;
+    }
+  }
+  return bound as BoundSlots<SlotSpecs>;
 }
 
 export function activityOptions(binding: SlotBinding, overrides: Partial<ActivityOptions> = {}): ActivityOptions {
@@ -47,7 +82,7 @@ export function activityOptions(binding: SlotBinding, overrides: Partial<Activit
 /** The capability operations of a slot, as activities. */
 export function useSlot<C extends Capability>(
   binding: SlotBinding,
-  spec: SlotSpec<C>,
+  spec: { readonly requires: readonly C[] },
   overrides: Partial<ActivityOptions> = {},
 ): Ops<C> {
   const activities = proxyActivities<Record<string, AnyActivity>>(activityOptions(binding, overrides));

@@ -95,14 +95,14 @@ describe('packaging: the npm tarball in a scratch project', () => {
     const taskQueue = uniqueName('sdk-scratch');
     worker = await startWorker(
       testConfig(taskQueue, {
-        backends: { mem: { driver: 'memory' } },
-        patterns: { tally: { slots: { counters: 'mem' } } },
+        backends: { mem: { driver: 'memory' }, copy: { driver: 'memory' } },
+        patterns: { tally: { slots: { counters: 'mem', mirrors: ['copy'] } } },
       }),
       { main: join(scratch, 'dist/worker.js'), readyTimeoutMs: 120_000 },
     );
     const result = await runProcess([join(scratch, 'dist/start.js'), taskQueue, uniqueName('tally')], { cwd: scratch });
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), { total: 15, stored: '15' });
+    assert.deepEqual(JSON.parse(result.stdout), { total: 15, stored: '15', mirrored: ['copy'] });
     assert.equal(await worker.stop(), 0);
     worker = undefined;
   });

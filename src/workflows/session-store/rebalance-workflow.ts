@@ -21,7 +21,7 @@ import {
   type RebalanceProgress,
   type ShardRebalanceActivities,
 } from './input';
-import { SESSION_STORE } from './slots';
+import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const rebalanceProgressQuery = defineQuery<RebalanceProgress>(REBALANCE_PROGRESS_QUERY);
 
@@ -29,12 +29,12 @@ const PAGES_PER_RUN = 200;
 
 export async function sessionRebalanceWorkflow(rawInput: RebalanceInput): Promise<RebalanceProgress> {
   const input = parseInput(rebalanceInput, rawInput);
-  const slots = await bindSlots(SESSION_STORE);
-  const byBackend = new Map<string, SlotBinding>(Object.values(slots).map((b) => [b.backend, b]));
+  const { shards } = await bindSlots(SESSION_STORE, sessionStoreSlots);
+  const byBackend = new Map<string, SlotBinding>(shards.map((b) => [b.backend, b]));
   for (const backend of [...input.shards, ...input.previousShards]) {
     if (!byBackend.has(backend)) {
       throw ApplicationFailure.nonRetryable(
-        `input: backend "${backend}" is not bound to a shard slot of ${SESSION_STORE} on this worker`,
+        `input: backend "${backend}" is not in the shards slot of ${SESSION_STORE} on this worker`,
         INVALID_INPUT,
       );
     }

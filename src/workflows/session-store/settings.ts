@@ -5,7 +5,7 @@ import { topologySchema } from './input';
 import { DEFAULT_VIRTUAL_NODES } from './consistent-hash';
 
 export const sessionStoreSettingsSchema = z.strictObject({
-  /** region → backends of its shards (each also bound to a shard_<n> slot on the worker). */
+  /** region → backends of its shards (each also listed in the worker's `shards` slot). */
   regions: topologySchema.optional(),
   virtual_nodes: z.number().int().min(1).max(4096).default(DEFAULT_VIRTUAL_NODES),
   max_session_bytes: z

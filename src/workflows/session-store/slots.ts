@@ -1,20 +1,25 @@
-// The session store's slots. A pattern's slots are fixed names and a slot binds one backend, so the
-// shards of every region are declared as optional slots shard_0 … shard_15; which region a shard
-// belongs to is not the slot's business: the store's topology (region → shard backends) names the
-// backends, and the replication workflow finds each backend's slot in its bindings.
-import { slot, type SlotSpec } from '../../sdk/slot';
+// The session store's one slot: `shards`, a list slot naming every shard backend of every region
+// (`shards: [redis-eu-0, redis-eu-1, redis-us-0]`). Which region a shard belongs to is not the
+// slot's business: the store's topology (settings.regions: region → shard backends) names the
+// backends, and the workflows find each backend's binding in the list.
+//
+// Upgrading from the numbered slots (shard_0 … shard_15): the worker refuses that form and prints
+// the list to write. Let running replication and rebalance workflows finish first (a replication
+// workflow ends after its idle timeout, the next write starts a new one): their recorded bindings
+// name the old slots, which the new code does not read.
+import { slot } from '../../sdk/slot';
 
 export const SESSION_STORE = 'session-store';
-export const MAX_SHARD_SLOTS = 16;
+/** Shard backends one worker may serve, all regions together. */
+export const MAX_SHARDS = 64;
 
 export const SHARD_CAPABILITIES = ['keyvalue_basic', 'keyvalue_ttl', 'keyvalue_scan', 'keyvalue_cas'] as const;
 export type ShardCapability = (typeof SHARD_CAPABILITIES)[number];
 
-export const shardSlotNames: readonly string[] = Array.from({ length: MAX_SHARD_SLOTS }, (_, i) => `shard_${i}`);
-
-export const sessionStoreSlots: Record<string, SlotSpec<ShardCapability>> = Object.fromEntries(
-  shardSlotNames.map((name) => [
-    name,
-    slot(SHARD_CAPABILITIES, { optional: true, description: 'one shard of one region (keyvalue with TTL, scan, CAS)' }),
-  ]),
-);
+export const sessionStoreSlots = {
+  shards: slot.list(SHARD_CAPABILITIES, {
+    min: 1,
+    max: MAX_SHARDS,
+    description: 'the shard backends of every region (keyvalue with TTL, scan, CAS), each its own backend',
+  }),
+};

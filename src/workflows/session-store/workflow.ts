@@ -30,7 +30,7 @@ import {
   type SessionChanged,
   type ShardReplicaActivities,
 } from './input';
-import { SESSION_STORE } from './slots';
+import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export { sessionRebalanceWorkflow } from './rebalance-workflow';
 
@@ -42,15 +42,15 @@ const MAX_ROUNDS_PER_RUN = 400;
 
 export async function sessionReplicationWorkflow(rawInput: ReplicationInput): Promise<ReplicationStatus> {
   const input = parseInput(replicationInput, rawInput);
-  const slots = await bindSlots(SESSION_STORE);
-  const byBackend = new Map<string, SlotBinding>(Object.values(slots).map((b) => [b.backend, b]));
+  const { shards } = await bindSlots(SESSION_STORE, sessionStoreSlots);
+  const byBackend = new Map<string, SlotBinding>(shards.map((b) => [b.backend, b]));
   const regions = Object.keys(input.regions).sort();
   const shardOf = new Map<string, SlotBinding>();
   for (const region of regions) {
     for (const backend of input.regions[region]) {
       if (!byBackend.has(backend)) {
         throw ApplicationFailure.nonRetryable(
-          `input.regions.${region}: backend "${backend}" is not bound to a shard slot of ${SESSION_STORE} on this worker`,
+          `input.regions.${region}: backend "${backend}" is not in the shards slot of ${SESSION_STORE} on this worker`,
           INVALID_INPUT,
         );
       }

@@ -14,7 +14,7 @@ describe('session store: CLI', () => {
       backends: { a0: redisDb(6), a1: redisDb(7) },
       patterns: {
         'session-store': {
-          slots: { shard_0: 'a0', shard_1: 'a1' },
+          slots: { shards: ['a0', 'a1'] },
           settings: { regions: { a: ['a0', 'a1'] }, default_ttl_seconds: 120 },
         },
       },

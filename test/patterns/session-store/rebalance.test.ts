@@ -32,7 +32,7 @@ describe('session store: rebalance after adding a shard', () => {
         backends,
         patterns: {
           'session-store': {
-            slots: { shard_0: 'c0', shard_1: 'c1', shard_2: 'c2' },
+            slots: { shards: ['c0', 'c1', 'c2'] },
             activity: { start_to_close_timeout: '20s', retry: { initial_interval: '200ms', maximum_attempts: 10 } },
           },
         },

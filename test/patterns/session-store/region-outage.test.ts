@@ -35,7 +35,7 @@ describe('session store: a region down during writes, then back', () => {
         backends: topology.backends,
         patterns: {
           'session-store': {
-            slots: { shard_0: 'a0', shard_1: 'x0' },
+            slots: { shards: ['a0', 'x0'] },
             activity: {
               start_to_close_timeout: '5s',
               retry: { initial_interval: '200ms', maximum_interval: '1s', maximum_attempts: 0 },
