@@ -9,6 +9,7 @@ import { PAYLOAD_CONVERTER, PrismClient } from '../../src/index';
 import { uniqueName } from '../helpers/env';
 import { startWorker, testConfig, type WorkerProcess } from '../helpers/worker-process';
 import type { FanOutPoolResult } from './fixtures/fan-out-pool-slots';
+import { maxOpenActivities } from './support/open-activities';
 
 const MAIN = resolve(__dirname, 'fixtures/fan-out-pool-worker-main.js');
 
@@ -57,20 +58,10 @@ describe('FanOutPool in a workflow', () => {
     const name = (e: (typeof events)[number]) => e.activityTaskScheduledEventAttributes?.activityType?.name;
     assert.equal(events.filter((e) => name(e) === 'keyvalue_batch.setMany').length, 12);
     // The cap holds across pages, and a page is fetched while batches of earlier pages are open.
-    const open = new Set<string>();
-    let maxOpen = 0;
     let pageFetchedWhileSending = false;
-    for (const e of events) {
-      const n = name(e);
-      if (n === 'keyvalue_batch.setMany') open.add(String(e.eventId));
-      if (n === 'keyvalue_basic.get' && open.size > 0) pageFetchedWhileSending = true;
-      const closed =
-        e.activityTaskCompletedEventAttributes ??
-        e.activityTaskFailedEventAttributes ??
-        e.activityTaskTimedOutEventAttributes;
-      if (closed) open.delete(String(closed.scheduledEventId));
-      maxOpen = Math.max(maxOpen, open.size);
-    }
+    const maxOpen = maxOpenActivities(events, 'keyvalue_batch.setMany', (e, open) => {
+      if (name(e) === 'keyvalue_basic.get' && open > 0) pageFetchedWhileSending = true;
+    });
     assert.ok(maxOpen <= 3 && maxOpen >= 2, `setMany activities open at once: ${maxOpen}`);
     assert.ok(pageFetchedWhileSending, 'the next page was fetched while earlier batches ran');
     process.stdout.write(`# FanOutPool in a workflow: at most ${maxOpen} batch activities open at once (cap 3)\n`);
