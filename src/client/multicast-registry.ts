@@ -8,20 +8,32 @@
 //     registry slot): needs nothing but Temporal, costs a workflow start and ~10 history events.
 // Both paths run the same RegistryStore code, so semantics are identical. Multicast is always a
 // workflow: it is long, must survive worker crashes, and reports progress through a query.
+//
+// A consumer reads what multicasts with channel `queue` or `both` left in its identity's queue
+// with receive() and ack(): directly on the durability backend when given its driver (`inbox`),
+// otherwise through the same operation workflow (receive/ack activities on the durability slot).
 import { randomUUID } from 'node:crypto';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { Inbox } from '../activities/multicast-registry/inbox';
 import { RegistryError, RegistryStore, type RegistryDriver } from '../activities/multicast-registry/registry-store';
+import type { QueueBasic } from '../drivers/capabilities';
+import { isDriverError } from '../drivers/errors';
+import { driverFailureType } from '../resilience/activity-interceptor';
 import { describeIssues } from '../workflows/input';
 import type { Metadata } from '../workflows/multicast-registry/filter';
 import {
+  ackInput,
   enumerateInput,
   heartbeatInput,
   multicastInput,
+  receiveInput,
   registerInput,
   unregisterInput,
+  type Channel,
   type DeliveryMode,
   type EnumeratePage,
   type MulticastReport,
+  type QueuedDelivery,
   type Registration,
   type RegistryOperationInput,
 } from '../workflows/multicast-registry/input';
@@ -29,7 +41,7 @@ import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
 import type { PrismClient, Started } from './prism-client';
 import type { z } from 'zod';
 
-export { RegistryError };
+export { RegistryError, type QueuedDelivery };
 
 export interface MulticastOptions {
   contentType?: string;
@@ -38,6 +50,9 @@ export interface MulticastOptions {
   batchSize?: number;
   pageSize?: number;
   topicPrefix?: string;
+  /** `pubsub` (default), `queue` or `both`; `queue` and `both` need the durability slot bound. */
+  channel?: Channel;
+  queuePrefix?: string;
   retry?: { maxAttempts?: number; initialIntervalMs?: number; backoffCoefficient?: number; maxIntervalMs?: number };
   pagesPerRun?: number;
   workflowId?: string;
@@ -66,16 +81,36 @@ function unwrap(err: unknown): unknown {
   return err;
 }
 
+/** A permanent driver error on the direct path reads like the same error through a workflow. */
+function unwrapDirect(err: unknown): unknown {
+  if (isDriverError(err) && !err.retryable) return new RegistryError(driverFailureType(err.code), err.message);
+  return err;
+}
+
+export interface ReceiveOptions {
+  /** Messages at most (default 10). */
+  max?: number;
+  /** Unacked messages are handed out again after this long (default 30,000 ms). */
+  visibilityTimeoutMs?: number;
+  /** Wait up to this long when the queue is empty (default 0). */
+  waitMs?: number;
+  /** The multicasts' queuePrefix, when they set one (default `multicast.<registry>.`). */
+  queuePrefix?: string;
+}
+
 export class MulticastRegistryClient {
   private readonly store?: RegistryStore;
+  private readonly inbox?: Inbox;
 
+  /** `direct`: the registry backend's driver; `inbox`: the durability backend's (for receive/ack). */
   constructor(
     readonly prism: PrismClient,
     readonly registry: string,
-    options: { direct?: RegistryDriver } = {},
+    options: { direct?: RegistryDriver; inbox?: QueueBasic } = {},
   ) {
     parse(registerInput.shape.registry, registry);
     if (options.direct) this.store = new RegistryStore(options.direct);
+    if (options.inbox) this.inbox = new Inbox(options.inbox);
   }
 
   private async viaWorkflow<T>(input: RegistryOperationInput): Promise<T> {
@@ -139,6 +174,35 @@ export class MulticastRegistryClient {
       yield* page.identities;
       cursor = page.cursor;
     } while (cursor !== null);
+  }
+
+  /**
+   * Up to `max` messages from an identity's queue (multicasts sent with channel `queue` or
+   * `both`), oldest first. Each is hidden from other readers until acked or its visibility
+   * timeout runs out; at-least-once delivery means a message may come twice (same `multicastId`).
+   */
+  async receive(identity: string, options: ReceiveOptions = {}): Promise<QueuedDelivery[]> {
+    const input = parse(receiveInput, { registry: this.registry, identity, ...options });
+    if (!this.inbox) return this.viaWorkflow({ op: 'receive', ...input });
+    try {
+      return await this.inbox.receive(input);
+    } catch (err) {
+      throw unwrapDirect(err);
+    }
+  }
+
+  /** Removes a received message for good; DriverNotFound once its visibility timeout ran out. */
+  async ack(identity: string, receipt: string, options: { queuePrefix?: string } = {}): Promise<void> {
+    const input = parse(ackInput, { registry: this.registry, identity, receipt, ...options });
+    if (!this.inbox) {
+      await this.viaWorkflow({ op: 'ack', ...input });
+      return;
+    }
+    try {
+      await this.inbox.ack(input);
+    } catch (err) {
+      throw unwrapDirect(err);
+    }
   }
 
   /** Starts a multicast; an invalid filter or option is refused here, before anything starts. */

@@ -1,5 +1,6 @@
 // The multicast registry as a pattern: identities with leases in a keyvalue backend, filtered
-// enumeration, and durable multicast over a pubsub backend.
+// enumeration, and durable multicast over a pubsub backend and/or per-identity queues.
+import { durabilityActivities } from '../activities/multicast-registry/durability-activities';
 import { messagingActivities } from '../activities/multicast-registry/messaging-activities';
 import { registryActivities } from '../activities/multicast-registry/registry-activities';
 import { definePattern } from '../sdk/pattern';
@@ -14,5 +15,6 @@ export const multicastRegistryPattern = definePattern({
     // The driver object carries its `capabilities`, so the store uses TTL/CAS/batch when offered.
     registry: (driver) => registryActivities(driver),
     messaging: (driver) => messagingActivities(driver),
+    durability: (driver) => durabilityActivities(driver),
   },
 });

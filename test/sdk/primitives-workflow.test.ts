@@ -8,6 +8,7 @@ import { uniqueName } from '../helpers/env';
 import { startWorker, testConfig, type WorkerProcess } from '../helpers/worker-process';
 import type { PrimitivesResult } from './fixtures/primitives-slots';
 import { SDK_WORKER_MAIN } from './support/measured-worker';
+import { maxOpenActivities } from './support/open-activities';
 
 describe('concurrency primitives in a workflow', () => {
   const taskQueue = uniqueName('sdk-primitives');
@@ -59,18 +60,7 @@ describe('concurrency primitives in a workflow', () => {
     assert.equal(scheduled.filter((n) => n === 'keyvalue_basic.set').length, 10);
 
     // The cap: never more than 3 setMany activities scheduled and not yet closed.
-    const open = new Set<string>();
-    let maxOpen = 0;
-    for (const e of events) {
-      const id = String(e.eventId);
-      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'keyvalue_batch.setMany') open.add(id);
-      const closed =
-        e.activityTaskCompletedEventAttributes ??
-        e.activityTaskFailedEventAttributes ??
-        e.activityTaskTimedOutEventAttributes;
-      if (closed) open.delete(String(closed.scheduledEventId));
-      maxOpen = Math.max(maxOpen, open.size);
-    }
+    const maxOpen = maxOpenActivities(events, 'keyvalue_batch.setMany');
     assert.ok(maxOpen <= 3 && maxOpen >= 2, `setMany activities open at once: ${maxOpen}`);
     process.stdout.write(`# fanOut in a workflow: at most ${maxOpen} batch activities open at once (cap 3)\n`);
 

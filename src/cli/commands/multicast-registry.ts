@@ -1,11 +1,14 @@
-// prism multicast: the multicast registry from the command line. Registry operations run as short
-// operation workflows (the CLI talks only to Temporal); send starts a multicast workflow.
+// prism multicast: the multicast registry from the command line. Registry and inbox operations run
+// as short operation workflows (the CLI talks only to Temporal); send starts a multicast workflow.
 //   prism multicast register <identity> [--metadata <json>] [--ttl <seconds>] [--replace]
 //   prism multicast heartbeat <identity> [--ttl <seconds>]
 //   prism multicast unregister <identity>
 //   prism multicast enumerate [--filter <json>] [--limit <n>] [--cursor <cursor>]
 //   prism multicast send --filter <json> --payload <text> [--delivery at-least-once|at-most-once]
-//                        [--content-type <type>] [--batch-size <n>] [--concurrency <n>] [--id <id>] [--wait]
+//                        [--channel pubsub|queue|both] [--content-type <type>] [--batch-size <n>]
+//                        [--concurrency <n>] [--id <id>] [--wait]
+//   prism multicast receive <identity> [--max <n>] [--visibility-timeout <ms>] [--wait <ms>] [--ack]
+//   prism multicast ack <identity> <receipt>
 // Every subcommand takes --registry <name> (default: $PRISM_MULTICAST_REGISTRY or "default").
 import { parseArgs } from 'node:util';
 import { MulticastRegistryClient, RegistryError } from '../../client/multicast-registry';
@@ -13,8 +16,10 @@ import { PrismClient } from '../../client/prism-client';
 import { describeIssues } from '../../workflows/input';
 import { filterProblem, type Metadata } from '../../workflows/multicast-registry/filter';
 import {
+  CHANNELS,
   DELIVERY_MODES,
   identityName,
+  type Channel,
   type DeliveryMode,
   type MulticastReport,
 } from '../../workflows/multicast-registry/input';
@@ -26,7 +31,10 @@ export const MULTICAST_USAGE = `usage:
   prism multicast unregister <identity>
   prism multicast enumerate [--filter <json>] [--limit <n>] [--cursor <cursor>]
   prism multicast send --filter <json> --payload <text> [--delivery at-least-once|at-most-once]
-                       [--content-type <type>] [--batch-size <n>] [--concurrency <n>] [--id <id>] [--wait]
+                       [--channel pubsub|queue|both] [--content-type <type>] [--batch-size <n>]
+                       [--concurrency <n>] [--id <id>] [--wait]
+  prism multicast receive <identity> [--max <n>] [--visibility-timeout <ms>] [--wait <ms>] [--ack]
+  prism multicast ack <identity> <receipt>
   every subcommand: [--registry <name>] (default $PRISM_MULTICAST_REGISTRY or "default")`;
 
 const COMMON = { registry: { type: 'string' } } as const;
@@ -45,8 +53,13 @@ function objectArg(value: string | undefined, flag: string): Record<string, unkn
   return parsed as Record<string, unknown>;
 }
 
-function oneIdentity(positionals: string[], sub: string): string {
-  if (positionals.length !== 1) throw new UsageError(`multicast ${sub} takes exactly one identity`);
+function oneIdentity(positionals: string[], sub: string, extra?: string): string {
+  const wanted = extra === undefined ? 1 : 2;
+  if (positionals.length !== wanted) {
+    throw new UsageError(
+      `multicast ${sub} takes exactly one identity${extra === undefined ? '' : ` and one ${extra}`}`,
+    );
+  }
   const checked = identityName.safeParse(positionals[0]);
   if (!checked.success) throw new UsageError(describeIssues(checked.error, 'identity'));
   return positionals[0];
@@ -89,6 +102,7 @@ async function send(args: string[], io: Io): Promise<number> {
       filter: { type: 'string' },
       payload: { type: 'string' },
       delivery: { type: 'string' },
+      channel: { type: 'string' },
       'content-type': { type: 'string' },
       'batch-size': { type: 'string' },
       concurrency: { type: 'string' },
@@ -105,11 +119,15 @@ async function send(args: string[], io: Io): Promise<number> {
   if (values.delivery !== undefined && !(DELIVERY_MODES as readonly string[]).includes(values.delivery)) {
     throw new UsageError(`--delivery: expected one of ${DELIVERY_MODES.join(', ')}`);
   }
+  if (values.channel !== undefined && !(CHANNELS as readonly string[]).includes(values.channel)) {
+    throw new UsageError(`--channel: expected one of ${CHANNELS.join(', ')}`);
+  }
   const batchSize = integer(values['batch-size'], '--batch-size');
   const concurrency = integer(values.concurrency, '--concurrency');
   return withClient(values.registry, async (registry, prism) => {
     const handle = await registry.startMulticast(filter, values.payload!, {
       delivery: values.delivery as DeliveryMode | undefined,
+      channel: values.channel as Channel | undefined,
       contentType: values['content-type'],
       batchSize,
       concurrency,
@@ -200,7 +218,48 @@ async function enumerate(args: string[], io: Io): Promise<number> {
   });
 }
 
-const SUBCOMMANDS: Record<string, Command> = { register, heartbeat, unregister, enumerate, send };
+async function receive(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      ...COMMON,
+      max: { type: 'string' },
+      'visibility-timeout': { type: 'string' },
+      wait: { type: 'string' },
+      ack: { type: 'boolean', default: false },
+    },
+  });
+  const identity = oneIdentity(positionals, 'receive');
+  const max = integer(values.max, '--max');
+  const visibilityTimeoutMs = integer(values['visibility-timeout'], '--visibility-timeout');
+  const waitMs = integer(values.wait, '--wait');
+  return withClient(values.registry, async (registry) => {
+    const messages = await registry.receive(identity, { max, visibilityTimeoutMs, waitMs });
+    for (const m of messages) {
+      io.out(
+        `message ${m.messageId} from ${m.multicastId ?? '(unknown)'}, delivery ${m.deliveryCount}, ${m.contentType}`,
+      );
+      io.out(`  payload: ${m.payload}`);
+      if (values.ack) await registry.ack(identity, m.receipt);
+      io.out(values.ack ? '  acked' : `  receipt: ${m.receipt}`);
+    }
+    io.out(`(${messages.length} message${messages.length === 1 ? '' : 's'})`);
+    return 0;
+  });
+}
+
+async function ack(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
+  const identity = oneIdentity(positionals, 'ack', 'receipt');
+  return withClient(values.registry, async (registry) => {
+    await registry.ack(identity, positionals[1]);
+    io.out(`acked ${identity}'s message`);
+    return 0;
+  });
+}
+
+const SUBCOMMANDS: Record<string, Command> = { register, heartbeat, unregister, enumerate, send, receive, ack };
 
 export const multicastCommand: Command = async (args, io) => {
   const [sub, ...rest] = args;

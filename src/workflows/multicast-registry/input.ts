@@ -92,19 +92,83 @@ export interface EnumeratePage {
   cursor: string | null;
 }
 
+/** Queue of an identity: `<queuePrefix><identity>`; the default matches the default topic prefix. */
+export const queuePrefixSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{0,100}$/, 'expected at most 100 letters, digits, ".", "-" or "_"');
+
+export const MAX_RECEIVE = 1000;
+
+/** A consumer reading its own queue (the durability channel). */
+export const receiveInput = z
+  .object({
+    registry: registryName,
+    identity: identityName,
+    queuePrefix: queuePrefixSchema.optional(),
+    /** Messages at most in one call. */
+    max: z.number().int().min(1).max(MAX_RECEIVE).default(10),
+    /** A received message not acked within this time is handed out again. */
+    visibilityTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(12 * 3600 * 1000)
+      .default(30_000),
+    /** Wait up to this long for a message when the queue is empty (0: return at once). */
+    waitMs: z.number().int().min(0).max(60_000).default(0),
+  })
+  .strict();
+
+export const ackInput = z
+  .object({
+    registry: registryName,
+    identity: identityName,
+    queuePrefix: queuePrefixSchema.optional(),
+    receipt: z.string().min(1).max(4096),
+  })
+  .strict();
+
+export type ReceiveInput = z.input<typeof receiveInput>;
+export type AckInput = z.input<typeof ackInput>;
+
+/** A multicast delivered through an identity's queue, as its consumer reads it. */
+export interface QueuedDelivery {
+  messageId: string;
+  /** The multicast's payload, as text. */
+  payload: string;
+  contentType: string;
+  /** The workflow id of the multicast that queued it (null for messages queued by others). */
+  multicastId: string | null;
+  /** How many times it was handed out, this time included (above 1: a previous reader did not ack). */
+  deliveryCount: number;
+  /** Pass to ack() before the visibility timeout runs out. */
+  receipt: string;
+}
+
 /** A registry operation run as a short workflow (the client's path when it has no direct driver). */
 export const registryOperationInput = z.discriminatedUnion('op', [
   registerInput.extend({ op: z.literal('register') }),
   heartbeatInput.extend({ op: z.literal('heartbeat') }),
   unregisterInput.extend({ op: z.literal('unregister') }),
   enumerateInput.extend({ op: z.literal('enumerate') }),
+  receiveInput.extend({ op: z.literal('receive') }),
+  ackInput.extend({ op: z.literal('ack') }),
 ]);
 
 export type RegistryOperationInput = z.input<typeof registryOperationInput>;
-export type RegistryOperationResult = Registration | { removed: boolean } | EnumeratePage;
+export type RegistryOperationResult =
+  Registration | { removed: boolean } | EnumeratePage | QueuedDelivery[] | { acked: true };
 
 export const DELIVERY_MODES = ['at-most-once', 'at-least-once'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+
+/**
+ * Where a multicast delivers: `pubsub` publishes to each identity's topic (received by whoever is
+ * subscribed now), `queue` enqueues on each identity's queue in the durability slot (kept until
+ * its consumer reads and acks it), `both` does both and counts a target only when both took it.
+ */
+export const CHANNELS = ['pubsub', 'queue', 'both'] as const;
+export type Channel = (typeof CHANNELS)[number];
 
 export const multicastInput = z
   .object({
@@ -125,6 +189,10 @@ export const multicastInput = z
       .string()
       .regex(/^[A-Za-z0-9._-]{0,100}$/)
       .optional(),
+    /** `queue` and `both` need the optional durability slot to be bound. */
+    channel: z.enum(CHANNELS).default('pubsub'),
+    /** Queue of an identity: `<queuePrefix><identity>`; default `multicast.<registry>.`. */
+    queuePrefix: queuePrefixSchema.optional(),
     /** Per-target retries of transient publish failures (at-least-once only). */
     retry: z
       .object({
@@ -147,12 +215,16 @@ export function defaultTopicPrefix(registry: string): string {
   return `multicast.${registry}.`;
 }
 
+export function defaultQueuePrefix(registry: string): string {
+  return `multicast.${registry}.`;
+}
+
 export type TargetStatus = 'delivered' | 'failed';
 
 export interface TargetReport {
   identity: string;
   status: TargetStatus;
-  /** Publish attempts for this target, activity retries included. */
+  /** Send attempts for this target, activity retries included (the most of any channel with `both`). */
   attempts: number;
   error?: string;
 }
@@ -166,6 +238,7 @@ export interface MulticastReport {
   /** True once every page is enumerated and every target accounted for. */
   done: boolean;
   delivery: DeliveryMode;
+  channel: Channel;
   /**
    * Every failed target, and delivered ones while the list stays within STATUS_LIST_LIMIT entries
    * (keeps results and queries far below Temporal's payload limit for 100,000 targets).

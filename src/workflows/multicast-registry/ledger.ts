@@ -2,7 +2,7 @@
 // the workflow can carry it across continue-as-new and tests can check it directly. The status
 // list is bounded (STATUS_LIST_LIMIT): failures are always kept first, delivered targets only
 // while room is left, so results and queries stay far below Temporal's payload limit.
-import { STATUS_LIST_LIMIT, type DeliveryMode, type MulticastReport, type TargetReport } from './input';
+import { STATUS_LIST_LIMIT, type Channel, type DeliveryMode, type MulticastReport, type TargetReport } from './input';
 
 export interface LedgerState {
   targetCount: number;
@@ -59,7 +59,7 @@ export class MulticastLedger {
     return this.s.delivered + this.s.failed;
   }
 
-  report(done: boolean, delivery: DeliveryMode): MulticastReport {
+  report(done: boolean, delivery: DeliveryMode, channel: Channel): MulticastReport {
     return {
       targetCount: this.s.targetCount,
       delivered: this.s.delivered,
@@ -67,6 +67,7 @@ export class MulticastLedger {
       pending: this.s.targetCount - this.accounted,
       done,
       delivery,
+      channel,
       statuses: [...this.s.failedStatuses, ...this.s.deliveredStatuses],
       statusesTruncated: this.s.droppedStatuses > 0,
     };

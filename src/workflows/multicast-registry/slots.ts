@@ -10,6 +10,7 @@ export const multicastRegistrySlots = {
   messaging: slot(['pubsub_basic'], { description: 'one topic per identity: <topicPrefix><identity>' }),
   durability: slot(['queue_basic'], {
     optional: true,
-    description: 'reserved: deliveries queued for identities that consume at their own pace (not yet used)',
+    description:
+      'one queue per identity (<queuePrefix><identity>) for multicasts with channel queue or both, read by each consumer at its own pace',
   }),
 };

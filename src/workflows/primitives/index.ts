@@ -4,12 +4,15 @@ export { toBatches, type Batch } from './batches';
 export { BoundedChannel, ChannelClosedError } from './channel';
 export {
   fanOut,
+  FanOutPool,
   MAX_FAN_OUT_CONCURRENCY,
   type BatchContext,
   type BatchFailure,
   type BatchRunner,
   type FanOutOptions,
   type FanOutResult,
+  type FanOutSummary,
+  type PoolRunner,
 } from './fan-out';
 export {
   Pipeline,

@@ -1,5 +1,5 @@
 // prism multicast from the command line: register, enumerate, send --wait (progress and the UI
-// link), unregister; bad arguments are usage errors.
+// link), unregister; send --channel queue then receive --ack; bad arguments are usage errors.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,7 +17,7 @@ describe('prism multicast', () => {
 
   before(async () => {
     const taskQueue = uniqueName('mcr-cli');
-    worker = await startWorker(workerConfig(taskQueue, stack));
+    worker = await startWorker(workerConfig(taskQueue, stack, {}, { durability: true }));
     // The CLI child inherits the environment: point it at this test's worker.
     process.env.PRISM_TASK_QUEUE = taskQueue;
   });
@@ -66,6 +66,35 @@ describe('prism multicast', () => {
     assert.match(again.stdout, /beta was not registered/);
   });
 
+  it('send --channel queue, then the consumer receives, acks, and finds its queue empty', async () => {
+    const r = await prism('register', 'delta', '--metadata', '{"team":"q"}');
+    assert.equal(r.code, 0, r.stderr);
+    const sent = await prism(
+      'send',
+      '--filter',
+      '{"team":"q"}',
+      '--payload',
+      'read me later',
+      '--channel',
+      'queue',
+      '--wait',
+    );
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.match(sent.stdout, /result: +1 targets, 1 delivered, 0 failed/);
+    const peek = await prism('receive', 'delta', '--visibility-timeout', '1');
+    assert.equal(peek.code, 0, peek.stderr);
+    assert.match(peek.stdout, /message .* from multicast-registry-multicast-.*, delivery 1, text\/plain/);
+    assert.match(peek.stdout, /payload: read me later/);
+    assert.match(peek.stdout, /receipt: \S+/);
+    // Not acked: back after its visibility timeout (1 ms), and this time acked.
+    const taken = await prism('receive', 'delta', '--ack', '--wait', '2000');
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.match(taken.stdout, /delivery 2/);
+    assert.match(taken.stdout, /acked/);
+    const empty = await prism('receive', 'delta');
+    assert.match(empty.stdout, /\(0 messages\)/);
+  });
+
   it('bad arguments: usage and exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['send', '--payload', 'x'], /--filter is required/],
@@ -74,6 +103,12 @@ describe('prism multicast', () => {
       [['register'], /takes exactly one identity/],
       [['register', 'bad id!'], /identity: expected 1-128 letters/],
       [['frobnicate'], /unknown multicast subcommand/],
+      [
+        ['send', '--filter', '{}', '--payload', 'x', '--channel', 'pigeon'],
+        /--channel: expected one of pubsub, queue, both/,
+      ],
+      [['receive', 'delta', '--max', 'ten'], /--max: expected a whole number/],
+      [['ack', 'delta'], /takes exactly one identity and one receipt/],
     ];
     for (const [args, expect] of cases) {
       const r = await prism(...args);

@@ -10,7 +10,7 @@ describe('multicast ledger', () => {
     l.addTargets(3);
     l.deliver('a', 1);
     l.fail('b', 2, 'boom');
-    const r = l.report(false, 'at-least-once');
+    const r = l.report(false, 'at-least-once', 'pubsub');
     assert.deepEqual(
       { targetCount: r.targetCount, delivered: r.delivered, failed: r.failed, pending: r.pending, done: r.done },
       { targetCount: 3, delivered: 1, failed: 1, pending: 1, done: false },
@@ -28,7 +28,7 @@ describe('multicast ledger', () => {
     for (const id of ['a', 'b', 'c', 'd']) l.deliver(id, 1);
     l.fail('x', 1, 'e1');
     l.fail('y', 1, 'e2');
-    const r = l.report(true, 'at-least-once');
+    const r = l.report(true, 'at-least-once', 'pubsub');
     assert.equal(r.statuses.length, 3);
     assert.deepEqual(
       r.statuses.map((s) => s.identity),
@@ -45,8 +45,8 @@ describe('multicast ledger', () => {
     l.deliver('a', 1);
     const copy = new MulticastLedger(JSON.parse(JSON.stringify(l.state())));
     copy.deliver('b', 1);
-    assert.equal(l.report(false, 'at-most-once').delivered, 1);
-    assert.equal(copy.report(true, 'at-most-once').delivered, 2);
+    assert.equal(l.report(false, 'at-most-once', 'pubsub').delivered, 1);
+    assert.equal(copy.report(true, 'at-most-once', 'pubsub').delivered, 2);
     assert.equal(copy.accounted, 2);
   });
 });

@@ -4,45 +4,18 @@
 // filters refused before any work; a recorded history replays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { MulticastRegistryClient, RegistryError } from '../../../src/client/multicast-registry';
 import { PrismClient } from '../../../src/client/prism-client';
 import type { Driver } from '../../../src/drivers/driver';
 import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
 import { PAYLOAD_CONVERTER } from '../../../src/runtime/workflow-bundle';
-import type { MulticastReport } from '../../../src/workflows/multicast-registry/input';
 import { PRISM_PROGRESS, PRISM_STATUS } from '../../../src/workflows/search-attributes';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, type WorkerProcess } from '../../helpers/worker-process';
-import { stacks, workerConfig, type Stack } from './stacks';
-
-/** Registers `matching` identities that match { group: 'a' } and a few that do not. */
-async function populate(registry: MulticastRegistryClient, matching: number): Promise<string[]> {
-  const ids = Array.from({ length: matching }, (_, i) => `t-${String(i).padStart(5, '0')}`);
-  const others = Array.from({ length: Math.max(3, Math.floor(matching / 10)) }, (_, i) => `x-${i}`);
-  const all = [...ids.map((id) => [id, 'a'] as const), ...others.map((id) => [id, 'b'] as const)];
-  for (let i = 0; i < all.length; i += 200) {
-    await Promise.all(
-      all.slice(i, i + 200).map(([id, group]) => registry.register(id, { group, n: id.length }, { ttlSeconds: 600 })),
-    );
-  }
-  return ids;
-}
-
-function assertReportCovers(report: MulticastReport, expected: string[]): void {
-  assert.equal(report.done, true);
-  assert.equal(report.targetCount, expected.length);
-  assert.equal(
-    report.delivered,
-    expected.length,
-    JSON.stringify(report.statuses.filter((s) => s.status !== 'delivered')),
-  );
-  assert.equal(report.failed, 0);
-  assert.equal(report.pending, 0);
-  assert.deepEqual(report.statuses.map((s) => s.identity).sort(), expected);
-  assert.ok(report.statuses.every((s) => s.status === 'delivered' && s.attempts >= 1));
-}
+import { stacks, workerConfig } from './stacks';
+import { assertReportCovers, populate, waitForProgress } from './support';
 
 for (const stack of stacks()) {
   describe(`multicast registry on ${stack.name}: multicast`, () => {
@@ -160,6 +133,39 @@ for (const stack of stacks()) {
           return true;
         });
       });
+
+    // Redis+NATS only: this worker binds no durability slot.
+    if (stack.full)
+      it('channel queue or both without a durability slot: refused before any send, naming the field', async () => {
+        const registry = new MulticastRegistryClient(prism, uniqueName('mc'), { direct: driver });
+        await registry.register('solo', { group: 'a' });
+        for (const channel of ['queue', 'both'] as const) {
+          const handle = await registry.startMulticast({}, 'x', { channel });
+          await assert.rejects(handle.result(), (err: unknown) => {
+            assert.ok(err instanceof WorkflowFailedError);
+            const cause = err.cause as ApplicationFailure;
+            assert.equal(cause.type, 'DurabilityNotConfigured');
+            assert.equal(cause.nonRetryable, true);
+            assert.match(
+              cause.message,
+              new RegExp(`^channel: "${channel}" needs the multicast registry's durability slot`),
+            );
+            assert.match(cause.message, /patterns\.multicast-registry\.slots\.durability/);
+            return true;
+          });
+          const history = await handle.handle.fetchHistory();
+          const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes);
+          assert.equal(scheduled.length, 0, 'nothing enumerated or sent');
+        }
+        // A consumer's receive through the operation workflow is refused the same way.
+        await assert.rejects(
+          registry.receive('solo'),
+          (err: unknown) =>
+            err instanceof RegistryError &&
+            err.type === 'DurabilityNotConfigured' &&
+            /^op: "receive" needs the multicast registry's durability slot/.test(err.message),
+        );
+      });
   });
 
   describe(`multicast registry on ${stack.name}: worker SIGKILL mid-multicast`, () => {
@@ -208,15 +214,4 @@ for (const stack of stacks()) {
       }
     });
   });
-}
-
-async function waitForProgress(report: () => Promise<MulticastReport>, stack: Stack): Promise<MulticastReport> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const r = await report().catch(() => undefined);
-    // A fifth of the way in: well inside the fan-out, with deliveries on both sides of the kill.
-    if (r && (r.delivered >= Math.max(1, stack.targets / 5) || r.done)) return r;
-    await new Promise((res) => setTimeout(res, stack.targets > 100 ? 20 : 5));
-  }
-  throw new Error('the multicast made no progress');
 }

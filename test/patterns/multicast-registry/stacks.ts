@@ -150,8 +150,17 @@ export function stacks(): Stack[] {
   return [redisNats(), postgresKafka()].filter((s) => !only || only.includes(s.name));
 }
 
-/** A worker config running the multicast registry on a stack, on its own task queue. */
-export function workerConfig(taskQueue: string, stack: Stack, backendOverrides: Record<string, unknown> = {}) {
+/**
+ * A worker config running the multicast registry on a stack, on its own task queue. With
+ * `durability`, the optional durability slot is bound to the registry backend (Redis and
+ * PostgreSQL both offer queue_basic), so the queue channel is available.
+ */
+export function workerConfig(
+  taskQueue: string,
+  stack: Stack,
+  backendOverrides: Record<string, unknown> = {},
+  options: { durability?: boolean } = {},
+) {
   return {
     temporal: { address: stackEnv.temporalAddress, task_queue: taskQueue },
     worker: { http_port: 0, temporal_metrics_port: 0, shutdown_grace_time: '5s' },
@@ -161,7 +170,7 @@ export function workerConfig(taskQueue: string, stack: Stack, backendOverrides: 
     },
     patterns: {
       'multicast-registry': {
-        slots: { registry: 'reg', messaging: 'msg' },
+        slots: { registry: 'reg', messaging: 'msg', ...(options.durability ? { durability: 'reg' } : {}) },
         activity: {
           start_to_close_timeout: '60s',
           heartbeat_timeout: '5s',

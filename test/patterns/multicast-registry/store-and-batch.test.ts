@@ -1,15 +1,18 @@
 // The registry store on a backend without TTLs, CAS or batches (expiry enforced by the pattern,
-// expired records deleted lazily), and the publish batch's failure semantics per delivery mode.
-// In-process: the memory driver and a scripted pubsub.
+// expired records deleted lazily), the publish batch's failure semantics per delivery mode, and
+// the enqueue batch and inbox of the durability channel. In-process: the memory driver and a
+// scripted pubsub.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { durabilityActivities } from '../../../src/activities/multicast-registry/durability-activities';
+import { Inbox } from '../../../src/activities/multicast-registry/inbox';
 import { messagingActivities } from '../../../src/activities/multicast-registry/messaging-activities';
 import {
   RegistryError,
   RegistryStore,
   type RegistryDriver,
 } from '../../../src/activities/multicast-registry/registry-store';
-import type { Bytes, PubSubBasic } from '../../../src/drivers/capabilities';
+import type { Bytes, PubSubBasic, QueueBasic } from '../../../src/drivers/capabilities';
 import { DriverError } from '../../../src/drivers/errors';
 import { memoryDriver } from '../../../src/drivers/memory';
 
@@ -107,5 +110,44 @@ describe('publish batch', () => {
     const result = await messagingActivities(pubsub).publishBatch(batch('at-most-once', ['a', 'b']));
     assert.equal(result.failures.length, 2);
     assert.ok(result.failures.every((f) => !f.retryable));
+  });
+});
+
+describe('enqueue batch and inbox (durability channel)', () => {
+  it('queues one message per identity under the prefix; a refused name fails only its target; the inbox reads and acks', async () => {
+    const queue = (await memoryDriver.create(memoryDriver.configSchema.parse({}), {
+      backend: 'test',
+    })) as unknown as QueueBasic & { close(): Promise<void> };
+    try {
+      const tooLong = 'y'.repeat(5000);
+      const result = await durabilityActivities(queue).enqueueBatch({
+        multicastId: 'mc-1',
+        queuePrefix: 'multicast.r.',
+        identities: ['a', tooLong, 'b'],
+        payload: 'hello',
+        contentType: 'text/plain',
+        delivery: 'at-least-once',
+      });
+      assert.deepEqual(
+        result.failures.map((f) => [f.identity, f.retryable]),
+        [[tooLong, false]],
+      );
+      const inbox = new Inbox(queue);
+      const read = (identity: string) =>
+        inbox.receive({ registry: 'r', identity, max: 10, visibilityTimeoutMs: 60_000, waitMs: 0 });
+      const [message, ...more] = await read('a');
+      assert.deepEqual(more, []);
+      assert.deepEqual(
+        { payload: message.payload, contentType: message.contentType, multicastId: message.multicastId },
+        { payload: 'hello', contentType: 'text/plain', multicastId: 'mc-1' },
+      );
+      assert.equal(message.deliveryCount, 1);
+      assert.deepEqual(await inbox.ack({ registry: 'r', identity: 'a', receipt: message.receipt }), { acked: true });
+      assert.deepEqual(await read('a'), []);
+      assert.equal((await read('b')).length, 1);
+      assert.deepEqual(await read('c'), [], 'an identity outside the batch');
+    } finally {
+      await queue.close();
+    }
   });
 });

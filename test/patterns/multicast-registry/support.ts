@@ -1,0 +1,44 @@
+// Shared by the multicast test files: a populated registry, the report check, and waiting for a
+// multicast to be well under way.
+import assert from 'node:assert/strict';
+import type { MulticastRegistryClient } from '../../../src/client/multicast-registry';
+import type { MulticastReport } from '../../../src/workflows/multicast-registry/input';
+import type { Stack } from './stacks';
+
+/** Registers `matching` identities that match { group: 'a' } and a few that do not. */
+export async function populate(registry: MulticastRegistryClient, matching: number): Promise<string[]> {
+  const ids = Array.from({ length: matching }, (_, i) => `t-${String(i).padStart(5, '0')}`);
+  const others = Array.from({ length: Math.max(3, Math.floor(matching / 10)) }, (_, i) => `x-${i}`);
+  const all = [...ids.map((id) => [id, 'a'] as const), ...others.map((id) => [id, 'b'] as const)];
+  for (let i = 0; i < all.length; i += 200) {
+    await Promise.all(
+      all.slice(i, i + 200).map(([id, group]) => registry.register(id, { group, n: id.length }, { ttlSeconds: 600 })),
+    );
+  }
+  return ids;
+}
+
+export function assertReportCovers(report: MulticastReport, expected: string[]): void {
+  assert.equal(report.done, true);
+  assert.equal(report.targetCount, expected.length);
+  assert.equal(
+    report.delivered,
+    expected.length,
+    JSON.stringify(report.statuses.filter((s) => s.status !== 'delivered')),
+  );
+  assert.equal(report.failed, 0);
+  assert.equal(report.pending, 0);
+  assert.deepEqual(report.statuses.map((s) => s.identity).sort(), expected);
+  assert.ok(report.statuses.every((s) => s.status === 'delivered' && s.attempts >= 1));
+}
+
+export async function waitForProgress(report: () => Promise<MulticastReport>, stack: Stack): Promise<MulticastReport> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const r = await report().catch(() => undefined);
+    // A fifth of the way in: well inside the fan-out, with deliveries on both sides of the kill.
+    if (r && (r.delivered >= Math.max(1, stack.targets / 5) || r.done)) return r;
+    await new Promise((res) => setTimeout(res, stack.targets > 100 ? 20 : 5));
+  }
+  throw new Error('the multicast made no progress');
+}
