@@ -26,4 +26,18 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
     shards: (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
       replicaActivities(driver, context.backend),
   },
+  // Every region's backend must be a shard on this worker, or its replication would fail later.
+  checkConfig: ({ settings, slots }) => {
+    const shards = new Set(slots.shards === undefined ? [] : [slots.shards].flat());
+    return Object.entries(settings.regions ?? {}).flatMap(([region, backends]) =>
+      backends.flatMap((backend, i) =>
+        shards.has(backend)
+          ? []
+          : [
+              `settings.regions.${region}[${i}]: backend "${backend}" is not in slots.shards ` +
+                `(${[...shards].join(', ') || 'empty'}); list it there too`,
+            ],
+      ),
+    );
+  },
 });

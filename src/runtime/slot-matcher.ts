@@ -45,10 +45,15 @@ export function matchSlots(config: PrismConfig, patterns: PatternRegistry, drive
       problems.push(`patterns.${patternName}: unknown pattern (known: ${patterns.names().join(', ')})`);
       continue;
     }
+    let settings: unknown = patternConfig.settings;
+    let settingsValid = true;
     if (definition.settingsSchema) {
       const parsed = definition.settingsSchema.safeParse(patternConfig.settings);
-      if (!parsed.success) problems.push(...zodProblems(parsed.error, ['patterns', patternName, 'settings']));
+      if (parsed.success) settings = parsed.data;
+      else problems.push(...zodProblems(parsed.error, ['patterns', patternName, 'settings']));
+      settingsValid = parsed.success;
     }
+    const before = problems.length;
     problems.push(...unknownSlots(patternName, patternConfig, definition));
     for (const [slotName, spec] of Object.entries(definition.slots)) {
       const field = `patterns.${patternName}.slots.${slotName}`;
@@ -67,6 +72,11 @@ export function matchSlots(config: PrismConfig, patterns: PatternRegistry, drive
         continue;
       }
       matchOne(config, drivers, found, { pattern: patternName, slot: slotName, field, spec, backend: value });
+    }
+    // Cross-field rules only make sense once settings and slots are each valid.
+    if (definition.checkConfig && settingsValid && problems.length === before) {
+      const own = definition.checkConfig({ settings, slots: patternConfig.slots });
+      problems.push(...own.map((problem) => `patterns.${patternName}.${problem}`));
     }
   }
   return found;

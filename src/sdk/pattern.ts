@@ -35,6 +35,17 @@ export interface PatternDefinition<S extends SlotSpecs = SlotSpecs, Settings = u
   settingsSchema?: z.ZodType<Settings>;
   /** Activities bound to a slot's driver; each runs on that slot's backend task queue, guarded. */
   slotActivities?: SlotActivityFactories<S, Settings>;
+  /**
+   * Checks across settings and slots that no schema can express, run at start-up once both are
+   * valid. Returns problems, each starting with its field under the pattern (`settings.regions.eu[1]: …`).
+   */
+  checkConfig?: (config: PatternConfigView<S, Settings>) => string[];
+}
+
+/** What checkConfig sees: the parsed settings and the backend names bound to each slot. */
+export interface PatternConfigView<S extends SlotSpecs, Settings> {
+  settings: Settings;
+  slots: { [K in keyof S]?: string | string[] };
 }
 
 /** Identity with type inference: `definePattern({ name, slots: { store: slot(['keyvalue_basic']) }, … })`. */
