@@ -1,0 +1,174 @@
+// Initial snapshot + stream: rows preloaded before the pipeline starts arrive as 'r' events, and
+// inserts, updates and deletes written while the snapshot is taken and delivered arrive as changes.
+// A separate Kafka consumer checks that per key the events chain (each change's `before` is the
+// previous event's `after`: nothing missed, nothing doubled) and that they rebuild the table.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Client } from 'pg';
+import { PrismClient, type Started } from '../../../src/client/prism-client';
+import type { CdcEvent } from '../../../src/workflows/cdc/events';
+import type { CdcStatus } from '../../../src/workflows/cdc/status';
+import { CdcTestConsumer } from '../../helpers/cdc-kafka';
+import { uniqueName } from '../../helpers/env';
+import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
+import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+
+const PRELOAD = 1500;
+
+interface Row {
+  id: number;
+  v: number;
+}
+
+/** Per key, the events in order (duplicates by id dropped). */
+function eventsByKey(consumer: CdcTestConsumer): Map<number, CdcEvent[]> {
+  const seen = new Set<string>();
+  const byKey = new Map<number, CdcEvent[]>();
+  for (const r of consumer.records) {
+    if (seen.has(r.id)) continue;
+    seen.add(r.id);
+    const e = r.body as unknown as CdcEvent;
+    const id = (e.key as { id: number }).id;
+    byKey.set(id, [...(byKey.get(id) ?? []), e]);
+  }
+  return byKey;
+}
+
+/** The table as the events rebuild it. */
+function rebuilt(byKey: Map<number, CdcEvent[]>): Map<number, number> {
+  const state = new Map<number, number>();
+  for (const [id, events] of byKey) {
+    const last = events.at(-1)!;
+    if (last.op === 'd') state.delete(id);
+    else state.set(id, (last.after as unknown as Row).v);
+  }
+  return state;
+}
+
+for (const kafkaDirect of [false, true]) {
+  describe(`cdc: initial snapshot while writes go on${kafkaDirect ? ' (direct Kafka)' : ''}`, () => {
+    const taskQueue = uniqueName('cdc-snap');
+    const pipeline = cdcName('snap');
+    const table = `cdc_snap_${pipeline}`;
+    let worker: WorkerProcess;
+    let client: PrismClient;
+    let pg: Client;
+    let writerPg: Client;
+    let run: Started | undefined;
+    const consumer = new CdcTestConsumer();
+
+    before(async () => {
+      pg = await pgClient();
+      writerPg = await pgClient();
+      await pg.query(`CREATE TABLE public.${table} (id int PRIMARY KEY, v int NOT NULL)`);
+      await pg.query(`INSERT INTO public.${table} SELECT x, 0 FROM generate_series(1, $1) AS x`, [PRELOAD]);
+      await consumer.start([`${pipeline}.public.${table}`]);
+      worker = await startWorker(cdcWorkerConfig(taskQueue, { kafkaDirect }));
+      client = await PrismClient.connect({ taskQueue });
+    });
+
+    after(async () => {
+      await run?.handle.terminate('test cleanup').catch(() => undefined);
+      await consumer.stop();
+      await client?.close();
+      await worker?.stop();
+      await dropCapture(pg, pipeline);
+      await pg.query(`DELETE FROM prism_store.cdc_snapshots WHERE slot = $1`, [`prism_cdc_${pipeline}`]);
+      await pg.query(`DROP TABLE IF EXISTS public.${table}`);
+      await pg.end();
+      await writerPg.end();
+    });
+
+    it('delivers each row once as a snapshot row or through its later changes, and rebuilds the table', async () => {
+      // Writes run from before the start until after the snapshot is delivered.
+      let writing = true;
+      let nextId = PRELOAD + 1;
+      let writesWhileDelivering = 0;
+      let snapshotState: string | undefined;
+      const writer = (async () => {
+        let n = 0;
+        while (writing) {
+          n++;
+          const id = 1 + ((n * 7919) % PRELOAD);
+          if (n % 3 === 0) await writerPg.query(`INSERT INTO ${table} VALUES ($1, 0)`, [nextId++]);
+          else if (n % 7 === 0) await writerPg.query(`DELETE FROM ${table} WHERE id = $1`, [id]);
+          else await writerPg.query(`UPDATE ${table} SET v = v + 1 WHERE id = $1`, [id]);
+          if (snapshotState === 'delivering') writesWhileDelivering++;
+          await new Promise((r) => setTimeout(r, 5));
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 300));
+
+      run = await client.start(
+        'cdcPipelineWorkflow',
+        [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25, idleWaitMs: 300 }],
+        { pattern: 'cdc' },
+      );
+      const handle = run.handle;
+      const seenStates = new Set<string>();
+      const done = await waitFor(
+        'the snapshot to be delivered',
+        async () => {
+          const s = await handle.query<CdcStatus>('status').catch(() => null);
+          snapshotState = s?.snapshot?.state;
+          if (snapshotState) seenStates.add(snapshotState);
+          return s?.snapshot?.state === 'done' ? s : null;
+        },
+        120_000,
+      );
+      await new Promise((r) => setTimeout(r, 500));
+      writing = false;
+      await writer;
+      assert.ok(seenStates.has('delivering'), `snapshot progress seen in status: ${[...seenStates].join(', ')}`);
+      assert.ok(writesWhileDelivering > 20, `writes overlapped the snapshot (${writesWhileDelivering})`);
+      assert.ok(done.snapshot!.rows > 0 && done.snapshot!.rowsDone === done.snapshot!.rows, JSON.stringify(done));
+
+      const table_ = await pg.query<Row>(`SELECT id, v FROM ${table}`);
+      const expected = new Map(table_.rows.map((r) => [r.id, r.v]));
+      await waitFor(
+        'the consumer to rebuild the table',
+        async () => {
+          const state = rebuilt(eventsByKey(consumer));
+          return state.size === expected.size && [...expected].every(([id, v]) => state.get(id) === v);
+        },
+        90_000,
+      ).catch((err: Error) => {
+        const state = rebuilt(eventsByKey(consumer));
+        const wrong = [...expected].filter(([id, v]) => state.get(id) !== v).slice(0, 5);
+        throw new Error(`${err.message}: ${state.size} rows rebuilt, ${expected.size} in the table; e.g. ${wrong}`);
+      });
+
+      const byKey = eventsByKey(consumer);
+      let snapshotRows = 0;
+      let changedAfterSnapshot = 0;
+      let insertedAfter = 0;
+      for (const [id, events] of byKey) {
+        const ops = events.map((e) => e.op).join('');
+        // Never a row both in the snapshot and inserted by the stream, never two snapshot rows.
+        assert.match(ops, /^(r[ud]*|c[ud]*)$/, `key ${id}: ${ops}`);
+        assert.ok(!/d./.test(ops), `key ${id}: nothing after a delete (${ops})`);
+        if (ops[0] === 'r') snapshotRows++;
+        if (ops[0] === 'r' && ops.length > 1) changedAfterSnapshot++;
+        if (ops[0] === 'c') {
+          insertedAfter++;
+          assert.ok(id > PRELOAD, `key ${id} existed before the snapshot, so it must come as 'r'`);
+        }
+        // Each change starts from the state the previous event left: nothing missed or doubled.
+        for (let i = 1; i < events.length; i++) {
+          assert.deepEqual(events[i]!.before, events[i - 1]!.after, `key ${id}: event ${i} of ${ops}`);
+        }
+      }
+      const rEvents = consumer.records.filter((r) => (r.body as { op?: string }).op === 'r');
+      assert.equal(snapshotRows, done.snapshot!.rows, 'one distinct snapshot row per staged row');
+      assert.ok(
+        rEvents.every((r) => r.id.includes(':r:public.')),
+        'snapshot ids name the snapshot LSN, table and key',
+      );
+      assert.ok(changedAfterSnapshot > 0 && insertedAfter > 0, 'the stream carried writes made after the snapshot');
+      process.stdout.write(
+        `# ${done.snapshot!.rows} snapshot rows, ${changedAfterSnapshot} changed after it, ${insertedAfter} inserted after it, ` +
+          `${writesWhileDelivering} writes while delivering, ${consumer.records.length - consumer.distinctIds()} duplicates\n`,
+      );
+    });
+  });
+}
