@@ -1,7 +1,7 @@
 // A stack service of a test's own (postgres, redis, nats or kafka), started and stopped by the
 // stack script (same code path as the shared one) on its own ports and data folder, so fault
 // tests can stop, restart or freeze it without disturbing the shared stack.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -72,6 +72,17 @@ export class ExtraService {
     }
   }
 
+  /** The same, without blocking the test's event loop (its writers and consumers go on meanwhile). */
+  private stackAsync(command: 'up' | 'down'): Promise<void> {
+    return new Promise((res, rej) => {
+      execFile(STACK, [command, this.service], { env: this.env, timeout: STACK_TIMEOUT_MS }, (err, _out, stderr) => {
+        if (err)
+          rej(new Error(`scripts/stack ${command} ${this.service} (${this.name}) failed: ${stderr || err.message}`));
+        else res();
+      });
+    });
+  }
+
   up(): void {
     if (this.service === 'kafka') this.shareKafkaJars();
     this.stack('up');
@@ -79,6 +90,15 @@ export class ExtraService {
 
   down(): void {
     this.stack('down');
+  }
+
+  startAsync(): Promise<void> {
+    if (this.service === 'kafka') this.shareKafkaJars();
+    return this.stackAsync('up');
+  }
+
+  stopAsync(): Promise<void> {
+    return this.stackAsync('down');
   }
 
   restart(): void {

@@ -80,9 +80,9 @@ describe('cdc: source Postgres restarted', () => {
     })();
 
     await consumer.waitForCount(50, 60_000);
-    server.down();
+    await server.stopAsync();
     await new Promise((r) => setTimeout(r, 2_000));
-    server.up();
+    await server.startAsync();
     const restartedAt = written;
     await waitFor('writes after the restart', async () => written > restartedAt + 100, 60_000);
     writing = false;
