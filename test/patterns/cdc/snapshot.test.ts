@@ -12,7 +12,7 @@ import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
-import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+import { cdcName, cdcWorkerConfig, dropCapture, pgClient, slotExists } from './setup';
 
 const PRELOAD = 1000;
 
@@ -200,6 +200,14 @@ for (const kafkaDirect of [false, true]) {
       assert.ok(done.snapshot!.rows > 0 && done.snapshot!.rowsDone === done.snapshot!.rows, JSON.stringify(done));
 
       const { changedAfterSnapshot, insertedAfter } = await checkConsistent(consumer, pg, table, done.snapshot!.rows);
+      // Drop forgets the snapshot with the slot: a new pipeline of the same name would take one again.
+      await handle.executeUpdate('control', { args: ['drop'] });
+      await handle.result();
+      assert.equal(await slotExists(pg, pipeline), false, 'slot dropped');
+      const marker = await pg.query('SELECT 1 FROM prism_store.cdc_snapshots WHERE slot = $1', [
+        `prism_cdc_${pipeline}`,
+      ]);
+      assert.equal(marker.rowCount, 0, 'snapshot forgotten');
       process.stdout.write(
         `# ${done.snapshot!.rows} snapshot rows, ${changedAfterSnapshot} changed after it, ${insertedAfter} inserted after it, ` +
           `${writesWhileDelivering} writes while delivering, ${consumer.records.length - consumer.distinctIds()} duplicates\n`,
