@@ -18,11 +18,12 @@ export interface ConsumedRecord {
 export class CdcTestConsumer {
   readonly records: ConsumedRecord[] = [];
   private consumer?: Consumer;
-  private readonly kafka = new Kafka({
-    clientId: 'cdc-test',
-    brokers: stackEnv.kafkaBrokers,
-    logLevel: logLevel.NOTHING,
-  });
+  private readonly kafka: Kafka;
+
+  /** brokers: a private Kafka instead of the shared one. */
+  constructor(brokers: string[] = stackEnv.kafkaBrokers) {
+    this.kafka = new Kafka({ clientId: 'cdc-test', brokers, logLevel: logLevel.NOTHING });
+  }
 
   /** Creates the topics (one partition, as the driver would) and starts consuming them. */
   async start(names: string[]): Promise<void> {

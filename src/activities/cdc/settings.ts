@@ -8,6 +8,8 @@ export const cdcSettingsSchema = z
      * the outbox poller and the slot's lag in bytes. Usually the source backend's own URL.
      */
     postgresUrl: z.string().min(1).optional(),
+    /** Schema of the initial snapshot's bookkeeping and staged rows (in the postgresUrl database). */
+    snapshotSchema: z.string().min(1).max(63).default('prism_store'),
     /** Keys delivered concurrently by one deliver activity (one key's events stay in order). */
     deliverConcurrency: z.number().int().min(1).max(256).default(32),
     /**

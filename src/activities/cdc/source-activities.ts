@@ -14,7 +14,12 @@ import {
   type PollOutboxRequest,
   type PollOutboxResult,
   type PrepareRequest,
+  type PrepareResult,
+  type SnapshotChunkRequest,
+  type SnapshotChunkResult,
+  type SnapshotInfo,
 } from '../../workflows/cdc/activities';
+import { SnapshotStore } from '../../drivers/postgres/cdc-snapshot';
 import { outboxMessage } from '../../workflows/cdc/outbox';
 import { cutToBudget, runPipeline } from '../../workflows/cdc/pipeline';
 import { lagSecondsOf } from '../../workflows/cdc/status';
@@ -43,15 +48,84 @@ export function cdcSourceActivities(
     }
     return poolFor(url);
   };
+  let store: SnapshotStore | undefined;
+  const snapshots = (): SnapshotStore => {
+    if (!url) {
+      throw ApplicationFailure.nonRetryable(
+        `snapshot: 'initial' needs patterns.${context.pattern}.settings.postgresUrl (the source database URL)`,
+        CDC_CONFIG_ERROR,
+      );
+    }
+    store ??= new SnapshotStore(poolFor(url), context.settings.snapshotSchema);
+    return store;
+  };
+
+  /**
+   * Snapshot mode: a slot made for a snapshot gets one, consistent with its start; a crash while
+   * copying leaves the marker pending, and the next attempt starts over with a new slot.
+   */
+  const prepareSnapshot = async (request: PrepareRequest): Promise<SnapshotInfo | null> => {
+    const s = snapshots();
+    let marker = await s.marker(request.slot);
+    if (!marker) {
+      const slotThere = await poolFor(url!).query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
+        request.slot,
+      ]);
+      // The slot already streams (made without a snapshot): its position is kept, no snapshot.
+      if ((slotThere.rowCount ?? 0) > 0) {
+        await driver.ensureCapture({ slot: request.slot, publication: request.publication, tables: request.tables });
+        return null;
+      }
+      await s.begin(request.slot);
+    }
+    // Publication first (decoding looks it up from the slot's start on), then the slot's checks.
+    await driver.ensureCapture({ slot: request.slot, publication: request.publication, tables: request.tables });
+    marker = await s.marker(request.slot);
+    if (marker?.state === 'pending') {
+      const ctx = Context.current();
+      marker = await s.take({ url: url!, slot: request.slot, tables: request.tables, beat: () => ctx.heartbeat() });
+    }
+    if (!marker || marker.state === 'pending') return null;
+    return { state: marker.state, lsn: marker.lsn, rows: marker.rows, deliveredUpTo: marker.deliveredUpTo };
+  };
 
   return {
-    async prepare(request: PrepareRequest) {
+    async prepare(request: PrepareRequest): Promise<PrepareResult> {
+      let snapshot: SnapshotInfo | null = null;
       if (request.mode === 'outbox') await checkOutboxTable(pool(), request.outboxTable);
+      else if (request.snapshot === 'initial') snapshot = await prepareSnapshot(request);
       else await driver.ensureCapture({ slot: request.slot, publication: request.publication, tables: request.tables });
       return {
         database: request.database ?? databaseOf(url) ?? 'postgres',
         directSink: context.settings.kafkaDirect !== undefined,
+        snapshot,
       };
+    },
+
+    async snapshotChunk(request: SnapshotChunkRequest): Promise<SnapshotChunkResult> {
+      const changes = await snapshots().read(request.slot, request.after, request.limit);
+      if (changes.length === 0) return { messages: [], upTo: request.after, rowsRead: 0, delivered: 0 };
+      let messages = runPipeline(changes, request.spec);
+      let covered = changes;
+      const cut = cutToBudget(changes, messages, BATCH_BUDGET_BYTES);
+      if (cut) {
+        messages = cut.messages;
+        covered = changes.slice(0, cut.changesCovered);
+      }
+      const upTo = covered.at(-1)!.sequence;
+      const direct = context.settings.kafkaDirect;
+      if (request.direct && direct) {
+        if (messages.length > 0) await produceDirect(direct, messages, cdcHeaders);
+        for (const m of messages) countEvent(request.pipeline, m);
+        return { messages: [], upTo, rowsRead: covered.length, delivered: messages.length };
+      }
+      return { messages, upTo, rowsRead: covered.length, delivered: 0 };
+    },
+
+    finishSnapshot: (request) => snapshots().finish(request.slot),
+
+    async forgetSnapshot(request) {
+      if (url) await snapshots().forget(request.slot);
     },
 
     async capture(request: CaptureRequest): Promise<CaptureResult> {

@@ -32,6 +32,12 @@ export function formatStatus(s: CdcStatus): string[] {
     `totals:      ${s.totals.eventsDelivered} delivered, ${s.totals.filtered} filtered, ` +
       `${s.totals.changesRead} read, ${s.totals.batches} batches`,
     `last batch:  ${s.lastBatchAt ?? '-'}`,
+    // Older runs' status has no snapshot field.
+    ...(s.snapshot
+      ? [
+          `snapshot:    ${s.snapshot.state}, ${s.snapshot.rowsDone}/${s.snapshot.rows} rows (at ${s.snapshot.lsn ?? '-'})`,
+        ]
+      : []),
   ];
 }
 

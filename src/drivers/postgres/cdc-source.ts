@@ -16,7 +16,8 @@
 // ensureCapture creates the publication (FOR TABLE ..., or adds missing tables to an existing one)
 // and the slot, and sets REPLICA IDENTITY FULL on the tables (so updates and deletes carry the
 // whole old row as `before`). Tables are "schema.table" or "table" (found through search_path),
-// matched exactly (no case folding; double quotes optional). Existing rows are not snapshotted (no 'r').
+// matched exactly (no case folding; double quotes optional). Existing rows are snapshotted by
+// cdc-snapshot.ts when a pipeline asks for it ('r' events).
 // TRUNCATE is not reported.
 import type { PoolClient } from 'pg';
 import type { CdcSource, RowChange } from '../capabilities';
@@ -334,9 +335,12 @@ export class PgCdcSource implements CdcSource {
   }
 
   private async checkServer(): Promise<void> {
-    const result = await this.ctx.query<{ wal_level: string; v: number }>(
+    const result = await this.ctx.query<{ wal_level: string; v: number; role: string; replication: boolean }>(
       'ensureCapture',
-      `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS v`,
+      `SELECT current_setting('wal_level') AS wal_level, current_setting('server_version_num')::int AS v,
+              current_user AS role,
+              coalesce((SELECT rolreplication OR rolsuper FROM pg_roles WHERE rolname = current_user), false)
+                AS replication`,
     );
     const row = result.rows[0]!;
     this.serverVersion = row.v;
@@ -346,6 +350,15 @@ export class PgCdcSource implements CdcSource {
         'Unsupported',
         `change data capture needs wal_level=logical, but the server runs with wal_level=${row.wal_level} ` +
           '(set it in postgresql.conf and restart the server)',
+      );
+    }
+    // Checked before anything is created: the slot would be refused only after the publication.
+    if (!row.replication) {
+      throw new DriverError(
+        DRIVER,
+        'Permission',
+        `change data capture needs the REPLICATION attribute, but role "${row.role}" lacks it ` +
+          `(ALTER ROLE ${quoteIdent(row.role)} REPLICATION)`,
       );
     }
     if (row.v < 100000) {

@@ -11,12 +11,44 @@ export interface PrepareRequest {
   outboxTable: string;
   /** Overrides the database name events carry. */
   database?: string;
+  /** initial: when the slot is created, snapshot the tables' rows consistently with it. */
+  snapshot?: 'initial' | 'never';
+}
+
+/** The initial snapshot as prepare left it (state staged: rows to deliver after deliveredUpTo). */
+export interface SnapshotInfo {
+  state: 'staged' | 'done';
+  lsn: string | null;
+  rows: number;
+  deliveredUpTo: number;
 }
 
 export interface PrepareResult {
   database: string;
   /** settings.kafkaDirect is set: captureAndDeliver can do a whole round in one activity. */
   directSink: boolean;
+  /** null: no snapshot (not asked for, or the slot already existed without one). */
+  snapshot?: SnapshotInfo | null;
+}
+
+export interface SnapshotChunkRequest {
+  pipeline: string;
+  slot: string;
+  /** Rows 1..after are delivered. */
+  after: number;
+  limit: number;
+  spec: PipelineSpec;
+  /** Produce straight to Kafka (settings.kafkaDirect) instead of returning the messages. */
+  direct: boolean;
+}
+
+export interface SnapshotChunkResult {
+  /** Empty when direct: already produced. */
+  messages: OutboundMessage[];
+  /** The last row this chunk covers (== after when no rows were left). */
+  upTo: number;
+  rowsRead: number;
+  delivered: number;
 }
 
 export interface CaptureRequest {
@@ -76,6 +108,12 @@ export interface CdcSourceActivities {
    */
   captureAndDeliver(request: CaptureAndDeliverRequest): Promise<CaptureAndDeliverResult>;
   markPublished(request: { table: string; ids: string[] }): Promise<number>;
+  /** Staged snapshot rows after request.after, through the pipeline (kept under the payload budget). */
+  snapshotChunk(request: SnapshotChunkRequest): Promise<SnapshotChunkResult>;
+  /** Every snapshot row is delivered: the staged rows go, the snapshot is kept as done. */
+  finishSnapshot(request: { slot: string }): Promise<void>;
+  /** Forgets the slot's snapshot (on drop). */
+  forgetSnapshot(request: { slot: string }): Promise<void>;
 }
 
 export interface DeliverRequest {

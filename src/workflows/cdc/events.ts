@@ -4,7 +4,10 @@
 import type { ChangeOp, RowChange } from '../../drivers/capabilities';
 
 export interface CdcEvent {
-  /** Stable id: `<commit LSN>:<sequence>` for row changes, `outbox:<table>:<id>` for outbox rows. */
+  /**
+   * Stable id: `<commit LSN>:<sequence>` for row changes, `<snapshot LSN>:r:<schema.table>:<key>`
+   * for snapshot rows, `outbox:<table>:<id>` for outbox rows.
+   */
   id: string;
   op: ChangeOp;
   source: {
@@ -50,7 +53,11 @@ export function buildEvent(change: RowChange, db: string): CdcEvent {
   const ts = Date.parse(change.commitTime);
   const tsMs = Number.isFinite(ts) ? ts : 0;
   return {
-    id: eventId(change.lsn, change.sequence),
+    // A snapshot row: the snapshot's LSN, the table and the key (the same if it is read again).
+    id:
+      change.op === 'r'
+        ? `${change.lsn}:r:${change.schema}.${change.table}:${messageKey(change.key)}`
+        : eventId(change.lsn, change.sequence),
     op: change.op,
     source: {
       db,

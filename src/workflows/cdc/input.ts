@@ -33,6 +33,13 @@ export const cdcPipelineInput = z
     publication: z.string().min(1).max(63).optional(),
     /** source.db in events; default: the database of settings.postgresUrl, else "postgres". */
     database: z.string().min(1).optional(),
+    /**
+     * initial: when the pipeline's slot is created, first deliver every existing row as an 'r'
+     * event, consistent with where streaming starts (no row missed or doubled); never: stream only.
+     */
+    snapshot: z.enum(['initial', 'never']).default('never'),
+    /** Snapshot rows per chunk (one read + deliver round each). */
+    snapshotChunkSize: z.number().int().min(1).max(2000).default(500),
     filter: z
       .object({
         tables: z.array(z.string().min(1)).optional(),

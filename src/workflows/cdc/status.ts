@@ -3,6 +3,17 @@
 
 export type PipelineState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
+/** The initial snapshot's progress (null when the pipeline takes none). */
+export interface SnapshotStatus {
+  /** copying: staging the rows as of the slot's start; delivering: sending them as 'r' events. */
+  state: 'copying' | 'delivering' | 'done';
+  /** The slot's consistent point: streaming starts after it. */
+  lsn: string | null;
+  rows: number;
+  /** Rows 1..rowsDone are delivered (or filtered out). */
+  rowsDone: number;
+}
+
 export interface CdcStatus {
   pipeline: string;
   state: PipelineState;
@@ -15,6 +26,7 @@ export interface CdcStatus {
   /** Events delivered per second over the recent window. */
   eventsPerSecond: number;
   totals: { changesRead: number; eventsDelivered: number; filtered: number; batches: number };
+  snapshot: SnapshotStatus | null;
   /** Runs so far (continue-as-new count + 1). */
   run: number;
   lastBatchAt: string | null;
@@ -35,6 +47,7 @@ export function initialStatus(pipeline: string, nowMs: number): CdcStatus {
     lagSeconds: 0,
     eventsPerSecond: 0,
     totals: { changesRead: 0, eventsDelivered: 0, filtered: 0, batches: 0 },
+    snapshot: null,
     run: 1,
     lastBatchAt: null,
     startedAt: new Date(nowMs).toISOString(),

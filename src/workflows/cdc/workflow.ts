@@ -3,6 +3,8 @@
 // the sink accepted every message), and only then confirm the position to the source. A crash
 // anywhere before the confirm repeats the batch: at-least-once, with stable event ids.
 // Pause / resume / stop by signal or update, status by query; continue-as-new keeps history short.
+// With snapshot: 'initial', the first rounds deliver the snapshot's staged rows ('r' events, in
+// chunks, position kept in status.snapshot.rowsDone) before streaming starts (cdc-snapshot.ts).
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -110,6 +112,9 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
   let database = carried?.database ?? '';
   let directSink = carried?.directSink ?? false;
   if (!carried) {
+    if (input.snapshot === 'initial' && input.mode === 'logical') {
+      status = { ...status, snapshot: { state: 'copying', lsn: null, rows: 0, rowsDone: 0 } };
+    }
     const prepared = await prepareOnce.prepare({
       mode: input.mode,
       tables: input.tables,
@@ -117,9 +122,20 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       publication,
       outboxTable: input.outbox.table,
       database: input.database,
+      snapshot: input.snapshot,
     });
     database = prepared.database;
     directSink = prepared.directSink;
+    const snap = prepared.snapshot ?? null;
+    status = {
+      ...status,
+      snapshot: snap && {
+        state: snap.state === 'done' ? 'done' : 'delivering',
+        lsn: snap.lsn,
+        rows: snap.rows,
+        rowsDone: snap.state === 'done' ? snap.rows : snap.deliveredUpTo,
+      },
+    };
   }
   status = { ...status, state: stateName() };
 
@@ -152,7 +168,29 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     let position: string | null;
     let lagBytes: number | null;
     let delivered: DeliverResult;
-    if (input.mode === 'logical' && directSink) {
+    const snapshot = status.snapshot;
+    if (snapshot?.state === 'delivering') {
+      // The snapshot's rows first: streaming starts at the slot's consistent point after them.
+      const chunk = await source.snapshotChunk({
+        pipeline: input.pipeline,
+        slot,
+        after: snapshot.rowsDone,
+        limit: input.snapshotChunkSize,
+        spec,
+        direct: directSink,
+      });
+      delivered = directSink
+        ? { delivered: chunk.delivered, resumed: 0, lagSeconds: 0 }
+        : await deliver(chunk.messages);
+      if (chunk.rowsRead === 0) await source.finishSnapshot({ slot });
+      status = {
+        ...status,
+        snapshot: { ...snapshot, state: chunk.rowsRead === 0 ? 'done' : 'delivering', rowsDone: chunk.upTo },
+      };
+      changesRead = chunk.rowsRead;
+      position = null;
+      lagBytes = null;
+    } else if (input.mode === 'logical' && directSink) {
       // One activity per round: events go straight to Kafka and never enter history.
       const round = await source.captureAndDeliver({
         pipeline: input.pipeline,
@@ -204,7 +242,10 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     }));
   }
 
-  if (dropRequested && input.mode === 'logical') await sourceOps.dropCapture({ slot, publication });
+  if (dropRequested && input.mode === 'logical') {
+    await sourceOps.dropCapture({ slot, publication });
+    await source.forgetSnapshot({ slot });
+  }
   status = { ...status, state: 'stopped' };
   upsertSearchAttributes([{ key: PRISM_STATUS, value: dropRequested ? 'dropped' : 'stopped' }]);
   await condition(allHandlersFinished);

@@ -11,12 +11,17 @@ export function cdcWorkerConfig(
     sinkBackend?: string;
     extraBackends?: Record<string, unknown>;
     kafkaDirect?: boolean;
+    /** A private Postgres (source) or Kafka (sink) instead of the shared one. */
+    postgresUrl?: string;
+    kafkaBrokers?: string[];
   } = {},
 ): Record<string, unknown> {
+  const postgresUrl = options.postgresUrl ?? stackEnv.postgresUrl;
+  const kafkaBrokers = options.kafkaBrokers ?? stackEnv.kafkaBrokers;
   return testConfig(taskQueue, {
     backends: {
-      pg: { driver: 'postgres', config: { url: stackEnv.postgresUrl } },
-      kafka: { driver: 'kafka', config: { brokers: stackEnv.kafkaBrokers } },
+      pg: { driver: 'postgres', config: { url: postgresUrl } },
+      kafka: { driver: 'kafka', config: { brokers: kafkaBrokers } },
       ...options.extraBackends,
     },
     patterns: {
@@ -28,8 +33,8 @@ export function cdcWorkerConfig(
           retry: { initial_interval: '200ms', maximum_interval: '2s' },
         },
         settings: {
-          postgresUrl: stackEnv.postgresUrl,
-          ...(options.kafkaDirect ? { kafkaDirect: { brokers: stackEnv.kafkaBrokers } } : {}),
+          postgresUrl,
+          ...(options.kafkaDirect ? { kafkaDirect: { brokers: kafkaBrokers } } : {}),
         },
       },
     },
@@ -41,8 +46,8 @@ export function cdcName(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
 }
 
-export async function pgClient(): Promise<Client> {
-  const client = new Client({ connectionString: stackEnv.postgresUrl });
+export async function pgClient(url = stackEnv.postgresUrl): Promise<Client> {
+  const client = new Client({ connectionString: url });
   await client.connect();
   return client;
 }
@@ -60,4 +65,30 @@ export async function dropCapture(pg: Client, pipeline: string): Promise<void> {
 export async function slotExists(pg: Client, pipeline: string): Promise<boolean> {
   const r = await pg.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [`prism_cdc_${pipeline}`]);
   return (r.rowCount ?? 0) > 0;
+}
+
+/** A free loopback port (for a private stack service). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((res, rej) => {
+    const server = createServer();
+    server.once('error', rej);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => res(port));
+    });
+  });
+}
+
+/** Resolves as `promise` does, or fails after ms naming what it waited for (never hangs a test). */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, rej) => {
+    timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
