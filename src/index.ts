@@ -10,6 +10,7 @@ export {
   type ActivityFunction,
   type ActivityMap,
   type PatternActivityContext,
+  type PatternConfigView,
   type PatternDefinition,
   type SlotActivityFactories,
 } from './sdk/pattern';
