@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       repeat: { type: 'string', default: '3' },
       out: { type: 'string' },
       render: { type: 'string' },
+      note: { type: 'string' },
     },
   });
   // --render DIR: rewrite DIR's summary.md and charts from its results.json, without running anything.
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(__dirname, '../../bench/results', date));
   mkdirSync(outDir, { recursive: true });
 
-  const results: { id: string; title: string; seconds: number; summaries: Summary[] }[] = [];
+  const results: CaseResult[] = [];
   const suiteStart = performance.now();
   for (const c of cases) {
     const runs: Measurement[][] = [];
@@ -123,15 +124,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       const t = performance.now();
       process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}`);
-      runs.push(await c.run());
+      runs.push(await c.run(i));
       process.stdout.write(` (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
     }
+    await c.teardown?.();
     const seconds = (performance.now() - caseStart) / 1000;
-    results.push({ id: c.id, title: c.title, seconds, summaries: summarize(runs) });
+    results.push({ id: c.id, title: c.title, about: c.about, seconds, summaries: summarize(runs) });
   }
   const totalSeconds = (performance.now() - suiteStart) / 1000;
 
-  const saved: Saved = { date, machine: describeMachine(), repeat, totalSeconds, results };
+  const saved: Saved = { date, machine: describeMachine(), repeat, totalSeconds, note: values.note, results };
   writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 2) + '\n');
   writeReport(outDir, saved);
   process.stdout.write(`[bench] wrote ${outDir}/summary.md\n`);
@@ -142,18 +144,29 @@ interface Saved {
   machine: unknown;
   repeat: number;
   totalSeconds: number;
-  results: { id: string; title: string; seconds: number; summaries: Summary[] }[];
+  /** What the person who ran it said about the conditions (--note). */
+  note?: string;
+  results: CaseResult[];
+}
+
+interface CaseResult {
+  id: string;
+  title: string;
+  about?: string;
+  seconds: number;
+  summaries: Summary[];
 }
 
 /** summary.md and the charts, from the saved figures. */
-function writeReport(outDir: string, { date, machine, repeat, totalSeconds, results }: Saved): void {
+function writeReport(outDir: string, { date, machine, repeat, totalSeconds, results, note }: Saved): void {
   const md: string[] = [
     `# Benchmark results ${date}`,
     '',
     `Machine: ${JSON.stringify(machine)}`,
     '',
-    `Each figure is the median of ${repeat} runs; spread = (max − min) / median. Ratio = ours ÷ baseline; "advantage" > 1 means Prism did better than the baseline.`,
+    `Each figure is the median of ${repeat} runs (fewer where the spread column says so: a size too long to repeat); spread = (max − min) / median. Ratio = ours ÷ baseline; "advantage" > 1 means Prism did better than the baseline.`,
     '',
+    ...(note ? [`Note: ${note}`, ''] : []),
     `Total time: ${(totalSeconds / 60).toFixed(1)} min (${results.map((r) => `${r.id} ${r.seconds.toFixed(0)} s`).join(', ')}).`,
     '',
   ];
@@ -161,14 +174,19 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
     md.push(
       `## ${r.title}`,
       '',
+      ...(r.about ? [r.about, ''] : []),
       '| measurement | Prism | baseline | ratio | advantage | spread (ours / baseline) |',
       '|---|---:|---:|---:|---:|---:|',
     );
     for (const s of r.summaries) {
       const o = median(s.ours);
       const b = median(s.baseline);
+      const spread =
+        s.ours.length < repeat
+          ? `${s.ours.length} run${s.ours.length === 1 ? '' : 's'} only`
+          : `${(relativeSpread(s.ours) * 100).toFixed(0)}% / ${(relativeSpread(s.baseline) * 100).toFixed(0)}%`;
       md.push(
-        `| ${s.name} | ${o.toFixed(2)} ${s.unit} | ${b.toFixed(2)} ${s.unit} (${s.baselineName}) | ${(o / b).toFixed(3)} | ${advantage(s).toFixed(2)}× | ${(relativeSpread(s.ours) * 100).toFixed(0)}% / ${(relativeSpread(s.baseline) * 100).toFixed(0)}% |`,
+        `| ${s.name} | ${o.toFixed(2)} ${s.unit} | ${b.toFixed(2)} ${s.unit} (${s.baselineName}) | ${(o / b).toFixed(3)} | ${advantage(s).toFixed(2)}× | ${spread} |`,
       );
     }
     const byUnit = new Map<string, Summary[]>();
