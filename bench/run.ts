@@ -118,25 +118,53 @@ async function main(): Promise<void> {
 
   const results: CaseResult[] = [];
   const suiteStart = performance.now();
+  const machine = describeMachine();
+  // Written after every case, so a case that fails late keeps what the others measured.
+  const save = (): void => {
+    const totalSeconds = (performance.now() - suiteStart) / 1000;
+    const saved: Saved = { date, machine, repeat, totalSeconds, note: values.note, results };
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 2) + '\n');
+    writeReport(outDir, saved);
+  };
   for (const c of cases) {
     const runs: Measurement[][] = [];
     const caseStart = performance.now();
-    for (let i = 0; i < repeat; i++) {
-      const t = performance.now();
-      process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}`);
-      runs.push(await c.run(i));
-      process.stdout.write(` (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+    let error: string | undefined;
+    try {
+      for (let i = 0; i < repeat; i++) {
+        const t = performance.now();
+        process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}`);
+        runs.push(await c.run(i));
+        process.stdout.write(` (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+      }
+    } catch (err) {
+      error = describeError(err);
+      process.stdout.write(`\n[bench] ${c.id} failed: ${error}\n`);
+    } finally {
+      await c
+        .teardown?.()
+        .catch((err: unknown) => process.stderr.write(`[bench] ${c.id} teardown: ${describeError(err)}\n`));
     }
-    await c.teardown?.();
     const seconds = (performance.now() - caseStart) / 1000;
-    results.push({ id: c.id, title: c.title, about: c.about, seconds, summaries: summarize(runs) });
+    results.push({ id: c.id, title: c.title, about: c.about, seconds, error, summaries: summarize(runs) });
+    save();
   }
-  const totalSeconds = (performance.now() - suiteStart) / 1000;
-
-  const saved: Saved = { date, machine: describeMachine(), repeat, totalSeconds, note: values.note, results };
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 2) + '\n');
-  writeReport(outDir, saved);
   process.stdout.write(`[bench] wrote ${outDir}/summary.md\n`);
+  const failed = results.filter((r) => r.error).map((r) => r.id);
+  if (failed.length > 0) throw new Error(`cases failed: ${failed.join(', ')} (the others' figures are saved)`);
+}
+
+/** The message and its causes ("Workflow Update failed: …: …"). */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = err as { message?: string; cause?: unknown } | undefined;
+    e && parts.length < 5;
+    e = e.cause as typeof e
+  ) {
+    parts.push(e.message ?? String(e));
+  }
+  return parts.join(': ');
 }
 
 interface Saved {
@@ -154,6 +182,8 @@ interface CaseResult {
   title: string;
   about?: string;
   seconds: number;
+  /** Why the case stopped early (its summaries hold the repetitions that finished). */
+  error?: string;
   summaries: Summary[];
 }
 
@@ -175,6 +205,7 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
       `## ${r.title}`,
       '',
       ...(r.about ? [r.about, ''] : []),
+      ...(r.error ? [`**Failed** after ${r.seconds.toFixed(0)} s: ${r.error}`, ''] : []),
       '| measurement | Prism | baseline | ratio | advantage | spread (ours / baseline) |',
       '|---|---:|---:|---:|---:|---:|',
     );
@@ -222,7 +253,7 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
 void main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).message}\n`);
+    process.stderr.write(`bench failed: ${describeError(err)}\n`);
     process.exit(1);
   },
 );

@@ -4,7 +4,7 @@
 // BENCH_REGION_A_PORT / BENCH_REGION_B_PORT), started through scripts/stack with a data folder
 // under .stack/extra/ and stopped after the last repetition.
 // Load: writes issued on a fixed schedule (not waiting for the previous ones) at each rate of
-// BENCH_REPLICATION_RATES (default 50,200 writes/s) for BENCH_REPLICATION_SECONDS (default 8),
+// BENCH_REPLICATION_RATES (default 50,200 writes/s) for BENCH_REPLICATION_SECONDS (default 6),
 // round-robin over rate ÷ 5 sessions (5 writes/s per session; the store's writers take turns
 // per session). Lag of a write = from the call that writes it in region a to the moment region b
 // holds that value or a newer one, seen through region b's keyspace notifications (a GET on
@@ -21,7 +21,7 @@ import { percentile } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
 
 const RATES = (process.env.BENCH_REPLICATION_RATES ?? '50,200').split(',').map(Number);
-const SECONDS = Number(process.env.BENCH_REPLICATION_SECONDS ?? 8);
+const SECONDS = Number(process.env.BENCH_REPLICATION_SECONDS ?? 6);
 const WRITES_PER_SESSION_PER_SECOND = 5;
 const SETTLE_MS = 30_000;
 /** Replication workflows end after this long without a write (so none is left open after a run). */
