@@ -93,6 +93,7 @@ async function main(): Promise<void> {
       repeat: { type: 'string', default: '3' },
       out: { type: 'string' },
       render: { type: 'string' },
+      note: { type: 'string' },
     },
   });
   // --render DIR: rewrite DIR's summary.md and charts from its results.json, without running anything.
@@ -115,26 +116,55 @@ async function main(): Promise<void> {
   const outDir = resolve(values.out ?? join(__dirname, '../../bench/results', date));
   mkdirSync(outDir, { recursive: true });
 
-  const results: { id: string; title: string; seconds: number; summaries: Summary[] }[] = [];
+  const results: CaseResult[] = [];
   const suiteStart = performance.now();
+  const machine = describeMachine();
+  // Written after every case, so a case that fails late keeps what the others measured.
+  const save = (): void => {
+    const totalSeconds = (performance.now() - suiteStart) / 1000;
+    const saved: Saved = { date, machine, repeat, totalSeconds, note: values.note, results };
+    writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 2) + '\n');
+    writeReport(outDir, saved);
+  };
   for (const c of cases) {
     const runs: Measurement[][] = [];
     const caseStart = performance.now();
-    for (let i = 0; i < repeat; i++) {
-      const t = performance.now();
-      process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}`);
-      runs.push(await c.run());
-      process.stdout.write(` (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+    let error: string | undefined;
+    try {
+      for (let i = 0; i < repeat; i++) {
+        const t = performance.now();
+        process.stdout.write(`[bench] ${c.id} ${i + 1}/${repeat}`);
+        runs.push(await c.run(i));
+        process.stdout.write(` (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+      }
+    } catch (err) {
+      error = describeError(err);
+      process.stdout.write(`\n[bench] ${c.id} failed: ${error}\n`);
+    } finally {
+      await c
+        .teardown?.()
+        .catch((err: unknown) => process.stderr.write(`[bench] ${c.id} teardown: ${describeError(err)}\n`));
     }
     const seconds = (performance.now() - caseStart) / 1000;
-    results.push({ id: c.id, title: c.title, seconds, summaries: summarize(runs) });
+    results.push({ id: c.id, title: c.title, about: c.about, seconds, error, summaries: summarize(runs) });
+    save();
   }
-  const totalSeconds = (performance.now() - suiteStart) / 1000;
-
-  const saved: Saved = { date, machine: describeMachine(), repeat, totalSeconds, results };
-  writeFileSync(join(outDir, 'results.json'), JSON.stringify(saved, null, 2) + '\n');
-  writeReport(outDir, saved);
   process.stdout.write(`[bench] wrote ${outDir}/summary.md\n`);
+  const failed = results.filter((r) => r.error).map((r) => r.id);
+  if (failed.length > 0) throw new Error(`cases failed: ${failed.join(', ')} (the others' figures are saved)`);
+}
+
+/** The message and its causes ("Workflow Update failed: …: …"). */
+function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e = err as { message?: string; cause?: unknown } | undefined;
+    e && parts.length < 5;
+    e = e.cause as typeof e
+  ) {
+    parts.push(e.message ?? String(e));
+  }
+  return parts.join(': ');
 }
 
 interface Saved {
@@ -142,18 +172,31 @@ interface Saved {
   machine: unknown;
   repeat: number;
   totalSeconds: number;
-  results: { id: string; title: string; seconds: number; summaries: Summary[] }[];
+  /** What the person who ran it said about the conditions (--note). */
+  note?: string;
+  results: CaseResult[];
+}
+
+interface CaseResult {
+  id: string;
+  title: string;
+  about?: string;
+  seconds: number;
+  /** Why the case stopped early (its summaries hold the repetitions that finished). */
+  error?: string;
+  summaries: Summary[];
 }
 
 /** summary.md and the charts, from the saved figures. */
-function writeReport(outDir: string, { date, machine, repeat, totalSeconds, results }: Saved): void {
+function writeReport(outDir: string, { date, machine, repeat, totalSeconds, results, note }: Saved): void {
   const md: string[] = [
     `# Benchmark results ${date}`,
     '',
     `Machine: ${JSON.stringify(machine)}`,
     '',
-    `Each figure is the median of ${repeat} runs; spread = (max − min) / median. Ratio = ours ÷ baseline; "advantage" > 1 means Prism did better than the baseline.`,
+    `Each figure is the median of ${repeat} runs (fewer where the spread column says so: a size too long to repeat); spread = (max − min) / median. Ratio = ours ÷ baseline; "advantage" > 1 means Prism did better than the baseline.`,
     '',
+    ...(note ? [`Note: ${note}`, ''] : []),
     `Total time: ${(totalSeconds / 60).toFixed(1)} min (${results.map((r) => `${r.id} ${r.seconds.toFixed(0)} s`).join(', ')}).`,
     '',
   ];
@@ -161,14 +204,20 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
     md.push(
       `## ${r.title}`,
       '',
+      ...(r.about ? [r.about, ''] : []),
+      ...(r.error ? [`**Failed** after ${r.seconds.toFixed(0)} s: ${r.error}`, ''] : []),
       '| measurement | Prism | baseline | ratio | advantage | spread (ours / baseline) |',
       '|---|---:|---:|---:|---:|---:|',
     );
     for (const s of r.summaries) {
       const o = median(s.ours);
       const b = median(s.baseline);
+      const spread =
+        s.ours.length < repeat
+          ? `${s.ours.length} run${s.ours.length === 1 ? '' : 's'} only`
+          : `${(relativeSpread(s.ours) * 100).toFixed(0)}% / ${(relativeSpread(s.baseline) * 100).toFixed(0)}%`;
       md.push(
-        `| ${s.name} | ${o.toFixed(2)} ${s.unit} | ${b.toFixed(2)} ${s.unit} (${s.baselineName}) | ${(o / b).toFixed(3)} | ${advantage(s).toFixed(2)}× | ${(relativeSpread(s.ours) * 100).toFixed(0)}% / ${(relativeSpread(s.baseline) * 100).toFixed(0)}% |`,
+        `| ${s.name} | ${o.toFixed(2)} ${s.unit} | ${b.toFixed(2)} ${s.unit} (${s.baselineName}) | ${(o / b).toFixed(3)} | ${advantage(s).toFixed(2)}× | ${spread} |`,
       );
     }
     const byUnit = new Map<string, Summary[]>();
@@ -204,7 +253,7 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
 void main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${(err as Error).message}\n`);
+    process.stderr.write(`bench failed: ${describeError(err)}\n`);
     process.exit(1);
   },
 );

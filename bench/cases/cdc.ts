@@ -98,6 +98,15 @@ class Workers {
   }
 }
 
+/**
+ * Stops a pipeline and drops its capture. A signal, not the control update: an update that meets
+ * the run's continue-as-new fails ("Workflow Update failed"), a signal goes on to the next run.
+ */
+async function stopAndDrop(handle: Awaited<ReturnType<PrismClient['start']>>['handle']): Promise<void> {
+  await handle.signal('stop', { drop: true });
+  await handle.result();
+}
+
 async function throughWorkflow(client: PrismClient, pipeline: string, table: string, n: number): Promise<number> {
   let handle: Awaited<ReturnType<PrismClient['start']>>['handle'] | undefined;
   const ms = await timed(pipeline, table, n, async () => {
@@ -108,8 +117,7 @@ async function throughWorkflow(client: PrismClient, pipeline: string, table: str
     );
     handle = run.handle;
   });
-  await handle!.executeUpdate('control', { args: ['drop'] });
-  await handle!.result();
+  await stopAndDrop(handle!);
   return ms;
 }
 
@@ -284,8 +292,7 @@ export const cdcCase: BenchCase = {
             { pattern: 'cdc' },
           );
           return async () => {
-            await run.handle.executeUpdate('control', { args: ['drop'] });
-            await run.handle.result();
+            await stopAndDrop(run.handle);
           };
         });
         const base = await steadyLag(env, `${tag}_dk`, async (pipeline, table) => {

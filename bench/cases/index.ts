@@ -4,7 +4,16 @@ import { cdcCase } from './cdc';
 import { multicastCase } from './multicast';
 import { resilienceCase } from './resilience';
 import { sagaCase } from './saga';
+import { sessionReplicationCase } from './session-replication';
 import { sessionStoreCase } from './session-store';
 import { workerCase } from './worker';
 
-export const ALL_CASES: BenchCase[] = [resilienceCase, workerCase, sessionStoreCase, sagaCase, multicastCase, cdcCase];
+export const ALL_CASES: BenchCase[] = [
+  resilienceCase,
+  workerCase,
+  sessionStoreCase,
+  sessionReplicationCase,
+  sagaCase,
+  multicastCase,
+  cdcCase,
+];

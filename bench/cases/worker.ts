@@ -1,10 +1,12 @@
 // Worker start-up (process start → /ready) and resident memory when idle, for a worker that
 // loads only the Redis client (lazy drivers) next to one that loads every driver's client.
+// The worker's memory under load is measured by the multicast case, while it runs the multicasts.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { rssMiB } from '../lib/rss';
 import type { BenchCase, Measurement } from '../lib/types';
 
 const WORKER = resolve(__dirname, '../../src/worker.js');
@@ -45,9 +47,7 @@ async function startup(file: string, preload: string[] = []): Promise<{ readyMs:
       ) {
         const readyMs = performance.now() - start;
         await new Promise((r) => setTimeout(r, 1000));
-        const status = await import('node:fs').then((fs) => fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
-        const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-        return { readyMs, rssMiB: rssKiB / 1024 };
+        return { readyMs, rssMiB: rssMiB(proc.pid!) };
       }
       if (proc.exitCode !== null) throw new Error(`worker exited: ${out}`);
       await new Promise((r) => setTimeout(r, 20));
@@ -61,6 +61,8 @@ async function startup(file: string, preload: string[] = []): Promise<{ readyMs:
 export const workerCase: BenchCase = {
   id: 'worker',
   title: 'Worker start-up and idle memory',
+  about:
+    'A worker with the Redis backend only (drivers load lazily) beside the same worker with every driver client preloaded; RSS read from /proc 1 s after /ready. The worker under load is in the multicast section (RSS rows).',
   async run(): Promise<Measurement[]> {
     const redisOnly = config({ cache: { driver: 'redis' } }, 'cache');
     const lean = await startup(redisOnly);

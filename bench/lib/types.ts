@@ -21,6 +21,14 @@ export interface Measurement {
 export interface BenchCase {
   id: string;
   title: string;
-  /** One repetition; the runner repeats it and reports the median and spread. */
-  run(): Promise<Measurement[]>;
+  /** A sentence or two for the summary: what is measured and how, where the table alone would not say. */
+  about?: string;
+  /**
+   * One repetition (repetition counts from 0); the runner repeats it and reports the median and
+   * spread. A measurement too long to repeat may be returned by the first repetition only: the
+   * summary then says how many runs it had.
+   */
+  run(repetition: number): Promise<Measurement[]>;
+  /** Called once after the last repetition (servers the case started for itself). */
+  teardown?(): Promise<void>;
 }
