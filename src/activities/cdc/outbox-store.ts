@@ -1,11 +1,12 @@
 // The transactional outbox table, read and marked through the pattern's own pg pool:
 //   id, aggregate_type, aggregate_id, event_type, payload jsonb, created_at, published_at
 // Rows are read oldest first (created_at, id) and marked published only after the sink accepted
-// them, so a crash in between publishes them again (same ids: consumers drop duplicates).
+// them, so a crash in between publishes them again (same ids: consumers drop duplicates). A poll
+// can skip the ranges of batches still in flight, so the next batch is read while one is delivered.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool } from 'pg';
 import type { OutboxRow } from '../../workflows/cdc/outbox';
-import { CDC_CONFIG_ERROR } from '../../workflows/cdc/activities';
+import { CDC_CONFIG_ERROR, type OutboxPosition, type OutboxRange } from '../../workflows/cdc/activities';
 
 export const OUTBOX_COLUMNS = [
   'id',
@@ -49,7 +50,31 @@ export async function checkOutboxTable(pool: Pool, name: string): Promise<void> 
   }
 }
 
-export async function readUnpublished(pool: Pool, name: string, limit: number): Promise<OutboxRow[]> {
+/** An unpublished row and its exact position in outbox order. */
+export interface PolledRow extends OutboxRow {
+  position: OutboxPosition;
+}
+
+/**
+ * Up to `limit` unpublished rows, oldest first (created_at, id), leaving out the rows inside the
+ * `skip` ranges (batches still in flight). Ranges compare (created_at, id) in the columns' own
+ * types: the id parameter takes the id column's type, so bigint ids order as numbers.
+ */
+export async function readUnpublished(
+  pool: Pool,
+  name: string,
+  limit: number,
+  skip: readonly OutboxRange[] = [],
+): Promise<PolledRow[]> {
+  const params: unknown[] = [limit];
+  const param = (value: unknown): string => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const position = (p: OutboxPosition): string => `(${param(p.createdAt)}::timestamptz, ${param(p.id)})`;
+  const skipped = skip
+    .map((r) => ` AND NOT ((created_at, id) >= ${position(r.from)} AND (created_at, id) <= ${position(r.to)})`)
+    .join('');
   const result = await pool.query<{
     id: string;
     aggregate_type: string;
@@ -57,10 +82,12 @@ export async function readUnpublished(pool: Pool, name: string, limit: number): 
     event_type: string;
     payload: unknown;
     created_at: Date;
+    created_at_text: string;
   }>(
-    `SELECT id::text AS id, aggregate_type, aggregate_id::text AS aggregate_id, event_type, payload, created_at
-     FROM ${qualifiedTable(name)} WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1`,
-    [limit],
+    `SELECT id::text AS id, aggregate_type, aggregate_id::text AS aggregate_id, event_type, payload, created_at,
+            created_at::text AS created_at_text
+     FROM ${qualifiedTable(name)} WHERE published_at IS NULL${skipped} ORDER BY created_at, id LIMIT $1`,
+    params,
   );
   return result.rows.map((r) => ({
     id: r.id,
@@ -69,6 +96,7 @@ export async function readUnpublished(pool: Pool, name: string, limit: number): 
     eventType: r.event_type,
     payload: r.payload,
     createdAt: new Date(r.created_at).toISOString(),
+    position: { createdAt: r.created_at_text, id: r.id },
   }));
 }
 

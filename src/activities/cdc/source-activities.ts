@@ -202,11 +202,12 @@ export function cdcSourceActivities(
     async pollOutbox(request: PollOutboxRequest): Promise<PollOutboxResult> {
       const deadline = Date.now() + request.waitMs;
       for (;;) {
-        const rows = await readUnpublished(pool(), request.table, request.limit);
+        const rows = await readUnpublished(pool(), request.table, request.limit, request.skip);
         if (rows.length > 0 || Date.now() >= deadline) {
           return {
             messages: rows.map((row) => outboxMessage(row, request.table, request.spec)),
             ids: rows.map((row) => row.id),
+            range: rows.length > 0 ? { from: rows[0]!.position, to: rows.at(-1)!.position } : null,
             lagBytes: null,
           };
         }

@@ -81,18 +81,39 @@ export interface CaptureAndDeliverResult {
   lagSeconds: number;
 }
 
+/** A row's place in outbox order: created_at exactly as Postgres prints it (microseconds), then id. */
+export interface OutboxPosition {
+  createdAt: string;
+  id: string;
+}
+
+/** The first and last row of one polled batch, in outbox order. */
+export interface OutboxRange {
+  from: OutboxPosition;
+  to: OutboxPosition;
+}
+
 export interface PollOutboxRequest {
   pipeline: string;
   table: string;
   limit: number;
   waitMs: number;
   spec: Pick<PipelineSpec, 'topicPrefix' | 'topics'>;
+  /**
+   * Ranges of batches already polled and not yet marked published (still in flight): rows inside
+   * them are not read again. Anything else unpublished is, so a row committed late with an earlier
+   * position than the last one polled is still found (a plain "after the last row" cursor would
+   * skip it for the rest of the run).
+   */
+  skip?: OutboxRange[];
 }
 
 export interface PollOutboxResult {
   messages: OutboundMessage[];
   /** Row ids, to mark published once delivered. */
   ids: string[];
+  /** This batch's first and last row (null when empty): what the next polls skip while it is in flight. */
+  range?: OutboxRange | null;
   lagBytes: null;
 }
 

@@ -5,6 +5,8 @@
 // Pause / resume / stop by signal or update, status by query; continue-as-new keeps history short.
 // With snapshot: 'initial', the first rounds deliver the snapshot's staged rows ('r' events, in
 // chunks, position kept in status.snapshot.rowsDone) before streaming starts (cdc-snapshot.ts).
+// Outbox mode runs as a staged Pipeline instead (outbox-pipeline.ts): the next batch is polled
+// while the last one is delivered; it drains before the loop pauses, stops or continues as new.
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -13,6 +15,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -22,6 +25,7 @@ import { PRISM_PATTERN, PRISM_STATUS } from '../search-attributes';
 import { bindSlots, useSlot, useSlotActivities } from '../slots';
 import { CDC_CONFIG_ERROR, type CdcSinkActivities, type CdcSourceActivities, type DeliverResult } from './activities';
 import type { OutboundMessage } from './events';
+import { initialOutboxStats, runOutboxPipeline, type OutboxPipelineStats } from './outbox-pipeline';
 import { cdcPipelineInput, publicationName, slotName, type CdcPipeline, type CdcPipelineInput } from './input';
 import type { PipelineSpec } from './pipeline';
 import { CDC, cdcSlots } from './slots';
@@ -36,6 +40,8 @@ export const cdcResumeSignal = defineSignal('resume');
 export const cdcStopSignal = defineSignal<[{ drop?: boolean }?]>('stop');
 /** The same controls as an update: returns the status once the control is taken in. */
 export const cdcControlUpdate = defineUpdate<CdcStatus, [CdcControl]>('control');
+/** Outbox mode, this run: how far polling ran ahead of delivery (zeros on the pre-pipeline path). */
+export const cdcOutboxPipelineQuery = defineQuery<OutboxPipelineStats>('outboxPipeline');
 
 /** What one run hands the next when continuing as new. */
 export interface CdcCarried {
@@ -108,6 +114,8 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     control(action);
     return status;
   });
+  const outboxStats = initialOutboxStats();
+  setHandler(cdcOutboxPipelineQuery, () => outboxStats);
 
   let database = carried?.database ?? '';
   let directSink = carried?.directSink ?? false;
@@ -152,6 +160,8 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       ? { delivered: 0, resumed: 0, lagSeconds: 0 }
       : sink.deliver({ pipeline: input.pipeline, mode: input.sink, messages });
 
+  const batchLimitReached = (batches: number): boolean => batches >= input.maxBatchesPerRun || historyIsLarge();
+
   for (let batches = 0; ; batches++) {
     if (paused && !stopRequested) {
       upsertSearchAttributes([{ key: PRISM_STATUS, value: 'paused' }]);
@@ -159,9 +169,43 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       upsertSearchAttributes([{ key: PRISM_STATUS, value: 'running' }]);
     }
     if (stopRequested) break;
-    if (batches >= input.maxBatchesPerRun || historyIsLarge()) {
+    if (batchLimitReached(batches)) {
       await condition(allHandlersFinished);
       return continueAsNew<typeof cdcPipelineWorkflow>(rawInput, { status, window, paused, database, directSink });
+    }
+
+    // Outbox mode overlaps poll, deliver and markPublished. Runs that started before this change
+    // took the loop below one batch at a time; their histories lack the marker and replay on it
+    // (it can become deprecatePatch once no such run is left).
+    if (input.mode === 'outbox' && status.snapshot?.state !== 'delivering' && patched('cdc-outbox-pipeline')) {
+      const done = batches;
+      const ran = await runOutboxPipeline({
+        source,
+        request: {
+          pipeline: input.pipeline,
+          table: input.outbox.table,
+          limit: input.batchSize,
+          waitMs: input.idleWaitMs,
+          spec,
+        },
+        deliver,
+        // Stop pulling on pause, stop or a full run; what was polled is delivered and marked first.
+        shouldStop: (polled) => paused || stopRequested || batchLimitReached(done + polled),
+        record: ({ batch, delivered: d }) => {
+          ({ status, window } = recordBatch(status, window, {
+            nowMs: Date.now(),
+            changesRead: batch.ids.length,
+            delivered: d.delivered + d.resumed,
+            position: batch.ids.at(-1) ?? null,
+            lagBytes: null,
+            lagSeconds: d.lagSeconds,
+          }));
+        },
+        stats: outboxStats,
+      });
+      // The loop's own increment counts one of them (so a pipeline that polled nothing counts none).
+      batches += ran - 1;
+      continue;
     }
 
     let changesRead: number;

@@ -2,12 +2,16 @@
 // in order per aggregate, and marked published only after Kafka accepted them.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Client } from 'pg';
+import { Worker } from '@temporalio/worker';
+import { Pool, type Client } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
+import { markPublished, readUnpublished } from '../../../src/activities/cdc/outbox-store';
+import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
 import type { OutboxEvent } from '../../../src/workflows/cdc/outbox';
+import { MAX_UNMARKED, type OutboxPipelineStats } from '../../../src/workflows/cdc/outbox-pipeline';
 import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
-import { uniqueName } from '../../helpers/env';
+import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, pgClient } from './setup';
 
@@ -86,6 +90,62 @@ describe('cdc: outbox mode', () => {
     await run.handle.signal('stop');
     assert.equal(((await run.handle.result()) as CdcStatus).state, 'stopped');
     assert.equal(consumer.records.length, 6, 'each row delivered once');
+
+    // The recorded history (pipelined outbox mode, with its patch marker) replays with the bundle.
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: PREBUILT_BUNDLE }, dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER } },
+      await run.handle.fetchHistory(),
+    );
+  });
+
+  it('polls the next batch while one is delivered, keeps order per aggregate over many batches', async () => {
+    // 60 rows for 3 aggregates in one transaction: 15 batches of 4, all there from the start.
+    const keys = ['m-1', 'm-2', 'm-3'];
+    await pg.query('BEGIN');
+    for (let seq = 0; seq < 60; seq++) await insert('order', keys[seq % 3]!, 'Step', { seq });
+    await pg.query('COMMIT');
+    const seen = consumer.records.length;
+    const run = await client.start(
+      'cdcPipelineWorkflow',
+      [
+        {
+          pipeline: cdcName('obmany'),
+          topicPrefix: pipeline,
+          mode: 'outbox',
+          outbox: { table: `public.${table}` },
+          idleWaitMs: 300,
+          batchSize: 4,
+        },
+      ],
+      { pattern: 'cdc' },
+    );
+    runs.push(run);
+    await consumer.waitForCount(seen + 60);
+    await waitFor('every row marked published', async () => {
+      const r = await pg.query(`SELECT count(*)::int AS n FROM ${table} WHERE published_at IS NULL`);
+      return (r.rows[0] as { n: number }).n === 0;
+    });
+    const mine = consumer.records.slice(seen);
+    for (const key of keys) {
+      const seqs = mine
+        .filter((r) => r.key === key)
+        .map((r) => (r.body as unknown as { payload: { seq: number } }).payload.seq);
+      const expected = Array.from({ length: 60 }, (_, i) => i).filter((i) => keys[i % 3] === key);
+      assert.deepEqual(seqs, expected, `order of ${key}`);
+    }
+    assert.equal(new Set(mine.map((r) => r.id)).size, 60, 'each row delivered once');
+
+    const stats = await run.handle.query<OutboxPipelineStats>('outboxPipeline');
+    process.stdout.write(`# outbox pipeline: ${JSON.stringify(stats)}\n`);
+    assert.ok(stats.pollsAhead > 0, 'a batch was polled while an earlier one was still being delivered');
+    assert.ok(stats.maxUnmarked >= 1 && stats.maxUnmarked <= MAX_UNMARKED, 'polled-but-unmarked batches stay bounded');
+    const status = await run.handle.query<CdcStatus>('status');
+    assert.equal(status.totals.eventsDelivered, 60);
+    assert.ok(status.totals.batches >= 15);
+
+    await run.handle.executeUpdate('control', { args: ['stop'] });
+    assert.equal(((await run.handle.result()) as CdcStatus).state, 'stopped');
+    assert.equal(consumer.records.length, seen + 60, 'nothing delivered twice after draining');
   });
 
   it('fails before any work when the outbox table is missing', async () => {
@@ -101,5 +161,42 @@ describe('cdc: outbox mode', () => {
       assert.match(cause?.message ?? '', /outbox table not found: public\.no_such_outbox/);
       return true;
     });
+  });
+
+  it('a poll skips the batches in flight but still finds a row committed late with an earlier position', async () => {
+    const pool = new Pool({ connectionString: stackEnv.postgresUrl, max: 1 });
+    const late = await pgClient();
+    try {
+      const name = `public.${table}`;
+      await late.query('BEGIN');
+      await late.query(
+        `INSERT INTO ${table} (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', 'late', 'Late', '{}')`,
+      );
+      await insert('order', 'x-1', 'A', {});
+      await insert('order', 'x-2', 'B', {});
+      const first = await readUnpublished(pool, name, 10);
+      assert.deepEqual(
+        first.map((r) => r.aggregateId),
+        ['x-1', 'x-2'],
+      );
+      const inFlight = { from: first[0]!.position, to: first.at(-1)!.position };
+      assert.deepEqual(await readUnpublished(pool, name, 10, [inFlight]), [], 'the batch in flight is not read again');
+      await late.query('COMMIT');
+      // Its id and created_at come before the batch in flight: a cursor after x-2 would pass it by.
+      const next = await readUnpublished(pool, name, 10, [inFlight]);
+      assert.deepEqual(
+        next.map((r) => r.aggregateId),
+        ['late'],
+      );
+      assert.ok(BigInt(next[0]!.id) < BigInt(first[0]!.id));
+      await markPublished(
+        pool,
+        name,
+        [...first, ...next].map((r) => r.id),
+      );
+    } finally {
+      await late.end();
+      await pool.end();
+    }
   });
 });
