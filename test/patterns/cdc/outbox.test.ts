@@ -148,6 +148,52 @@ describe('cdc: outbox mode', () => {
     assert.equal(consumer.records.length, seen + 60, 'nothing delivered twice after draining');
   });
 
+  it('drains what it polled before continuing as new: every row once, all marked', async () => {
+    await pg.query('BEGIN');
+    for (let seq = 0; seq < 30; seq++) await insert('customer', `can-${seq % 2}`, 'Step', { seq });
+    await pg.query('COMMIT');
+    const seen = consumer.records.length;
+    const run = await client.start(
+      'cdcPipelineWorkflow',
+      [
+        {
+          pipeline: cdcName('obcan'),
+          topicPrefix: pipeline,
+          mode: 'outbox',
+          outbox: { table: `public.${table}` },
+          idleWaitMs: 300,
+          batchSize: 4,
+          maxBatchesPerRun: 3,
+        },
+      ],
+      { pattern: 'cdc' },
+    );
+    runs.push(run);
+    await consumer.waitForCount(seen + 30);
+    await waitFor('every row marked published', async () => {
+      const r = await pg.query(`SELECT count(*)::int AS n FROM ${table} WHERE published_at IS NULL`);
+      return (r.rows[0] as { n: number }).n === 0;
+    });
+    const status = await run.handle.query<CdcStatus>('status');
+    assert.ok(status.run >= 3, `continued as new (run ${status.run})`);
+    assert.equal(status.totals.eventsDelivered, 30, 'totals carried across runs');
+    const mine = consumer.records.slice(seen);
+    assert.equal(new Set(mine.map((r) => r.id)).size, 30);
+    assert.equal(mine.length, 30, 'no row polled in one run and again in the next');
+    for (const key of ['can-0', 'can-1']) {
+      const seqs = mine
+        .filter((r) => r.key === key)
+        .map((r) => (r.body as unknown as { payload: { seq: number } }).payload.seq);
+      assert.deepEqual(
+        seqs,
+        [...seqs].sort((a, b) => a - b),
+        `order of ${key}`,
+      );
+    }
+    await run.handle.signal('stop');
+    assert.equal(((await run.handle.result()) as CdcStatus).state, 'stopped');
+  });
+
   it('fails before any work when the outbox table is missing', async () => {
     const run = await client.start(
       'cdcPipelineWorkflow',
