@@ -172,7 +172,7 @@ export const sessionReplicationCase: BenchCase = {
           backends,
           patterns: {
             'session-store': {
-              slots: { shard_0: 'a0', shard_1: 'b0' },
+              slots: { shards: ['a0', 'b0'] },
               activity: {
                 start_to_close_timeout: '10s',
                 retry: { initial_interval: '200ms', maximum_interval: '2s', maximum_attempts: 0 },
