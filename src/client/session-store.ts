@@ -2,7 +2,10 @@
 // directly (no workflow), each call through a BackendGuard built from the same backend config the
 // worker uses, so the same breaker and bulkhead settings apply. After a write commits in this
 // client's region, a signal-with-start hands the session to its replication workflow, which
-// carries it to the other regions.
+// carries it to the other regions. A write call returns once such a signal covering it has been
+// accepted; while one is in flight for a session, the writes meanwhile share a single follow-up
+// (group commit), and the signal wait happens after the writer's turn, so it does not hold up
+// the next write to the session.
 //
 // Sliding TTL without a write per read: a read pushes the key's TTL (EXPIRE; at most once per 1% of
 // the window per session and client) and rewrites the record (which replicates) only when less
@@ -44,6 +47,7 @@ import {
 import { SESSION_STORE, SHARD_CAPABILITIES } from '../workflows/session-store/slots';
 import { PRISM_PATTERN } from '../workflows/search-attributes';
 import { SessionStoreError } from './session-store-errors';
+import { GroupSignal } from './group-signal';
 
 export { SessionStoreError } from './session-store-errors';
 export type { SessionValue, JsonValue, SessionMetadata } from '../workflows/session-store/session-record';
@@ -125,6 +129,8 @@ export class SessionStore {
   private readonly defaultTtl: number;
   private readonly now: () => number;
   private readonly writing = new Map<string, Promise<void>>();
+  /** Replication signals, one in flight per session; the writes meanwhile share the next one. */
+  private readonly signals = new GroupSignal((sessionId, ts) => this.signal(sessionId, ts));
   /** When this client last pushed a session's key TTL (see TOUCH_GRANULARITY). */
   private readonly touched = new Map<string, number>();
 
@@ -416,6 +422,7 @@ export class SessionStore {
   ): Promise<Session> {
     checkSessionId(sessionId);
     // Writers in this process take turns per session: a CAS retry storm among ourselves is waste.
+    // The turn ends with the compare-and-set: the next writer need not wait for our signal.
     const previous = this.writing.get(sessionId) ?? Promise.resolve();
     const mine = previous.then(
       () => this.mutateNow(sessionId, change),
@@ -429,13 +436,15 @@ export class SessionStore {
     void tail.then(() => {
       if (this.writing.get(sessionId) === tail) this.writing.delete(sessionId);
     });
-    return mine;
+    const { session, writtenAt } = await mine;
+    await this.replicate(sessionId, writtenAt);
+    return session;
   }
 
   private async mutateNow(
     sessionId: string,
     change: (record: SessionRecord, stamp: Stamp, now: number, current: SessionRecord) => void,
-  ): Promise<Session> {
+  ): Promise<{ session: Session; writtenAt: number }> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       // Another process (or region's replication) wrote in between: back off a little, with jitter.
       if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
@@ -452,15 +461,22 @@ export class SessionStore {
       const bytes = this.checkSize(record);
       const result = await shard.write(record, found.version, now, bytes);
       if (!result.ok) continue;
-      await this.replicate(sessionId, record.writtenAt);
-      return view(record, result.version!);
+      return { session: view(record, result.version!), writtenAt: record.writtenAt };
     }
     throw new SessionStoreError('Conflict', `session ${sessionId}: too many concurrent writers, try again`);
   }
 
+  /**
+   * Resolves once Temporal has accepted a replication signal for this session covering `ts`
+   * (group commit: see GroupSignal; the workflow copies the latest record whatever the ts).
+   */
   private async replicate(sessionId: string, ts: number): Promise<void> {
-    const replication = this.options.replication;
-    if (!replication || this.rings.size < 2) return;
+    if (!this.options.replication || this.rings.size < 2) return;
+    await this.signals.submit(sessionId, ts);
+  }
+
+  private async signal(sessionId: string, ts: number): Promise<void> {
+    const replication = this.options.replication!;
     const input: ReplicationInput = {
       sessionId,
       regions: this.options.regions,

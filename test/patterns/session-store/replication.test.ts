@@ -7,7 +7,11 @@ import { Worker } from '@temporalio/worker';
 import { PrismClient } from '../../../src/client/prism-client';
 import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
 import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
-import { replicationWorkflowId, type ReplicationStatus } from '../../../src/workflows/session-store/input';
+import {
+  REPLICATION_STATUS_QUERY,
+  replicationWorkflowId,
+  type ReplicationStatus,
+} from '../../../src/workflows/session-store/input';
 import { decodeValue } from '../../../src/workflows/session-store/session-record';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, testConfig, waitFor, type WorkerProcess } from '../../helpers/worker-process';
@@ -124,6 +128,37 @@ describe('session store: replication between regions', () => {
     assert.equal(fromA, final);
     assert.equal(fromB, final);
     process.stdout.write(`# concurrent writers converged on ${String(final)} in both regions\n`);
+  });
+
+  it('coalesces the signals of concurrent writes to one session, each write returning once a signal covers it', async () => {
+    const s = await storeA.createSession({ userId: uniqueName('user') }, { ttlSeconds: 120 });
+    const handle = client.temporal.workflow.getHandle(replicationWorkflowId(s.sessionId));
+    const writes = 20;
+    // Every write is issued at once; right after each returns, the workflow has seen a signal at
+    // least as new as that write (no read touches the record here, so lastAccessed = writtenAt).
+    const covered = await Promise.all(
+      Array.from({ length: writes }, async (_, i) => {
+        const written = await storeA.setData(s.sessionId, 'n', i);
+        const st = (await handle.query<ReplicationStatus>(REPLICATION_STATUS_QUERY))!;
+        return { ts: written.lastAccessed, latestWrite: st.latestWrite };
+      }),
+    );
+    for (const { ts, latestWrite } of covered)
+      assert.ok(latestWrite !== null && latestWrite >= ts, `${latestWrite} < ${ts}`);
+    const inA = (await storeA.shardFor(s.sessionId).read(s.sessionId))!.record;
+    assert.equal(inA.lastAccessed, inA.writtenAt);
+
+    // The last write (writers take turns in call order) reaches region b.
+    await waitFor('the last write in region b', async () => {
+      const found = await storeB.shardFor(s.sessionId, 'b').read(s.sessionId);
+      const entry = found?.record.data.n;
+      return entry?.value != null && decodeValue(entry.value) === writes - 1;
+    });
+    // One signal for the create, then fewer than one per write.
+    const history = await handle.fetchHistory();
+    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
+    assert.ok(signals < 1 + writes, `${signals} signals for 1 create + ${writes} writes`);
+    process.stdout.write(`# ${writes} concurrent writes to one session: ${signals - 1} replication signals\n`);
   });
 
   it('reports replication lag per session under a steady write load, and the history replays', async () => {
