@@ -5,44 +5,23 @@ import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { PAYLOAD_CONVERTER, PrismClient } from '../../src/index';
+import { PAYLOAD_CONVERTER } from '../../src/index';
 import { uniqueName } from '../helpers/env';
-import { startWorker, testConfig, type WorkerProcess } from '../helpers/worker-process';
+import { MemoryPatternWorker } from './support/memory-pattern-worker';
 import type { FanOutPoolResult } from './fixtures/fan-out-pool-slots';
 import { maxOpenActivities } from './support/open-activities';
 
 const MAIN = resolve(__dirname, 'fixtures/fan-out-pool-worker-main.js');
 
 describe('FanOutPool in a workflow', () => {
-  const taskQueue = uniqueName('sdk-fan-out-pool');
-  let worker: WorkerProcess;
-  let client: PrismClient;
-
-  before(async () => {
-    worker = await startWorker(
-      testConfig(taskQueue, {
-        backends: { mem: { driver: 'memory' } },
-        patterns: {
-          'sdk-fan-out-pool': {
-            slots: { store: 'mem' },
-            activity: { start_to_close_timeout: '10s', retry: { initial_interval: '100ms', maximum_attempts: 2 } },
-          },
-        },
-      }),
-      { main: MAIN, readyTimeoutMs: 120_000 },
-    );
-    client = await PrismClient.connect({ taskQueue });
-  });
-
-  after(async () => {
-    await client?.close();
-    await worker?.stop();
-  });
+  const setup = new MemoryPatternWorker('sdk-fan-out-pool', MAIN);
+  before(() => setup.start());
+  after(() => setup.stop());
 
   it('pages share the capped lanes, the failed batch is collected, every item accounted for, and it replays', async () => {
     const prefix = uniqueName('pool');
     // 4 pages of 5 keys, batches of 2: 3 batches per page, 12 in all; key 7 (page 1) is too long.
-    const started = await client.start('fanOutPoolWorkflow', [{ prefix, pages: 4, pageSize: 5, badKeyAt: 7 }], {
+    const started = await setup.client.start('fanOutPoolWorkflow', [{ prefix, pages: 4, pageSize: 5, badKeyAt: 7 }], {
       pattern: 'sdk-fan-out-pool',
     });
     const result = (await started.handle.result()) as FanOutPoolResult;

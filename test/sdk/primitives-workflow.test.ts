@@ -3,42 +3,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { PAYLOAD_CONVERTER, PrismClient } from '../../src/index';
+import { PAYLOAD_CONVERTER } from '../../src/index';
 import { uniqueName } from '../helpers/env';
-import { startWorker, testConfig, type WorkerProcess } from '../helpers/worker-process';
+import { MemoryPatternWorker } from './support/memory-pattern-worker';
 import type { PrimitivesResult } from './fixtures/primitives-slots';
 import { SDK_WORKER_MAIN } from './support/measured-worker';
 import { maxOpenActivities } from './support/open-activities';
 
 describe('concurrency primitives in a workflow', () => {
-  const taskQueue = uniqueName('sdk-primitives');
-  let worker: WorkerProcess;
-  let client: PrismClient;
-
-  before(async () => {
-    worker = await startWorker(
-      testConfig(taskQueue, {
-        backends: { mem: { driver: 'memory' } },
-        patterns: {
-          'sdk-primitives': {
-            slots: { store: 'mem' },
-            activity: { start_to_close_timeout: '10s', retry: { initial_interval: '100ms', maximum_attempts: 2 } },
-          },
-        },
-      }),
-      { main: SDK_WORKER_MAIN, readyTimeoutMs: 120_000 },
-    );
-    client = await PrismClient.connect({ taskQueue });
-  });
-
-  after(async () => {
-    await client?.close();
-    await worker?.stop();
-  });
+  const setup = new MemoryPatternWorker('sdk-primitives', SDK_WORKER_MAIN);
+  before(() => setup.start());
+  after(() => setup.stop());
 
   it('fans out in capped batches, collects the failed batch, pipes the rest in order, and replays', async () => {
     const prefix = uniqueName('prim');
-    const started = await client.start('primitivesWorkflow', [{ prefix, count: 14, badKeyAt: 5 }], {
+    const started = await setup.client.start('primitivesWorkflow', [{ prefix, count: 14, badKeyAt: 5 }], {
       pattern: 'sdk-primitives',
     });
     const result = (await started.handle.result()) as PrimitivesResult;
