@@ -16,7 +16,7 @@ import { PAYLOAD_CONVERTER } from '../../../src/runtime/workflow-bundle';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, type WorkerProcess } from '../../helpers/worker-process';
 import { stacks, workerConfig } from './stacks';
-import { assertReportCovers, populate, waitForProgress } from './support';
+import { assertReportCovers, populate, StackWorker, waitForProgress } from './support';
 
 type QueueDriver = Driver & RegistryDriver & QueueBasic;
 
@@ -60,25 +60,15 @@ function assertQueuedOnce(
 
 for (const stack of stacks()) {
   describe(`multicast registry on ${stack.name}: durability channel`, () => {
-    let driver: QueueDriver;
-    let prism: PrismClient;
-    let worker: WorkerProcess;
-
-    before(async () => {
-      const taskQueue = uniqueName('mcr-durable');
-      driver = (await stack.registryDriver()) as QueueDriver;
-      worker = await startWorker(workerConfig(taskQueue, stack, {}, { durability: true }));
-      prism = await PrismClient.connect({ taskQueue });
-    });
-
-    after(async () => {
-      await prism?.close();
-      await worker?.stop();
-      await driver?.close();
-    });
+    const setup = new StackWorker<QueueDriver>(stack, 'mcr-durable', { durability: true });
+    before(() => setup.start());
+    after(() => setup.stop());
 
     it(`channel queue, ${stack.targets} targets, nobody subscribed: each matching queue holds exactly one message`, async () => {
-      const registry = new MulticastRegistryClient(prism, uniqueName('mq'), { direct: driver, inbox: driver });
+      const registry = new MulticastRegistryClient(setup.prism, uniqueName('mq'), {
+        direct: setup.driver,
+        inbox: setup.driver,
+      });
       const expected = await populate(registry, stack.targets);
       const others = (await registry.enumerate({ group: 'b' }, { limit: 1000 })).identities.map((r) => r.identity);
       const handle = await registry.startMulticast({ group: 'a' }, 'kept for you', {
@@ -115,7 +105,10 @@ for (const stack of stacks()) {
     });
 
     it('channel both: live listeners and the queues each get exactly the matching set', async () => {
-      const registry = new MulticastRegistryClient(prism, uniqueName('mb'), { direct: driver, inbox: driver });
+      const registry = new MulticastRegistryClient(setup.prism, uniqueName('mb'), {
+        direct: setup.driver,
+        inbox: setup.driver,
+      });
       const expected = await populate(registry, Math.min(stack.targets, 100));
       const listener = await stack.listen(`multicast.${registry.registry}.`);
       try {
@@ -142,10 +135,10 @@ for (const stack of stacks()) {
 
     // Redis+NATS only: the operation-workflow path is the same code on every stack.
     if (stack.full)
-      it('a consumer without a driver receives and acks through the operation workflow', async () => {
+      it('a consumer without a setup.driver receives and acks through the operation workflow', async () => {
         const name = uniqueName('mw');
-        const direct = new MulticastRegistryClient(prism, name, { direct: driver });
-        const viaWorkflow = new MulticastRegistryClient(prism, name);
+        const direct = new MulticastRegistryClient(setup.prism, name, { direct: setup.driver });
+        const viaWorkflow = new MulticastRegistryClient(setup.prism, name);
         await direct.register('reader', { group: 'a' });
         const report = await direct.multicast({}, '{"n":1}', {
           channel: 'queue',

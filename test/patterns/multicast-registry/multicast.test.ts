@@ -15,29 +15,16 @@ import { PRISM_PROGRESS, PRISM_STATUS } from '../../../src/workflows/search-attr
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, type WorkerProcess } from '../../helpers/worker-process';
 import { stacks, workerConfig } from './stacks';
-import { assertReportCovers, populate, waitForProgress } from './support';
+import { assertReportCovers, populate, StackWorker, waitForProgress } from './support';
 
 for (const stack of stacks()) {
   describe(`multicast registry on ${stack.name}: multicast`, () => {
-    let driver: Driver & RegistryDriver;
-    let prism: PrismClient;
-    let worker: WorkerProcess;
-
-    before(async () => {
-      const taskQueue = uniqueName('mcr-multicast');
-      driver = await stack.registryDriver();
-      worker = await startWorker(workerConfig(taskQueue, stack));
-      prism = await PrismClient.connect({ taskQueue });
-    });
-
-    after(async () => {
-      await prism?.close();
-      await worker?.stop();
-      await driver?.close();
-    });
+    const setup = new StackWorker(stack, 'mcr-multicast');
+    before(() => setup.start());
+    after(() => setup.stop());
 
     it(`${stack.targets} targets: listeners get exactly the matching set, the report agrees, history replays`, async () => {
-      const registry = new MulticastRegistryClient(prism, uniqueName('mc'), { direct: driver });
+      const registry = new MulticastRegistryClient(setup.prism, uniqueName('mc'), { direct: setup.driver });
       const expected = await populate(registry, stack.targets);
       const topicPrefix = `multicast.${registry.registry}.`;
       const listener = await stack.listen(topicPrefix);
@@ -83,7 +70,7 @@ for (const stack of stacks()) {
     // Redis+NATS only: the Postgres+Kafka stack runs the smaller set above.
     if (stack.full)
       it('at-most-once across continue-as-new: every target delivered once and reported', async () => {
-        const registry = new MulticastRegistryClient(prism, uniqueName('mc'), { direct: driver });
+        const registry = new MulticastRegistryClient(setup.prism, uniqueName('mc'), { direct: setup.driver });
         const count = Math.min(stack.targets, 60);
         const expected = await populate(registry, count);
         const listener = await stack.listen(`multicast.${registry.registry}.`);
@@ -113,7 +100,7 @@ for (const stack of stacks()) {
     // Redis+NATS only: the Postgres+Kafka stack runs the smaller set above.
     if (stack.full)
       it('an invalid filter is refused before anything starts, naming the offending part', async () => {
-        const registry = new MulticastRegistryClient(prism, uniqueName('mc'), { direct: driver });
+        const registry = new MulticastRegistryClient(setup.prism, uniqueName('mc'), { direct: setup.driver });
         await assert.rejects(
           registry.startMulticast({ $and: [{ group: 'a' }, { region: { $in: 'eu' } }] }, 'x'),
           (err: unknown) =>
@@ -122,7 +109,7 @@ for (const stack of stacks()) {
             /input\.filter: filter\.\$and\[1\]\.region\.\$in: expected an array/.test(err.message),
         );
         // Started anyway (bypassing the client): the workflow refuses it as its first step.
-        const started = await prism.start(
+        const started = await setup.prism.start(
           'multicastWorkflow',
           [{ registry: registry.registry, filter: { tier: { $regex: 'x' } }, payload: 'x' }],
           { pattern: 'multicast-registry' },
@@ -137,7 +124,7 @@ for (const stack of stacks()) {
     // Redis+NATS only: this worker binds no durability slot.
     if (stack.full)
       it('channel queue or both without a durability slot: refused before any send, naming the field', async () => {
-        const registry = new MulticastRegistryClient(prism, uniqueName('mc'), { direct: driver });
+        const registry = new MulticastRegistryClient(setup.prism, uniqueName('mc'), { direct: setup.driver });
         await registry.register('solo', { group: 'a' });
         for (const channel of ['queue', 'both'] as const) {
           const handle = await registry.startMulticast({}, 'x', { channel });

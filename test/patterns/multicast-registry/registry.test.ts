@@ -4,12 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MulticastRegistryClient, RegistryError } from '../../../src/client/multicast-registry';
-import { PrismClient } from '../../../src/client/prism-client';
-import type { Driver } from '../../../src/drivers/driver';
-import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
 import { uniqueName } from '../../helpers/env';
-import { startWorker, type WorkerProcess } from '../../helpers/worker-process';
-import { stacks, workerConfig } from './stacks';
+import { stacks } from './stacks';
+import { StackWorker } from './support';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -26,27 +23,14 @@ async function rejectsWith(promise: Promise<unknown>, type: string): Promise<Reg
 
 for (const stack of stacks()) {
   describe(`multicast registry on ${stack.name}: registry`, () => {
-    let driver: Driver & RegistryDriver;
-    let prism: PrismClient;
-    let worker: WorkerProcess;
-
-    before(async () => {
-      const taskQueue = uniqueName('mcr-registry');
-      driver = await stack.registryDriver();
-      worker = await startWorker(workerConfig(taskQueue, stack));
-      prism = await PrismClient.connect({ taskQueue });
-    });
-
-    after(async () => {
-      await prism?.close();
-      await worker?.stop();
-      await driver?.close();
-    });
+    const setup = new StackWorker(stack, 'mcr-registry');
+    before(() => setup.start());
+    after(() => setup.stop());
 
     for (const path of ['direct', 'workflow'] as const) {
       it(`register, conflict, replace, heartbeat, unregister (${path})`, async () => {
-        const registry = new MulticastRegistryClient(prism, uniqueName('reg'), {
-          direct: path === 'direct' ? driver : undefined,
+        const registry = new MulticastRegistryClient(setup.prism, uniqueName('reg'), {
+          direct: path === 'direct' ? setup.driver : undefined,
         });
         const reg = await registry.register('svc-1', { region: 'eu', tier: 1 }, { ttlSeconds: 30 });
         assert.equal(reg.identity, 'svc-1');
@@ -80,7 +64,7 @@ for (const stack of stacks()) {
     }
 
     it('expired identities never appear; heartbeat keeps one alive; re-register after expiry', async () => {
-      const registry = new MulticastRegistryClient(prism, uniqueName('reg'), { direct: driver });
+      const registry = new MulticastRegistryClient(setup.prism, uniqueName('reg'), { direct: setup.driver });
       await registry.register('short', { k: 1 }, { ttlSeconds: 1 });
       await registry.register('kept', { k: 1 }, { ttlSeconds: 1 });
       await registry.register('forever', { k: 1 });
@@ -94,7 +78,7 @@ for (const stack of stacks()) {
       // An expired registration is no conflict.
       await registry.register('short', { k: 2 }, { ttlSeconds: 5 });
       // Through a workflow, the activity sees the same thing.
-      const viaWorkflow = new MulticastRegistryClient(prism, registry.registry);
+      const viaWorkflow = new MulticastRegistryClient(setup.prism, registry.registry);
       assert.deepEqual((await viaWorkflow.enumerate({ k: { $gte: 1 } })).identities.map((r) => r.identity).sort(), [
         'forever',
         'kept',
@@ -103,7 +87,7 @@ for (const stack of stacks()) {
     });
 
     it('enumerate pages over 2,000 identities: no duplicates, no gaps, filter applied', async () => {
-      const registry = new MulticastRegistryClient(prism, uniqueName('reg'), { direct: driver });
+      const registry = new MulticastRegistryClient(setup.prism, uniqueName('reg'), { direct: setup.driver });
       const all = Array.from({ length: 2000 }, (_, i) => `node-${String(i).padStart(4, '0')}`);
       for (let i = 0; i < all.length; i += 100) {
         await Promise.all(
@@ -138,7 +122,7 @@ for (const stack of stacks()) {
       process.stdout.write(`# ${stack.name}: ${expected.length} of 2000 identities in ${pages} pages\n`);
 
       // The same through an operation workflow, one large page.
-      const viaWorkflow = new MulticastRegistryClient(prism, registry.registry);
+      const viaWorkflow = new MulticastRegistryClient(setup.prism, registry.registry);
       const first = await viaWorkflow.enumerate({ zone: 'odd', shard: 1 }, { limit: 1000 });
       assert.equal(first.identities.length, 500);
       assert.ok(first.identities.every((r) => r.metadata.shard === 1));

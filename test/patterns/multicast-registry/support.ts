@@ -1,9 +1,12 @@
-// Shared by the multicast test files: a populated registry, the report check, and waiting for a
-// multicast to be well under way.
+// Shared by the multicast test files: a worker with a client and a direct registry driver, a
+// populated registry, the report check, and waiting for a multicast to be well under way.
 import assert from 'node:assert/strict';
+import { PrismClient } from '../../../src/client/prism-client';
 import type { MulticastRegistryClient } from '../../../src/client/multicast-registry';
+import { uniqueName } from '../../helpers/env';
+import { startWorker, type WorkerProcess } from '../../helpers/worker-process';
 import type { MulticastReport } from '../../../src/workflows/multicast-registry/input';
-import type { Stack } from './stacks';
+import { workerConfig, type Stack } from './stacks';
 
 /** Registers `matching` identities that match { group: 'a' } and a few that do not. */
 export async function populate(registry: MulticastRegistryClient, matching: number): Promise<string[]> {
@@ -41,4 +44,43 @@ export async function waitForProgress(report: () => Promise<MulticastReport>, st
     await new Promise((res) => setTimeout(res, stack.targets > 100 ? 20 : 5));
   }
   throw new Error('the multicast made no progress');
+}
+
+type StackDriver = Awaited<ReturnType<Stack['registryDriver']>>;
+
+/** A worker for `stack` on a task queue of its own, a client on it, and a direct registry driver. */
+export class StackWorker<D extends StackDriver = StackDriver> {
+  private started: { driver: D; worker: WorkerProcess; prism: PrismClient } | undefined;
+
+  constructor(
+    private readonly stack: Stack,
+    private readonly queuePrefix: string,
+    private readonly options: { durability?: boolean } = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const taskQueue = uniqueName(this.queuePrefix);
+    const driver = (await this.stack.registryDriver()) as D;
+    const worker = await startWorker(workerConfig(taskQueue, this.stack, {}, this.options));
+    this.started = { driver, worker, prism: await PrismClient.connect({ taskQueue }) };
+  }
+
+  private get running(): { driver: D; worker: WorkerProcess; prism: PrismClient } {
+    if (!this.started) throw new Error('StackWorker: start() first');
+    return this.started;
+  }
+
+  get driver(): D {
+    return this.running.driver;
+  }
+
+  get prism(): PrismClient {
+    return this.running.prism;
+  }
+
+  async stop(): Promise<void> {
+    await this.started?.prism.close();
+    await this.started?.worker.stop();
+    await this.started?.driver.close();
+  }
 }
