@@ -1,6 +1,8 @@
 // One structured log line per driver call, with the workflow, the activity and the backend:
 // debug when it succeeds (a fan-out makes thousands), warn when it fails. Arguments and values
-// are never logged: they may hold user data or secrets.
+// are never logged: they may hold user data or secrets. The outcome is added to the one fields
+// object instead of spread into a new one: on Node 20 that spread costs microseconds per call,
+// paid even when the debug line is not written.
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { Logger } from './logger';
 
@@ -9,7 +11,7 @@ export function activityLogging(logger: Logger, backend: string): ActivityInterc
     inbound: {
       async execute(input, next) {
         const info = ctx.info;
-        const fields = {
+        const fields: Record<string, unknown> = {
           backend,
           workflowId: info.workflowExecution?.workflowId,
           runId: info.workflowExecution?.runId,
@@ -20,17 +22,17 @@ export function activityLogging(logger: Logger, backend: string): ActivityInterc
         const start = performance.now();
         try {
           const result = await next(input);
-          logger.debug('driver call', { ...fields, status: 'ok', durationMs: Math.round(performance.now() - start) });
+          fields.status = 'ok';
+          fields.durationMs = Math.round(performance.now() - start);
+          logger.debug('driver call', fields);
           return result;
         } catch (err) {
           const failure = err as { type?: string; message?: string };
-          logger.warn('driver call failed', {
-            ...fields,
-            status: 'error',
-            errorType: failure.type ?? (err as Error).name,
-            error: failure.message,
-            durationMs: Math.round(performance.now() - start),
-          });
+          fields.status = 'error';
+          fields.errorType = failure.type ?? (err as Error).name;
+          fields.error = failure.message;
+          fields.durationMs = Math.round(performance.now() - start);
+          logger.warn('driver call failed', fields);
           throw err;
         }
       },
