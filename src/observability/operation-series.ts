@@ -129,6 +129,8 @@ export class OperationSeries {
     type: 'histogram' | 'counter',
     values: () => SeriesValue<L>[],
   ): ReadableMetric<L> {
+    // The two metrics are views of the same records: resetting either (registry.resetMetrics()
+    // resets both anyway) starts both from zero.
     const reset = (): void => {
       this.byBackend = new Map();
     };
