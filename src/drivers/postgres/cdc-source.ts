@@ -18,7 +18,8 @@
 // whole old row as `before`). Tables are "schema.table" or "table" (found through search_path),
 // matched exactly (no case folding; double quotes optional). Existing rows are snapshotted by
 // cdc-snapshot.ts when a pipeline asks for it ('r' events).
-// TRUNCATE is not reported.
+// TRUNCATE of a captured table is reported as one change per table (op 't', no row, empty key), in
+// its place among the other changes; publications made here publish truncates (the default).
 import type { PoolClient } from 'pg';
 import type { CdcSource, RowChange } from '../capabilities';
 import { DriverError } from '../errors';
@@ -197,21 +198,18 @@ class Assembler {
         return true;
       case 'insert':
       case 'update':
-      case 'delete': {
-        const tx = this.tx;
-        if (!tx) throw new PgOutputError(`${message.tag} outside a transaction`);
-        tx.sequence++;
-        const partial = this.partial;
-        if (partial && partial.lsn === tx.finalLsn && tx.sequence <= (partial.sequence ?? 0)) return true;
-        if (this.changes.length >= this.limit) {
-          if (tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
-          return false;
+      case 'delete':
+        return this.take(message.tag, (tx) => this.build(message, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime));
+      case 'truncate':
+        // One change per table (a TRUNCATE of several tables is one message), each with its own
+        // sequence, so a limit may cut between them like between rows.
+        for (const relationId of message.relationIds) {
+          const more = this.take('truncate', (tx) =>
+            this.truncation(relationId, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime),
+          );
+          if (!more) return false;
         }
-        this.changes.push(this.build(message, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime));
-        tx.returned++;
-        tx.lastReturned = tx.sequence;
         return true;
-      }
       case 'commit':
         if (this.tx) this.position = formatLsn(message.endLsn);
         this.tx = null;
@@ -221,15 +219,62 @@ class Assembler {
         if ((message.flags & 1) === 0 && !this.tx) this.position = formatLsn(message.lsn);
         return true;
       default:
-        // origin, type: nothing to do; truncate: not reported.
+        // origin, type: nothing to do.
         return true;
     }
+  }
+
+  /** The next change of the open transaction: skipped when a partial position covers it. */
+  private take(
+    what: string,
+    build: (tx: { finalLsn: bigint; xid: number; sequence: number; commitTime: string }) => PendingChange,
+  ): boolean {
+    const tx = this.tx;
+    if (!tx) throw new PgOutputError(`${what} outside a transaction`);
+    tx.sequence++;
+    const partial = this.partial;
+    if (partial && partial.lsn === tx.finalLsn && tx.sequence <= (partial.sequence ?? 0)) return true;
+    if (this.changes.length >= this.limit) {
+      if (tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
+      return false;
+    }
+    this.changes.push(build(tx));
+    tx.returned++;
+    tx.lastReturned = tx.sequence;
+    return true;
   }
 
   /** Called after the last message: a transaction cut short (never expected) still gets a position. */
   finish(): void {
     const tx = this.tx;
     if (tx && tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
+  }
+
+  /** A truncated table: no row, so before, after and key stay empty. */
+  private truncation(
+    relationId: number,
+    finalLsn: bigint,
+    xid: number,
+    sequence: number,
+    commitTime: string,
+  ): PendingChange {
+    const relation = this.relations.get(relationId);
+    if (!relation) throw new PgOutputError(`truncate of relation ${relationId} before its description`);
+    return {
+      relationId,
+      change: {
+        op: 't',
+        schema: relation.schema,
+        table: relation.table,
+        lsn: formatLsn(finalLsn),
+        txId: xid,
+        sequence,
+        before: null,
+        after: null,
+        key: {},
+        commitTime,
+      },
+    };
   }
 
   private build(
@@ -419,10 +464,19 @@ export class PgCdcSource implements CdcSource {
           await client.query(`ALTER TABLE ${qualified(row.schema, row.table)} REPLICA IDENTITY FULL`);
         }
       }
-      const existing = await client.query<{ all: boolean }>(
-        'SELECT puballtables AS all FROM pg_publication WHERE pubname = $1',
+      const existing = await client.query<{ all: boolean; truncate: boolean }>(
+        'SELECT puballtables AS all, pubtruncate AS truncate FROM pg_publication WHERE pubname = $1',
         [publication],
       );
+      // A publication made elsewhere without truncates would drop them silently: refuse it.
+      if (existing.rowCount !== 0 && !existing.rows[0]!.truncate) {
+        throw new DriverError(
+          DRIVER,
+          'Conflict',
+          `publication "${publication}" does not publish TRUNCATE, so truncates would be lost ` +
+            `(ALTER PUBLICATION ${quoteIdent(publication)} SET (publish = 'insert, update, delete, truncate'))`,
+        );
+      }
       const list = (refs: TableRef[]): string => refs.map((t) => qualified(t.schema, t.table)).join(', ');
       const unique: TableRef[] = found;
       if (existing.rowCount === 0) {
