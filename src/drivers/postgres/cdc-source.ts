@@ -9,9 +9,10 @@
 // and the last sequence returned ("0/1A2B3C4#2"). Slots only know whole transactions, so such a
 // position is kept in <schema>.cdc_positions and the next read skips that transaction's changes up
 // to the sequence. A position is also reported past idle stretches: when nothing is pending, the
-// driver writes a non-transactional logical message now and then (pg_logical_emit_message, PG 14+),
-// and a later read returns its LSN as lastLsn, so confirming it lets Postgres free WAL written by
-// tables outside the publication.
+// driver writes a non-transactional logical message now and then (pg_logical_emit_message, PG 14+;
+// every `cdcHeartbeatIntervalMs`), and a later read returns its LSN as lastLsn, so confirming it lets
+// Postgres free WAL written by tables outside the publication. A failed heartbeat is reported
+// through the DriverContext's `report` and tried again with backoff.
 //
 // ensureCapture creates the publication (FOR TABLE ..., or adds missing tables to an existing one)
 // and the slot, and sets REPLICA IDENTITY FULL on the tables (so updates and deletes carry the
@@ -23,6 +24,7 @@
 import type { PoolClient } from 'pg';
 import type { CdcSource, RowChange } from '../capabilities';
 import { DriverError } from '../errors';
+import type { DriverEventReport } from '../events';
 import { checkLimit } from '../limits';
 import { decodeTextValue } from './cdc-values';
 import type { PgContext } from './context';
@@ -43,7 +45,8 @@ const SLOT_NAME = /^[a-z0-9_]{1,63}$/;
 const FETCH_ROWS = 500;
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
-const HEARTBEAT_INTERVAL_MS = 10_000;
+/** The longest wait between heartbeat attempts after failures (unless the interval is longer). */
+const HEARTBEAT_MAX_BACKOFF_MS = 300_000;
 const HEARTBEAT_PREFIX = 'prism-cdc-heartbeat';
 /** Settings that fix the text format of decoded values (see cdc-values.ts). */
 const SESSION_SETTINGS = [
@@ -352,9 +355,14 @@ export class PgCdcSource implements CdcSource {
   private readonly slotChains = new Map<string, Promise<unknown>>();
   private readonly heartbeats = new Map<string, number>();
   private serverVersion: number | undefined;
-  private heartbeatFailed = false;
+  /** Consecutive failed heartbeats, and no heartbeat before this time (the backoff). */
+  private heartbeatFailures = 0;
+  private heartbeatNotBefore = 0;
 
-  constructor(private readonly ctx: PgContext) {}
+  constructor(
+    private readonly ctx: PgContext,
+    private readonly options: { heartbeatIntervalMs: number; report?: DriverEventReport },
+  ) {}
 
   /** Runs fn after earlier operations on the same slot (a slot serves one session at a time). */
   private withSlot<T>(slot: string, fn: () => Promise<T>): Promise<T> {
@@ -639,16 +647,36 @@ export class PgCdcSource implements CdcSource {
     }
   }
 
-  /** Writes a logical message so an idle slot gets a position past WAL it does not care about. */
+  /**
+   * Writes a logical message so an idle slot gets a position past WAL it does not care about. A
+   * failure (e.g. EXECUTE revoked) never fails the read: it is reported, and tried again later with
+   * a backoff that doubles per failure; meanwhile positions advance with changes only.
+   */
   private async heartbeat(slot: string): Promise<void> {
-    if (this.heartbeatFailed || (await this.version()) < 140000) return;
-    const last = this.heartbeats.get(slot) ?? 0;
-    if (Date.now() - last < HEARTBEAT_INTERVAL_MS) return;
-    this.heartbeats.set(slot, Date.now());
+    const interval = this.options.heartbeatIntervalMs;
+    if (interval === 0 || (await this.version()) < 140000) return;
+    const now = Date.now();
+    if (now < this.heartbeatNotBefore || now - (this.heartbeats.get(slot) ?? 0) < interval) return;
+    this.heartbeats.set(slot, now);
     try {
       await this.ctx.query('heartbeat', `SELECT pg_logical_emit_message(false, $1, '')`, [HEARTBEAT_PREFIX]);
-    } catch {
-      this.heartbeatFailed = true; // e.g. not permitted: positions then advance with changes only
+    } catch (err) {
+      const failures = ++this.heartbeatFailures;
+      const retryInMs = Math.min(interval * 2 ** Math.min(failures, 20), Math.max(interval, HEARTBEAT_MAX_BACKOFF_MS));
+      this.heartbeatNotBefore = Date.now() + retryInMs;
+      this.options.report?.({
+        type: 'cdc_heartbeat_failed',
+        slot,
+        reason: (err as Error).message,
+        failures,
+        retryInMs,
+      });
+      return;
+    }
+    if (this.heartbeatFailures > 0) {
+      this.options.report?.({ type: 'cdc_heartbeat_resumed', slot, afterFailures: this.heartbeatFailures });
+      this.heartbeatFailures = 0;
+      this.heartbeatNotBefore = 0;
     }
   }
 
