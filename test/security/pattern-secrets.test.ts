@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { ConfigError } from '../../src/config/errors';
+import { builtinDrivers } from '../../src/drivers/builtin';
+import { builtinPatterns } from '../../src/patterns/builtin';
+import { matchSlots } from '../../src/runtime/slot-matcher';
 import { loadConfig, parseConfig } from '../../src/config/load';
 import { createLogger } from '../../src/observability/logger';
 import { PrismWorker } from '../../src/runtime/prism-worker';
@@ -18,7 +21,7 @@ import { prepareSecurity } from '../../src/security/prepare';
 import { scrubText } from '../../src/security/secret-registry';
 import { isSecretFieldName, isSecretRef } from '../../src/security/secrets';
 import { stringify } from 'yaml';
-import { uniqueName } from '../helpers/env';
+import { stackEnv, uniqueName } from '../helpers/env';
 import { runProcess, testConfig, writeConfig } from '../helpers/worker-process';
 import { CLI_MAIN, tempDir } from './helpers';
 
@@ -187,6 +190,20 @@ describe('the shipped configs', () => {
     for (const file of files) {
       const config = loadConfig(join(ROOT, file));
       assert.deepEqual(literalCredentials(config, file), [], `${file} carries a credential literally`);
+    }
+  });
+
+  it('the demo and the example workers are valid once PRISM_POSTGRES_URL is set, as scripts/stack env sets it', () => {
+    const before = process.env.PRISM_POSTGRES_URL;
+    process.env.PRISM_POSTGRES_URL = stackEnv.postgresUrl;
+    try {
+      for (const file of files.filter((f) => !f.includes('production'))) {
+        const { config } = prepareSecurity(loadConfig(join(ROOT, file)), file);
+        assert.deepEqual(matchSlots(config, builtinPatterns(), builtinDrivers()).problems, [], file);
+      }
+    } finally {
+      if (before === undefined) delete process.env.PRISM_POSTGRES_URL;
+      else process.env.PRISM_POSTGRES_URL = before;
     }
   });
 });
