@@ -32,7 +32,10 @@ export class PostgresDriver implements DriverBase {
     this.kv = new PgKeyValue(this.ctx);
     this.queue = new PgQueue(this.ctx);
     this.pubsub = new PgPubSub(this.ctx, () => new Client(connection));
-    this.cdc = new PgCdcSource(this.ctx);
+    this.cdc = new PgCdcSource(this.ctx, {
+      heartbeatIntervalMs: config.cdcHeartbeatIntervalMs,
+      report: context.report,
+    });
   }
 
   async health(): Promise<DriverHealth> {
