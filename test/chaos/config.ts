@@ -1,0 +1,97 @@
+// Everything the chaos run says about the product's configuration, in one place: the worker's
+// config (all four patterns on the chaos stack), the names the loads use, and where the checks
+// find each pattern's effects in the raw backends. When a pattern's settings or storage change,
+// this is the file to adapt.
+import { builtinDrivers } from '../../src/drivers/builtin';
+import type { Driver } from '../../src/drivers/driver';
+import type { ChaosStack } from './stack';
+
+export const TASK_QUEUE = 'chaos';
+/** NATS subject prefix of the multicast's messaging backend (the raw subscriber listens under it). */
+export const NATS_SUBJECT_PREFIX = 'chaos.pubsub';
+/** Redis databases of the two session regions (the registry and the saga cache use db 0). */
+export const SESSION_REGIONS = { eu: 1, us: 2 } as const;
+export type SessionRegion = keyof typeof SESSION_REGIONS;
+/** Schema of the saga's orders slot (its ledgers live in <schema>.kv). */
+export const SAGA_SCHEMA = 'prism_chaos_saga';
+
+/** Retries that outlast a 30 s outage: unlimited attempts, backing off to 5 s. */
+const PATIENT_RETRY = { initial_interval: '200ms', backoff_coefficient: 2, maximum_interval: '5s', maximum_attempts: 0 };
+
+export function backends(stack: ChaosStack): Record<string, Record<string, unknown>> {
+  // Breakers open after a few transient failures and probe again soon: an outage fails fast.
+  const breaker = { max_failures: 5, reset_timeout: '2s' };
+  return {
+    redis: { driver: 'redis', config: { url: stack.redisUrl(0) }, circuit_breaker: breaker },
+    'redis-eu': { driver: 'redis', config: { url: stack.redisUrl(SESSION_REGIONS.eu) }, circuit_breaker: breaker },
+    'redis-us': { driver: 'redis', config: { url: stack.redisUrl(SESSION_REGIONS.us) }, circuit_breaker: breaker },
+    nats: {
+      driver: 'nats',
+      config: { servers: stack.natsUrl, pubsubSubjectPrefix: NATS_SUBJECT_PREFIX },
+      circuit_breaker: breaker,
+    },
+    pg: { driver: 'postgres', config: { url: stack.postgresUrl, schema: SAGA_SCHEMA }, circuit_breaker: breaker },
+    kafka: { driver: 'kafka', config: { brokers: stack.kafkaBrokers }, circuit_breaker: breaker },
+  };
+}
+
+/** The worker's config: every pattern the loads use, bound to the chaos stack. */
+export function workerConfig(stack: ChaosStack): Record<string, unknown> {
+  return {
+    temporal: { address: stack.temporalAddress, task_queue: TASK_QUEUE, ui_url: stack.temporalUi },
+    worker: {
+      http_port: stack.ports.workerHttp,
+      temporal_metrics_port: stack.ports.workerMetrics,
+      shutdown_grace_time: '5s',
+    },
+    backends: backends(stack),
+    patterns: {
+      'multicast-registry': {
+        slots: { registry: 'redis', messaging: 'nats' },
+        activity: { start_to_close_timeout: '60s', heartbeat_timeout: '10s', retry: PATIENT_RETRY },
+      },
+      'session-store': {
+        slots: { shards: ['redis-eu', 'redis-us'] },
+        activity: { start_to_close_timeout: '10s', retry: PATIENT_RETRY },
+        settings: { regions: { eu: ['redis-eu'], us: ['redis-us'] } },
+      },
+      saga: {
+        slots: { orders: 'pg', events: 'kafka', cache: 'redis' },
+        activity: { start_to_close_timeout: '30s', retry: PATIENT_RETRY },
+      },
+      cdc: {
+        slots: { source: 'pg', sink: 'kafka' },
+        activity: { start_to_close_timeout: '60s', heartbeat_timeout: '20s', retry: PATIENT_RETRY },
+        // The source URL again: outbox polling and lag in bytes need SQL the cdc_source capability lacks.
+        settings: { postgresUrl: stack.postgresUrl },
+      },
+    },
+    // info: the worker's start-up line names its HTTP address, which the harness waits for.
+    logging: { level: 'info' },
+  };
+}
+
+/** Where the order saga keeps a SKU's stock and a customer's balance (see orderKeys). */
+export const sagaLedgerKeys = {
+  stock: (sku: string): string => `saga:stock:${sku}`,
+  account: (customer: string): string => `saga:account:${customer}`,
+};
+
+/**
+ * The SQL that reads the counts of ledgers, by key, from the orders slot's Postgres (the ledger
+ * is a JSON value `{count, applied}` in the driver's kv table today).
+ */
+export const SAGA_LEDGER_SQL = `SELECT key, convert_from(value, 'UTF8')::json->>'count' AS count
+  FROM ${SAGA_SCHEMA}.kv WHERE key = ANY($1)`;
+
+/**
+ * A driver for one of the worker's backends in the client process, as a service that calls the
+ * registry directly would open it (the multicast client's `direct` path).
+ */
+export async function openBackend(stack: ChaosStack, name: string): Promise<Driver> {
+  const backend = backends(stack)[name];
+  if (!backend) throw new Error(`no backend "${name}" in the chaos config`);
+  const factory = builtinDrivers().get(backend.driver as string);
+  if (!factory) throw new Error(`backends.${name}: unknown driver`);
+  return factory.create(factory.configSchema.parse(backend.config), { backend: name });
+}
