@@ -166,7 +166,10 @@ export class CdcLoad implements PatternLoad {
     this.inFlight = true;
     try {
       const offsets = await this.admin.fetchTopicOffsets(this.topic);
-      this.onSink = Math.max(this.onSink, offsets.reduce((n, o) => n + Number(o.high), 0));
+      this.onSink = Math.max(
+        this.onSink,
+        offsets.reduce((n, o) => n + Number(o.high), 0),
+      );
     } catch {
       // Kafka is down: no progress to see.
     } finally {
@@ -261,7 +264,9 @@ export class CdcLoad implements PatternLoad {
     if (missing.length > 0) problems.push(`${missing.length} changes not on the sink: ${examples(missing)}`);
     if (outOfOrder.length > 0) problems.push(`${outOfOrder.length} out of order per key: ${examples(outOfOrder)}`);
     if (sameChangeOtherId > 0)
-      problems.push(`${sameChangeOtherId} changes delivered again under another event id (not caught by de-duplication)`);
+      problems.push(
+        `${sameChangeOtherId} changes delivered again under another event id (not caught by de-duplication)`,
+      );
     return {
       pattern: this.name,
       ok: problems.length === 0,
@@ -281,10 +286,9 @@ export class CdcLoad implements PatternLoad {
   async close(): Promise<void> {
     if (this.polling) clearInterval(this.polling);
     // Stop the pipeline and drop its slot (a slot left behind keeps WAL forever).
-    await retrying(
-      () => this.prism.handle(this.workflowId).signal('stop', { drop: true }),
-      Date.now() + 30_000,
-    ).catch(() => undefined);
+    await retrying(() => this.prism.handle(this.workflowId).signal('stop', { drop: true }), Date.now() + 30_000).catch(
+      () => undefined,
+    );
     await this.admin?.disconnect().catch(() => undefined);
   }
 }

@@ -16,7 +16,12 @@ export type SessionRegion = keyof typeof SESSION_REGIONS;
 export const SAGA_SCHEMA = 'prism_chaos_saga';
 
 /** Retries that outlast a 30 s outage: unlimited attempts, backing off to 5 s. */
-const PATIENT_RETRY = { initial_interval: '200ms', backoff_coefficient: 2, maximum_interval: '5s', maximum_attempts: 0 };
+const PATIENT_RETRY = {
+  initial_interval: '200ms',
+  backoff_coefficient: 2,
+  maximum_interval: '5s',
+  maximum_attempts: 0,
+};
 
 export function backends(stack: ChaosStack): Record<string, Record<string, unknown>> {
   // Breakers open after a few transient failures and probe again soon: an outage fails fast.

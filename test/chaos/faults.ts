@@ -80,12 +80,16 @@ export async function runFaults(
     const idle = new Map(loads.map((l) => [l.name, !l.pending()]));
     const recovered = new Map<PatternName, number>();
     const deadline = restored + options.recoveryLimitMs;
-    await until(() => {
-      for (const l of loads) {
-        if (!recovered.has(l.name) && l.progress() > atRestore.get(l.name)!) recovered.set(l.name, Date.now());
-      }
-      return loads.every((l) => recovered.has(l.name) || idle.get(l.name) || !l.pending());
-    }, deadline, 100);
+    await until(
+      () => {
+        for (const l of loads) {
+          if (!recovered.has(l.name) && l.progress() > atRestore.get(l.name)!) recovered.set(l.name, Date.now());
+        }
+        return loads.every((l) => recovered.has(l.name) || idle.get(l.name) || !l.pending());
+      },
+      deadline,
+      100,
+    );
     const effects = Object.fromEntries(
       loads.map((l) => [
         l.name,

@@ -66,8 +66,8 @@ export class MulticastLoad implements PatternLoad {
       reconnectTimeWait: 250,
       name: 'chaos-multicast-listener',
     });
-    // Topic `multicast.<registry>.<identity>` as one subject token (dots written as _2E).
-    const prefix = `${NATS_SUBJECT_PREFIX}.multicast_2E${this.registry}_2E`;
+    // Topic `multicast.<registry>.<identity>` is that subject under the backend's prefix.
+    const prefix = `${NATS_SUBJECT_PREFIX}.multicast.${this.registry}.`;
     this.nc.subscribe(`${NATS_SUBJECT_PREFIX}.>`, {
       callback: (err, msg) => {
         if (err) return;
@@ -144,7 +144,8 @@ export class MulticastLoad implements PatternLoad {
           `report: ${r.failed} failed, e.g. ${examples(r.statuses.filter((s) => s.status === 'failed').map((s) => s.identity))}`,
         );
     }
-    if (missing.length > 0) problems.push(`${missing.length} targets never heard by the subscriber: ${examples(missing)}`);
+    if (missing.length > 0)
+      problems.push(`${missing.length} targets never heard by the subscriber: ${examples(missing)}`);
     const duplicates = this.messages - this.heard.size;
     return {
       pattern: this.name,
@@ -156,8 +157,9 @@ export class MulticastLoad implements PatternLoad {
         'report delivered': r?.delivered ?? '—',
         'report failed': r?.failed ?? '—',
         'heard (distinct)': this.heard.size,
-        'heard twice or more': duplicates,
+        'heard again (duplicates)': duplicates,
         'not heard': missing.length,
+        'other subjects': this.strays,
       },
       problems,
     };

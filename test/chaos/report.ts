@@ -37,7 +37,7 @@ const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 function effectCell(r: FaultRecord, p: PatternName): string {
   const e = r.effects[p];
   if (!e) return '—';
-  if (e.idle) return `done before (${e.duringFault} during)`;
+  if (e.idle) return `no work left (${e.duringFault.toLocaleString('en-US')} during)`;
   if (e.recoveryMs === null) return `**no progress** (${e.duringFault} during)`;
   return `${s(e.recoveryMs)} (${e.duringFault.toLocaleString('en-US')} during)`;
 }
@@ -62,7 +62,8 @@ export function renderReport(r: RunSummary): string {
     'first progress an independent observer saw afterwards; in brackets, the progress seen while the',
     'fault lasted. Progress is: multicast messages heard by the raw NATS subscriber; CDC records',
     'on the sink topic (Kafka high watermark, raw kafkajs admin); sagas finished; session writes',
-    'acknowledged. A pattern unaffected by a fault shows a recovery near 0 s and progress during it.',
+    'acknowledged. A pattern unaffected by a fault shows a recovery near 0 s and progress during it;',
+    '"no work left": the pattern had finished its load by the time the fault was repaired.',
     '',
     `## Latest run: ${allOk ? 'every check passed' : 'SOME CHECKS FAILED'}`,
     '',

@@ -55,7 +55,7 @@ export const FULL: ChaosOptions = {
   firstFaultAfterSeconds: 20,
   recoveryLimitSeconds: 120,
   settleSeconds: 5,
-  drainSeconds: 900,
+  drainSeconds: 600,
 };
 
 /** The CI size: a few minutes, two faults. */
@@ -142,7 +142,9 @@ export async function runChaos(
   },
 ): Promise<ChaosResult> {
   const began = Date.now();
-  const log = run.log ?? ((line: string) => process.stdout.write(`[chaos ${((Date.now() - began) / 1000).toFixed(0)}s] ${line}\n`));
+  const log =
+    run.log ??
+    ((line: string) => process.stdout.write(`[chaos ${((Date.now() - began) / 1000).toFixed(0)}s] ${line}\n`));
   const stack = new ChaosStack();
   const sampler = loadSampler();
   const config = workerConfig(stack);
@@ -193,10 +195,7 @@ export async function runChaos(
     log('load started');
     const t0 = Date.now();
     for (const l of loads) l.start();
-    await until(
-      () => multicast.progress() >= options.identities / 4,
-      t0 + options.firstFaultAfterSeconds * 1000,
-    );
+    await until(() => multicast.progress() >= options.identities / 4, t0 + options.firstFaultAfterSeconds * 1000);
     const faults = await runFaults(
       options.faults,
       {
@@ -223,10 +222,17 @@ export async function runChaos(
     log('checking with independent clients');
     const checks: PatternCheck[] = [];
     for (const l of loads) {
-      const c = await l.check().catch(
-        (err: Error): PatternCheck => ({ pattern: l.name, ok: false, counts: {}, problems: [`check failed: ${err.message}`] }),
+      const c = await l
+        .check()
+        .catch((err: Error): PatternCheck => ({
+          pattern: l.name,
+          ok: false,
+          counts: {},
+          problems: [`check failed: ${err.message}`],
+        }));
+      log(
+        `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
       );
-      log(`${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`);
       checks.push(c);
     }
     const ended = Date.now();

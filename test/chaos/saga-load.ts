@@ -13,8 +13,8 @@ import type { ChaosStack } from './stack';
 
 const ORDERS_PER_CUSTOMER = 20;
 const ORDERS_PER_SKU = 50;
-/** Amounts 100..500 (avg 300), 20 orders per customer ask ~6,000: about one in six is declined. */
-const OPENING_BALANCE = 5_000;
+/** A customer's opening balance covers this share of what their orders ask: the rest is declined. */
+const COVERED = 0.8;
 const OPENING_STOCK = 1_000_000;
 
 interface Outcome {
@@ -26,6 +26,8 @@ interface Outcome {
 export class SagaLoad implements PatternLoad {
   readonly name = 'saga' as const;
   private readonly outcomes = new Map<number, Outcome>();
+  /** customer → opening balance (COVERED of the customer's orders' total). */
+  private readonly openings = new Map<string, number>();
   private started = 0;
   private startRetries = 0;
 
@@ -46,7 +48,24 @@ export class SagaLoad implements PatternLoad {
   }
 
   describe(): string {
-    return `${this.count.toLocaleString('en-US')} order sagas over ${this.customers} customers (opening balance ${OPENING_BALANCE}, ~1 in 6 orders declined and compensated) and ${this.skus} SKUs, started over ${this.startSeconds} s`;
+    return `${this.count.toLocaleString('en-US')} order sagas over ${this.customers} customers (each one's opening balance covers ${COVERED * 100}% of their orders: the rest are declined and compensated) and ${this.skus} SKUs, started over ${this.startSeconds} s`;
+  }
+
+  private customer(i: number): string {
+    return `${this.run}-cust-${i % this.customers}`;
+  }
+  private amount(i: number): number {
+    return 100 * (1 + ((i * 7) % 5));
+  }
+
+  private opening(customer: string): number {
+    if (this.openings.size === 0) {
+      const asked = new Map<string, number>();
+      for (let i = 0; i < this.count; i++)
+        asked.set(this.customer(i), (asked.get(this.customer(i)) ?? 0) + this.amount(i));
+      for (const [c, total] of asked) this.openings.set(c, Math.floor((total * COVERED) / 100) * 100);
+    }
+    return this.openings.get(customer)!;
   }
 
   input(i: number): OrderSagaInput {
@@ -54,11 +73,11 @@ export class SagaLoad implements PatternLoad {
       orderId: `${this.run}-order-${i}`,
       sku: `${this.run}-sku-${i % this.skus}`,
       quantity: 1 + (i % 3),
-      customer: `${this.run}-cust-${i % this.customers}`,
-      amount: 100 * (1 + ((i * 7) % 5)),
+      customer: this.customer(i),
+      amount: this.amount(i),
       topic: `chaos-orders-${this.run}`,
       openingStock: OPENING_STOCK,
-      openingBalance: OPENING_BALANCE,
+      openingBalance: this.opening(this.customer(i)),
       // A compensation outlasts any outage of the run rather than ending in compensation_failed.
       compensationAttempts: 1000,
     };
@@ -140,7 +159,7 @@ export class SagaLoad implements PatternLoad {
     const stock = new Map<string, number>();
     for (let i = 0; i < this.count; i++) {
       const input = this.input(i);
-      balance.set(input.customer, OPENING_BALANCE);
+      balance.set(input.customer, input.openingBalance!);
       stock.set(input.sku, OPENING_STOCK);
     }
     for (let i = 0; i < this.count; i++) {
@@ -158,14 +177,11 @@ export class SagaLoad implements PatternLoad {
       }
     }
     if (bad.length > 0) problems.push(`${bad.length} sagas neither completed nor compensated: ${examples(bad, 3)}`);
-    const keys = [
-      ...[...balance.keys()].map(sagaLedgerKeys.account),
-      ...[...stock.keys()].map(sagaLedgerKeys.stock),
-    ];
+    const keys = [...[...balance.keys()].map(sagaLedgerKeys.account), ...[...stock.keys()].map(sagaLedgerKeys.stock)];
     const actual = await this.ledgers(keys);
     const wrong: string[] = [];
     for (const [customer, want] of balance) {
-      const got = actual.get(sagaLedgerKeys.account(customer)) ?? OPENING_BALANCE;
+      const got = actual.get(sagaLedgerKeys.account(customer)) ?? this.opening(customer);
       if (got !== want) wrong.push(`balance ${customer}: ${got}, completed orders imply ${want}`);
     }
     for (const [sku, want] of stock) {
@@ -181,7 +197,7 @@ export class SagaLoad implements PatternLoad {
         completed: byStatus.get('completed') ?? 0,
         'compensated (declined)': declined.length,
         'compensated (other)': otherwiseCompensated.length,
-        'neither': bad.length,
+        neither: bad.length,
         'start retries': this.startRetries,
         'ledgers checked': keys.length,
         'ledgers wrong': wrong.length,
@@ -189,7 +205,9 @@ export class SagaLoad implements PatternLoad {
       problems: [
         ...problems,
         ...(otherwiseCompensated.length > 0
-          ? [`(not a failure) compensated for another reason than a declined charge: ${examples(otherwiseCompensated, 3)}`]
+          ? [
+              `(not a failure) compensated for another reason than a declined charge: ${examples(otherwiseCompensated, 3)}`,
+            ]
           : []),
       ],
     };

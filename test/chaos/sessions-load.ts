@@ -14,6 +14,8 @@ import type { ChaosStack } from './stack';
 
 const KEYS = 10;
 const WRITES_PER_SESSION_PER_SECOND = 5;
+/** Writes wait (and are retried) through an outage up to this many seconds' worth; later ones are skipped. */
+const BACKLOG_SECONDS = 30;
 const REGIONS = Object.keys(SESSION_REGIONS) as SessionRegion[];
 
 interface RegionWriter {
@@ -35,6 +37,8 @@ export class SessionsLoad implements PatternLoad {
   private retries = 0;
   private stopped = false;
   private scheduled = 0;
+  /** Writes due while the writers were more than BACKLOG_SECONDS behind: not issued (bounds memory). */
+  private skipped = 0;
   private startedAt = 0;
   private endedAt = 0;
   private lanes: Promise<void>[] = [];
@@ -98,6 +102,10 @@ export class SessionsLoad implements PatternLoad {
       const wait = t0 + (n * 1000) / this.rate - Date.now();
       if (wait > 0) await sleep(wait);
       const w = this.writers[n % this.writers.length]!;
+      if (this.scheduled - this.acked - this.gaveUp.length > this.rate * BACKLOG_SECONDS) {
+        this.skipped++;
+        continue;
+      }
       const i = w.issued++;
       w.queues[i % w.sessions.length]!.push(i);
       this.scheduled++;
@@ -213,7 +221,8 @@ export class SessionsLoad implements PatternLoad {
         'writes issued': this.scheduled,
         'writes acked': this.acked,
         'write retries': this.retries,
-        'issue rate /s': (this.scheduled / seconds).toFixed(0),
+        [`not issued (client over ${BACKLOG_SECONDS} s behind)`]: this.skipped,
+        'acked /s': (this.acked / seconds).toFixed(0),
         'keys compared (both regions)': this.compared,
         'missing or stale': mismatches.length,
       },
