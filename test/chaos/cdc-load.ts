@@ -285,10 +285,13 @@ export class CdcLoad implements PatternLoad {
 
   async close(): Promise<void> {
     if (this.polling) clearInterval(this.polling);
-    // Stop the pipeline and drop its slot (a slot left behind keeps WAL forever).
-    await retrying(() => this.prism.handle(this.workflowId).signal('stop', { drop: true }), Date.now() + 30_000).catch(
-      () => undefined,
-    );
+    // Stop the pipeline and drop its slot (a slot left behind keeps WAL forever); one that does
+    // not stop in time is terminated (the next run's clean-up drops its slot).
+    const handle = this.prism.handle(this.workflowId);
+    const stopped = await retrying(() => handle.signal('stop', { drop: true }), Date.now() + 30_000)
+      .then(() => Promise.race([handle.result().then(() => true), sleep(30_000).then(() => false)]))
+      .catch(() => false);
+    if (!stopped) await handle.terminate('chaos run over').catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
   }
 }

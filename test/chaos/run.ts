@@ -129,6 +129,21 @@ async function clean(stack: ChaosStack): Promise<void> {
   }
 }
 
+/** Executions an earlier run left running on the private Temporal (an interrupted run's pipeline). */
+async function terminateLeftovers(prism: PrismClient): Promise<void> {
+  const running: string[] = [];
+  for await (const w of prism.temporal.workflow.list({ query: 'ExecutionStatus="Running"' })) {
+    running.push(w.workflowId);
+    if (running.length >= 10_000) break;
+  }
+  for (const id of running) {
+    await prism
+      .handle(id)
+      .terminate('left over by an earlier chaos run')
+      .catch(() => undefined);
+  }
+}
+
 export async function runChaos(
   options: ChaosOptions,
   run: {
@@ -171,6 +186,7 @@ export async function runChaos(
       taskQueue: TASK_QUEUE,
       uiUrl: stack.temporalUi,
     });
+    await terminateLeftovers(prism);
     const hardDeadline =
       Date.now() +
       (options.loadSeconds +
@@ -222,14 +238,12 @@ export async function runChaos(
     log('checking with independent clients');
     const checks: PatternCheck[] = [];
     for (const l of loads) {
-      const c = await l
-        .check()
-        .catch((err: Error): PatternCheck => ({
-          pattern: l.name,
-          ok: false,
-          counts: {},
-          problems: [`check failed: ${err.message}`],
-        }));
+      const c = await l.check().catch((err: Error): PatternCheck => ({
+        pattern: l.name,
+        ok: false,
+        counts: {},
+        problems: [`check failed: ${err.message}`],
+      }));
       log(
         `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
       );
