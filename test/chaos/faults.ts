@@ -17,7 +17,7 @@ export interface PatternEffect {
   duringFault: number;
   /** Restored → the pattern's first progress after it; null: no progress before the next step. */
   recoveryMs: number | null;
-  /** The pattern had no work left when the fault was restored. */
+  /** The pattern had no work left when the fault was repaired, or finished without progress after it. */
   idle: boolean;
 }
 
@@ -96,7 +96,8 @@ export async function runFaults(
         {
           duringFault: atRestore.get(l.name)! - before.get(l.name)!,
           recoveryMs: recovered.has(l.name) ? recovered.get(l.name)! - restored : null,
-          idle: idle.get(l.name)! && !recovered.has(l.name),
+          // No work at the repair, or finished since without more progress to see.
+          idle: !recovered.has(l.name) && (idle.get(l.name)! || !l.pending()),
         },
       ]),
     ) as Record<PatternName, PatternEffect>;

@@ -14,6 +14,7 @@ import type { ChaosStack } from './stack';
 
 const REGISTER_WIDTH = 200;
 const PAYLOAD = 'chaos: drain at 18:00';
+const STRAGGLERS_MS = 10_000;
 
 export const identityOf = (i: number): string => `id-${String(i).padStart(6, '0')}`;
 
@@ -118,12 +119,15 @@ export class MulticastLoad implements PatternLoad {
     return this.messages;
   }
 
+  /** Until the final report: after it, nothing more is sent (a target not heard by then never will be). */
   pending(): boolean {
-    return this.reportError === undefined && (this.report === undefined || this.heard.size < this.identities);
+    return this.reportError === undefined && this.report === undefined;
   }
 
   async finish(deadline: number): Promise<void> {
     await until(() => !this.pending(), deadline);
+    // Messages still in flight when the report came.
+    await until(() => this.heard.size >= this.identities, Math.min(deadline, Date.now() + STRAGGLERS_MS));
   }
 
   async check(): Promise<PatternCheck> {
