@@ -9,9 +9,12 @@ export const CAPABILITIES = [
   'keyvalue_batch',
   'keyvalue_cas',
   'pubsub_basic',
+  'pubsub_batch',
   'queue_basic',
   'stream_basic',
   'cdc_source',
+  'cdc_snapshot',
+  'outbox_source',
 ] as const;
 
 export type Capability = (typeof CAPABILITIES)[number];
@@ -84,6 +87,8 @@ export interface PubSubMessage {
   payload: Bytes;
   headers: Headers;
   messageId: string;
+  /** The key the publisher gave (publishBatch); absent when it gave none. */
+  key?: string;
 }
 
 export interface Subscription {
@@ -94,6 +99,25 @@ export interface PubSubBasic {
   publish(topic: string, payload: Bytes, headers?: Headers): Promise<{ messageId: string }>;
   /** Resolves once the subscription is live: a publish after this is delivered to handler. */
   subscribe(topic: string, handler: (message: PubSubMessage) => void): Promise<Subscription>;
+}
+
+/** One message of publishBatch. */
+export interface BatchMessage {
+  topic: string;
+  /** Per-key routing where the backend has it (the Kafka record key); subscribers see it as `key`. */
+  key?: string;
+  value: Bytes;
+  headers?: Headers;
+}
+
+export interface PubSubBatch {
+  /**
+   * Publishes every message, in order per topic, and resolves once the backend accepted all of
+   * them; otherwise the call fails (some may have been accepted: a retry can repeat them). Bad
+   * input (a value over the limit, a bad topic) fails the whole call before anything is sent.
+   * Returns each message's id, in input order.
+   */
+  publishBatch(messages: BatchMessage[]): Promise<{ messageIds: string[] }>;
 }
 
 export interface QueueMessage {
@@ -180,6 +204,90 @@ export interface CdcSource {
   /** Tells the source that everything up to lsn is delivered: the WAL before it may be freed. */
   confirm(options: { slot: string; lsn: string }): Promise<void>;
   dropCapture(options: { slot: string; publication: string }): Promise<void>;
+  /** The source's database and how far the slot's confirmed position is behind it. */
+  captureStatus(options: { slot: string }): Promise<CaptureStatus>;
+}
+
+export interface CaptureStatus {
+  /** The database the changes come from (events carry it as source.db). */
+  database: string;
+  /** Bytes of change history the source still holds for the slot (not confirmed); null when the slot is missing. */
+  lagBytes: number | null;
+}
+
+/** An initial snapshot as the source keeps it (staged: rows after deliveredUpTo remain to deliver). */
+export interface SnapshotInfo {
+  state: 'staged' | 'done';
+  /** The slot's consistent point: streaming starts after it. */
+  lsn: string | null;
+  rows: number;
+  /** Rows 1..deliveredUpTo are delivered. */
+  deliveredUpTo: number;
+}
+
+/** Where a snapshot's bookkeeping lives: `schema` (default: the driver's own schema). */
+export interface SnapshotScope {
+  slot: string;
+  schema?: string;
+}
+
+export interface CdcSnapshot {
+  /**
+   * ensureCapture, and when the slot is new (or an earlier attempt's copy did not finish): the
+   * slot made again with a consistent snapshot whose rows are staged as of its start. null when
+   * the slot already streamed without a snapshot (its position is kept).
+   */
+  prepareSnapshot(options: SnapshotScope & { publication: string; tables: string[] }): Promise<SnapshotInfo | null>;
+  /** Up to limit staged rows after row `after`, as 'r' changes; records rows up to `after` as delivered. */
+  readSnapshot(options: SnapshotScope & { after: number; limit: number }): Promise<RowChange[]>;
+  /** Every staged row is delivered: they go, the snapshot is kept as done. */
+  finishSnapshot(options: SnapshotScope): Promise<void>;
+  forgetSnapshot(options: SnapshotScope): Promise<void>;
+}
+
+/** A row's place in outbox order: created_at exactly as the source prints it, then id. */
+export interface OutboxPosition {
+  createdAt: string;
+  id: string;
+}
+
+/** First and last row of a polled batch, in outbox order. */
+export interface OutboxRange {
+  from: OutboxPosition;
+  to: OutboxPosition;
+}
+
+/** An unpublished outbox row. */
+export interface OutboxEntry {
+  id: string;
+  aggregateType: string;
+  aggregateId: string;
+  eventType: string;
+  payload: unknown;
+  /** ISO time. */
+  createdAt: string;
+  position: OutboxPosition;
+}
+
+export interface OutboxLag {
+  /** Rows not yet marked published. */
+  unpublished: number;
+  /** created_at of the oldest of them (ISO); null when there are none. */
+  oldestUnpublishedAt: string | null;
+}
+
+/**
+ * A transactional outbox table (id, aggregate_type, aggregate_id, event_type, payload,
+ * created_at, published_at), read oldest first and marked published after delivery.
+ */
+export interface OutboxSource {
+  /** Fails with NotFound (no such table) or InvalidArgument (naming the missing columns). */
+  checkOutbox(options: { table: string }): Promise<void>;
+  /** Up to limit unpublished rows, oldest first, leaving out the rows inside the skip ranges. */
+  pollOutbox(options: { table: string; limit: number; skip?: OutboxRange[] }): Promise<OutboxEntry[]>;
+  /** Marks the rows published; returns how many were not already. */
+  markPublished(options: { table: string; ids: string[] }): Promise<number>;
+  outboxLag(options: { table: string }): Promise<OutboxLag>;
 }
 
 /** Maps each capability to its operations: the type behind typed slot proxies. */
@@ -190,9 +298,12 @@ export interface CapabilityOperations {
   keyvalue_batch: KeyValueBatch;
   keyvalue_cas: KeyValueCas;
   pubsub_basic: PubSubBasic;
+  pubsub_batch: PubSubBatch;
   queue_basic: QueueBasic;
   stream_basic: StreamBasic;
   cdc_source: CdcSource;
+  cdc_snapshot: CdcSnapshot;
+  outbox_source: OutboxSource;
 }
 
 /** The operations of a set of capabilities, e.g. Ops<'keyvalue_basic' | 'keyvalue_scan'>. */
@@ -208,7 +319,10 @@ export const CAPABILITY_OPERATIONS = {
   keyvalue_batch: ['getMany', 'setMany', 'deleteMany'],
   keyvalue_cas: ['getVersioned', 'compareAndSet'],
   pubsub_basic: ['publish'],
+  pubsub_batch: ['publishBatch'],
   queue_basic: ['enqueue', 'receive', 'ack', 'nack', 'deadLetters'],
   stream_basic: ['append', 'read', 'readGroup', 'commit', 'committed'],
-  cdc_source: ['ensureCapture', 'readChanges', 'confirm', 'dropCapture'],
+  cdc_source: ['ensureCapture', 'readChanges', 'confirm', 'dropCapture', 'captureStatus'],
+  cdc_snapshot: ['prepareSnapshot', 'readSnapshot', 'finishSnapshot', 'forgetSnapshot'],
+  outbox_source: ['checkOutbox', 'pollOutbox', 'markPublished', 'outboxLag'],
 } as const satisfies { [C in Capability]: readonly (keyof CapabilityOperations[C])[] };

@@ -3,13 +3,16 @@
 import type {
   Capability,
   CapabilityOperations,
+  CdcSnapshot,
   CdcSource,
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
   KeyValueScan,
   KeyValueTtl,
+  OutboxSource,
   PubSubBasic,
+  PubSubBatch,
   QueueBasic,
   StreamBasic,
 } from './capabilities';
@@ -37,9 +40,12 @@ type AllOperations = KeyValueBasic &
   KeyValueBatch &
   KeyValueCas &
   PubSubBasic &
+  PubSubBatch &
   QueueBasic &
   StreamBasic &
-  CdcSource;
+  CdcSource &
+  CdcSnapshot &
+  OutboxSource;
 
 /** Narrows a driver to a capability's operations after checking its declaration. */
 export function hasCapability<C extends Capability>(

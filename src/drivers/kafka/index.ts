@@ -7,7 +7,7 @@ import { kafkaConfigSchema, type KafkaConfig } from './config';
 
 export { kafkaConfigSchema, type KafkaConfig } from './config';
 
-const CAPABILITIES: readonly Capability[] = ['pubsub_basic', 'stream_basic'];
+const CAPABILITIES: readonly Capability[] = ['pubsub_basic', 'pubsub_batch', 'stream_basic'];
 
 export const kafkaDriver: DriverFactory<typeof kafkaConfigSchema> = {
   name: 'kafka',

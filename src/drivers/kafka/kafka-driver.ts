@@ -1,4 +1,4 @@
-// The kafka driver's implementation (pubsub_basic and stream_basic over kafkajs). Loaded only by
+// The kafka driver's implementation (pubsub_basic, pubsub_batch and stream_basic over kafkajs). Loaded only by
 // kafkaDriver.create() (index.ts), so kafkajs loads only when a config uses Kafka.
 import type { Capability } from '../capabilities';
 import type { Driver, DriverHealth } from '../driver';
@@ -10,7 +10,7 @@ import { DRIVER } from './errors';
 import { KafkaPubSub } from './pubsub';
 import { KafkaStream } from './stream';
 
-const CAPABILITIES: ReadonlySet<Capability> = new Set(['pubsub_basic', 'stream_basic']);
+const CAPABILITIES: ReadonlySet<Capability> = new Set(['pubsub_basic', 'pubsub_batch', 'stream_basic']);
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -67,6 +67,7 @@ export async function createKafkaDriver(config: KafkaConfig, context: DriverCont
     close,
     publish: live(pubsub.publish.bind(pubsub)),
     subscribe: live(pubsub.subscribe.bind(pubsub)),
+    publishBatch: live(pubsub.publishBatch.bind(pubsub)),
     append: live(stream.append.bind(stream)),
     read: live(stream.read.bind(stream)),
     readGroup: live(stream.readGroup.bind(stream)),

@@ -6,9 +6,18 @@
 // missed. The group (which commits nothing) is deleted on unsubscribe.
 import { randomUUID } from 'node:crypto';
 import type { Consumer } from 'kafkajs';
-import type { Bytes, Headers, PubSubBasic, PubSubMessage, Subscription } from '../capabilities';
+import type {
+  BatchMessage,
+  Bytes,
+  Headers,
+  PubSubBasic,
+  PubSubBatch,
+  PubSubMessage,
+  Subscription,
+} from '../capabilities';
 import { DriverError } from '../errors';
 import { checkValue } from '../limits';
+import { checkBatchMessages } from '../pubsub-batch';
 import { joined, type KafkaClient } from './client';
 import { DRIVER, guard } from './errors';
 import { checkHeaders, fromKafkaHeaders, headerText, MESSAGE_ID_HEADER, toKafkaHeaders } from './headers';
@@ -21,7 +30,7 @@ export function toBuffer(payload: Uint8Array): Buffer {
   return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
 }
 
-export class KafkaPubSub implements PubSubBasic {
+export class KafkaPubSub implements PubSubBasic, PubSubBatch {
   constructor(private readonly client: KafkaClient) {}
 
   private topic(name: string): string {
@@ -42,6 +51,39 @@ export class KafkaPubSub implements PubSubBasic {
       }),
     );
     return { messageId };
+  }
+
+  /**
+   * One produce request for the whole batch through the driver's idempotent producer (acks from
+   * all in-sync replicas): per topic (and partition) the records keep the batch's order, and the
+   * message key is the record key, so the partitioner keeps one key on one partition.
+   */
+  async publishBatch(messages: BatchMessage[]): Promise<{ messageIds: string[] }> {
+    const checked = checkBatchMessages(DRIVER, messages, {
+      limits: this.client.limits,
+      checkTopic: (name) => this.topic(name as string),
+      checkHeaders,
+    });
+    const messageIds = checked.map(() => randomUUID());
+    if (checked.length === 0) return { messageIds };
+    const byTopic = new Map<string, { key?: Buffer; value: Buffer; headers: ReturnType<typeof toKafkaHeaders> }[]>();
+    checked.forEach((m, i) => {
+      let records = byTopic.get(m.topic);
+      if (!records) byTopic.set(m.topic, (records = []));
+      records.push({
+        ...(m.key === undefined ? {} : { key: Buffer.from(m.key, 'utf8') }),
+        value: toBuffer(m.value),
+        headers: toKafkaHeaders(m.headers, { [MESSAGE_ID_HEADER]: messageIds[i]! }),
+      });
+    });
+    await Promise.all([...byTopic.keys()].map((t) => this.client.ensureTopic(t)));
+    await guard(`publish a batch of ${checked.length} to ${byTopic.size} topic(s)`, () =>
+      this.client.producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, records]) => ({ topic, messages: records })),
+      }),
+    );
+    return { messageIds };
   }
 
   async subscribe(topic: string, handler: (message: PubSubMessage) => void): Promise<Subscription> {
@@ -75,6 +117,7 @@ export class KafkaPubSub implements PubSubBasic {
                 payload: message.value ? new Uint8Array(message.value) : new Uint8Array(0),
                 headers: fromKafkaHeaders(message.headers),
                 messageId: headerText(message.headers, MESSAGE_ID_HEADER) ?? '',
+                ...(message.key ? { key: message.key.toString('utf8') } : {}),
               };
               try {
                 handler(m);

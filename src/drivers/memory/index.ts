@@ -18,6 +18,7 @@ export const MEMORY_CAPABILITIES = [
   'keyvalue_batch',
   'keyvalue_cas',
   'pubsub_basic',
+  'pubsub_batch',
   'queue_basic',
 ] as const satisfies readonly Capability[];
 

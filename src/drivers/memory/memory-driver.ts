@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type {
+  BatchMessage,
   Bytes,
   Capability,
   CasResult,
@@ -15,6 +16,7 @@ import type {
   KeyValueScan,
   KeyValueTtl,
   PubSubBasic,
+  PubSubBatch,
   PubSubMessage,
   QueueBasic,
   QueueMessage,
@@ -40,6 +42,7 @@ import {
   type Limits,
 } from '../limits';
 import type { DriverContext } from '../registry';
+import { checkBatchMessages } from '../pubsub-batch';
 import { MEMORY_CAPABILITIES, type MemoryConfig } from './index';
 
 const DRIVER = 'memory';
@@ -140,7 +143,16 @@ function parseReceipt(receipt: unknown): { id: string; token: string } {
 }
 
 export class MemoryDriver
-  implements DriverBase, KeyValueBasic, KeyValueTtl, KeyValueScan, KeyValueBatch, KeyValueCas, PubSubBasic, QueueBasic
+  implements
+    DriverBase,
+    KeyValueBasic,
+    KeyValueTtl,
+    KeyValueScan,
+    KeyValueBatch,
+    KeyValueCas,
+    PubSubBasic,
+    PubSubBatch,
+    QueueBasic
 {
   readonly driverName = DRIVER;
   readonly capabilities: ReadonlySet<Capability> = new Set(MEMORY_CAPABILITIES);
@@ -343,7 +355,21 @@ export class MemoryDriver
     this.open();
     checkName('topic', topic, this.limits);
     checkValue(DRIVER, payload, this.limits);
-    const hdrs = checkHeaders(headers);
+    return { messageId: this.fanOut(topic, undefined, payload, checkHeaders(headers)) };
+  }
+
+  /** Checked as a whole first, then fanned out in batch order. */
+  async publishBatch(messages: BatchMessage[]): Promise<{ messageIds: string[] }> {
+    this.open();
+    const checked = checkBatchMessages(DRIVER, messages, {
+      limits: this.limits,
+      checkTopic: (topic) => checkName('topic', topic, this.limits),
+      checkHeaders,
+    });
+    return { messageIds: checked.map((m) => this.fanOut(m.topic, m.key, m.value, m.headers)) };
+  }
+
+  private fanOut(topic: string, key: string | undefined, payload: Bytes, headers: Headers): string {
     const messageId = randomUUID();
     const handlers = this.topics.get(topic);
     if (handlers) {
@@ -353,14 +379,20 @@ export class MemoryDriver
         setImmediate(() => {
           if (!handlers.has(entry)) return;
           try {
-            entry.handler({ topic, payload: copy(data), headers: { ...hdrs }, messageId });
+            entry.handler({
+              topic,
+              payload: copy(data),
+              headers: { ...headers },
+              messageId,
+              ...(key === undefined ? {} : { key }),
+            });
           } catch (err) {
             process.emitWarning(`memory driver: a subscriber of "${topic}" threw: ${String(err)}`);
           }
         });
       }
     }
-    return { messageId };
+    return messageId;
   }
 
   async subscribe(topic: string, handler: (message: PubSubMessage) => void): Promise<Subscription> {

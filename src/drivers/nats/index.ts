@@ -14,6 +14,7 @@ export { natsConfigSchema, type NatsConfig } from './config';
  */
 const CAPABILITIES: readonly Capability[] = [
   'pubsub_basic',
+  'pubsub_batch',
   'queue_basic',
   'stream_basic',
   'keyvalue_basic',

@@ -1,4 +1,4 @@
-// The nats driver's implementation: one connection, core NATS for pubsub_basic, JetStream for
+// The nats driver's implementation: one connection, core NATS for pubsub_basic/_batch, JetStream for
 // queue_basic and stream_basic, JetStream KV for keyvalue_basic and keyvalue_scan. Loaded only by
 // natsDriver.create() (index.ts), so the client packages load only when a config uses NATS.
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -62,7 +62,7 @@ class NatsDriver {
     private readonly queue: NatsQueue | null,
     private readonly stream: NatsStream | null,
   ) {
-    const caps: Capability[] = ['pubsub_basic'];
+    const caps: Capability[] = ['pubsub_basic', 'pubsub_batch'];
     if (kv) caps.push('keyvalue_basic', 'keyvalue_scan');
     if (queue) caps.push('queue_basic');
     if (stream) caps.push('stream_basic');
@@ -109,6 +109,7 @@ class NatsDriver {
       close: () => this.close(),
       publish: this.live(pubsub.publish.bind(pubsub)),
       subscribe: this.live(pubsub.subscribe.bind(pubsub)),
+      publishBatch: this.live(pubsub.publishBatch.bind(pubsub)),
     };
     if (kv) {
       Object.assign(d, {

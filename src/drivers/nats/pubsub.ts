@@ -1,16 +1,29 @@
 // pubsub_basic over core NATS: at-most-once fan-out to the subscribers connected at publish time.
 // Topic `a.b.c` is subject `[<pubsubSubjectPrefix>.]a.b.c`: the topic's hierarchy is the subject's
-// (see topicSubject in names.ts for the few characters escaped). The message id travels in Nats-Msg-Id.
+// (see topicSubject in names.ts for the few characters escaped). The message id travels in Nats-Msg-Id,
+// a publishBatch message's key in Prism-Key (base64url, so any key fits in a header).
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from './client';
-import type { Bytes, Headers, PubSubBasic, PubSubMessage, Subscription } from '../capabilities';
+import type {
+  BatchMessage,
+  Bytes,
+  Headers,
+  PubSubBasic,
+  PubSubBatch,
+  PubSubMessage,
+  Subscription,
+} from '../capabilities';
 import { DriverError } from '../errors';
 import { checkValue, type Limits } from '../limits';
+import { checkBatchMessages } from '../pubsub-batch';
 import { DRIVER, guard, withTimeout } from './errors';
 import { checkHeaders, fromNatsHeaders, internalHeader, MESSAGE_ID_HEADER, toNatsHeaders } from './headers';
 import { checkName, topicSubject } from './names';
 
-export class NatsPubSub implements PubSubBasic {
+/** The key of a publishBatch message. */
+const KEY_HEADER = 'Prism-Key';
+
+export class NatsPubSub implements PubSubBasic, PubSubBatch {
   private readonly subscriptions = new Set<{ unsubscribe(): void }>();
 
   constructor(
@@ -60,6 +73,29 @@ export class NatsPubSub implements PubSubBasic {
     return { messageId };
   }
 
+  /**
+   * Every message written to the connection in batch order (NATS keeps one connection's order per
+   * subject), then one flush: its PONG proves the server processed them all.
+   */
+  async publishBatch(messages: BatchMessage[]): Promise<{ messageIds: string[] }> {
+    const checked = checkBatchMessages(DRIVER, messages, {
+      limits: this.limits,
+      checkTopic: (topic) => checkName('topic', topic),
+      checkHeaders,
+    });
+    const messageIds = checked.map(() => randomUUID());
+    if (checked.length === 0) return { messageIds };
+    await guard(`publish a batch of ${checked.length}`, async () => {
+      checked.forEach((m, i) => {
+        const internal: Record<string, string> = { [MESSAGE_ID_HEADER]: messageIds[i]! };
+        if (m.key !== undefined) internal[KEY_HEADER] = Buffer.from(m.key, 'utf8').toString('base64url');
+        this.nc.publish(this.subject(m.topic), m.value, { headers: toNatsHeaders(m.headers, internal) });
+      });
+      await this.flushPublished();
+    });
+    return { messageIds };
+  }
+
   async subscribe(topic: string, handler: (message: PubSubMessage) => void): Promise<Subscription> {
     checkName('topic', topic);
     if (typeof handler !== 'function') {
@@ -69,11 +105,13 @@ export class NatsPubSub implements PubSubBasic {
       const s = this.nc.subscribe(this.subject(topic), {
         callback: (err, m) => {
           if (err) return;
+          const key = internalHeader(m.headers, KEY_HEADER);
           const message: PubSubMessage = {
             topic,
             payload: new Uint8Array(m.data),
             headers: fromNatsHeaders(m.headers),
             messageId: internalHeader(m.headers, MESSAGE_ID_HEADER) ?? '',
+            ...(key === undefined ? {} : { key: Buffer.from(key, 'base64url').toString('utf8') }),
           };
           try {
             handler(message);

@@ -14,12 +14,17 @@
 // copying rolls the copy back with its transaction (the exported snapshot dies with its
 // connection): the marker stays "pending", and the next attempt drops the slot and starts over.
 // A crash while delivering repeats at most the chunks not yet recorded (same event ids).
+//
+// PgCdcSnapshot offers this as the cdc_snapshot capability: one store per bookkeeping schema.
 import type { Client, Pool, PoolClient } from 'pg';
-import type { RowChange } from '../capabilities';
+import type { CdcSnapshot, RowChange, SnapshotInfo, SnapshotScope } from '../capabilities';
 import { DriverError } from '../errors';
+import type { PgCdcSource } from './cdc-source';
 import { parseTableName } from './cdc-source';
 import { decodeTextValue } from './cdc-values';
-import { DRIVER, qualified, quoteIdent } from './sql';
+import type { PgContext } from './context';
+import { toDriverError } from './pg-errors';
+import { checkText, DRIVER, qualified, quoteIdent } from './sql';
 
 export type SnapshotState = 'pending' | 'staged' | 'done';
 
@@ -132,19 +137,16 @@ export class SnapshotStore {
 
   /**
    * Drops the slot (an earlier attempt's), creates it again with an exported snapshot, and stages
-   * every table's rows as of that snapshot. `beat` is called now and then while it runs.
+   * every table's rows as of that snapshot.
    */
-  async take(options: { url: string; slot: string; tables: string[]; beat: () => void }): Promise<SnapshotMarker> {
+  async take(options: { replication: () => Client; slot: string; tables: string[] }): Promise<SnapshotMarker> {
     await this.ensure();
     const { slot } = options;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports -- pg is an optional peer
-    const pg = require('pg') as typeof import('pg');
     await this.pool.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [
       slot,
     ]);
-    const replication: Client = new pg.Client({ connectionString: options.url, replication: 'database' } as never);
+    const replication = options.replication();
     replication.on('error', () => undefined);
-    const timer = setInterval(options.beat, 1_000);
     try {
       await replication.connect();
       // EXPORT_SNAPSHOT (accepted from PostgreSQL 10 on; 15 also spells it (SNAPSHOT 'export')).
@@ -170,7 +172,6 @@ export class SnapshotStore {
             [slot, total, index],
           );
           total += copied.rowCount ?? 0;
-          options.beat();
         }
         await client.query(
           `UPDATE ${this.markers} SET state = 'staged', lsn = $2::pg_lsn, rows = $3, delivered_upto = 0,
@@ -186,7 +187,6 @@ export class SnapshotStore {
         client.release();
       }
     } finally {
-      clearInterval(timer);
       await replication.end().catch(() => undefined);
     }
     return (await this.marker(slot))!;
@@ -250,6 +250,87 @@ export class SnapshotStore {
     await this.ensure();
     await this.pool.query(`DELETE FROM ${this.rowsTable} WHERE slot = $1`, [slot]);
     await this.pool.query(`DELETE FROM ${this.markers} WHERE slot = $1`, [slot]);
+  }
+}
+
+/** cdc_snapshot on the driver's pool; `replication` opens a replication connection with its settings. */
+export class PgCdcSnapshot implements CdcSnapshot {
+  private readonly stores = new Map<string, SnapshotStore>();
+
+  constructor(
+    private readonly ctx: PgContext,
+    private readonly cdc: PgCdcSource,
+    private readonly replication: () => Client,
+  ) {}
+
+  private store(scope: SnapshotScope): SnapshotStore {
+    this.ctx.assertOpen();
+    const schema = scope.schema === undefined ? this.ctx.config.schema : checkText('schema', scope.schema, 63);
+    let store = this.stores.get(schema);
+    if (!store) this.stores.set(schema, (store = new SnapshotStore(this.ctx.pool, schema)));
+    return store;
+  }
+
+  private async run<T>(action: string, op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      throw toDriverError(err, action);
+    }
+  }
+
+  /**
+   * A slot made for a snapshot gets one, consistent with its start; a crash while copying leaves
+   * the marker pending, and the next call starts over with a new slot.
+   */
+  async prepareSnapshot(
+    options: SnapshotScope & { publication: string; tables: string[] },
+  ): Promise<SnapshotInfo | null> {
+    const s = this.store(options);
+    const capture = { slot: options.slot, publication: options.publication, tables: options.tables };
+    return this.run('prepare snapshot', async () => {
+      let marker = await s.marker(options.slot);
+      if (!marker) {
+        const slotThere = await this.ctx.query('find slot', 'SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [
+          options.slot,
+        ]);
+        // The slot already streams (made without a snapshot): its position is kept, no snapshot.
+        if ((slotThere.rowCount ?? 0) > 0) {
+          await this.cdc.ensureCapture(capture);
+          return null;
+        }
+        await s.begin(options.slot);
+      }
+      // Publication first (decoding looks it up from the slot's start on), then the slot's checks.
+      await this.cdc.ensureCapture(capture);
+      marker = await s.marker(options.slot);
+      if (marker?.state === 'pending') {
+        marker = await s.take({ replication: this.replication, slot: options.slot, tables: options.tables });
+      }
+      if (!marker || marker.state === 'pending') return null;
+      return { state: marker.state, lsn: marker.lsn, rows: marker.rows, deliveredUpTo: marker.deliveredUpTo };
+    });
+  }
+
+  async readSnapshot(options: SnapshotScope & { after: number; limit: number }): Promise<RowChange[]> {
+    const s = this.store(options);
+    if (!Number.isSafeInteger(options.after) || options.after < 0) {
+      throw new DriverError(DRIVER, 'InvalidArgument', 'after must be a non-negative integer');
+    }
+    if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > 10_000) {
+      throw new DriverError(DRIVER, 'InvalidArgument', 'limit must be an integer from 1 to 10000');
+    }
+    return this.run('read snapshot', () => s.read(options.slot, options.after, options.limit));
+  }
+
+  async finishSnapshot(options: SnapshotScope): Promise<void> {
+    const s = this.store(options);
+    return this.run('finish snapshot', () => s.finish(options.slot));
+  }
+
+  async forgetSnapshot(options: SnapshotScope): Promise<void> {
+    const s = this.store(options);
+    return this.run('forget snapshot', () => s.forget(options.slot));
   }
 }
 

@@ -348,7 +348,7 @@ function rowOf(
   return row;
 }
 
-export class PgCdcSource implements CdcSource {
+export class PgCdcSource implements Omit<CdcSource, 'captureStatus'> {
   private readonly relations = new Map<number, Relation>();
   /** Primary key columns by relation id (null: the table has none). */
   private readonly primaryKeys = new Map<number, string[] | null>();

@@ -67,4 +67,6 @@ export const POSTGRES_CAPABILITIES: readonly Capability[] = [
   'queue_basic',
   'pubsub_basic',
   'cdc_source',
+  'cdc_snapshot',
+  'outbox_source',
 ];

@@ -1,13 +1,16 @@
 // The postgres driver: one pool shared by the key-value, queue, pub/sub and CDC parts, plus a
 // dedicated connection for LISTEN. Loaded by index.ts only when a backend uses it.
 import { Client, Pool } from 'pg';
-import type { Capability } from '../capabilities';
+import type { Capability, CaptureStatus } from '../capabilities';
 import type { DriverBase, DriverHealth } from '../driver';
 import type { DriverContext } from '../registry';
+import { captureStatus } from './cdc-status';
+import { PgCdcSnapshot } from './cdc-snapshot';
 import { PgCdcSource } from './cdc-source';
 import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config';
 import { clientConfig, PgContext } from './context';
 import { PgKeyValue } from './keyvalue';
+import { PgOutbox } from './outbox';
 import { PgPubSub } from './pubsub';
 import { PgQueue } from './queue';
 
@@ -20,6 +23,8 @@ export class PostgresDriver implements DriverBase {
   private readonly queue: PgQueue;
   private readonly pubsub: PgPubSub;
   private readonly cdc: PgCdcSource;
+  private readonly snapshots: PgCdcSnapshot;
+  private readonly outbox: PgOutbox;
   private closing: Promise<void> | undefined;
 
   constructor(config: PostgresConfig, context: DriverContext) {
@@ -36,6 +41,13 @@ export class PostgresDriver implements DriverBase {
       heartbeatIntervalMs: config.cdcHeartbeatIntervalMs,
       report: context.report,
     });
+    this.snapshots = new PgCdcSnapshot(
+      this.ctx,
+      this.cdc,
+      // pg types lack the replication option of its Client.
+      () => new Client({ ...connection, replication: 'database' } as typeof connection),
+    );
+    this.outbox = new PgOutbox(this.ctx);
   }
 
   async health(): Promise<DriverHealth> {
@@ -91,6 +103,17 @@ export class PostgresDriver implements DriverBase {
   readonly readChanges: PgCdcSource['readChanges'] = (options) => this.cdc.readChanges(options);
   readonly confirm: PgCdcSource['confirm'] = (options) => this.cdc.confirm(options);
   readonly dropCapture: PgCdcSource['dropCapture'] = (options) => this.cdc.dropCapture(options);
+  readonly captureStatus = (options: { slot: string }): Promise<CaptureStatus> => captureStatus(this.ctx, options);
+  // cdc_snapshot
+  readonly prepareSnapshot: PgCdcSnapshot['prepareSnapshot'] = (options) => this.snapshots.prepareSnapshot(options);
+  readonly readSnapshot: PgCdcSnapshot['readSnapshot'] = (options) => this.snapshots.readSnapshot(options);
+  readonly finishSnapshot: PgCdcSnapshot['finishSnapshot'] = (options) => this.snapshots.finishSnapshot(options);
+  readonly forgetSnapshot: PgCdcSnapshot['forgetSnapshot'] = (options) => this.snapshots.forgetSnapshot(options);
+  // outbox_source
+  readonly checkOutbox: PgOutbox['checkOutbox'] = (options) => this.outbox.checkOutbox(options);
+  readonly pollOutbox: PgOutbox['pollOutbox'] = (options) => this.outbox.pollOutbox(options);
+  readonly markPublished: PgOutbox['markPublished'] = (options) => this.outbox.markPublished(options);
+  readonly outboxLag: PgOutbox['outboxLag'] = (options) => this.outbox.outboxLag(options);
 }
 
 export async function createPostgresDriver(config: PostgresConfig, context: DriverContext): Promise<PostgresDriver> {
