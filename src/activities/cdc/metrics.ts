@@ -1,4 +1,5 @@
-// cdc_lag_bytes, cdc_lag_seconds and cdc_events_total. Pattern activities get no handle on the
+// cdc_lag_bytes, cdc_lag_seconds, cdc_outbox_unpublished, cdc_outbox_oldest_seconds and
+// cdc_events_total. Pattern activities get no handle on the
 // worker's registry (PatternActivityContext has none), so these live in prom-client's default
 // registry, which the worker's /metrics also serves.
 import { Counter, Gauge, register } from 'prom-client';
@@ -13,6 +14,8 @@ function gauge(name: string, help: string): Gauge<'pipeline'> {
 export const cdcMetrics = {
   lagBytes: gauge('cdc_lag_bytes', 'WAL bytes the pipeline slot still holds'),
   lagSeconds: gauge('cdc_lag_seconds', 'age of the oldest event of the last delivered batch'),
+  outboxUnpublished: gauge('cdc_outbox_unpublished', 'outbox rows not yet marked published (outbox mode)'),
+  outboxOldestSeconds: gauge('cdc_outbox_oldest_seconds', 'age of the oldest unpublished outbox row (outbox mode)'),
   events:
     (register.getSingleMetric('cdc_events_total') as Counter<'pipeline' | 'table' | 'op'> | undefined) ??
     new Counter({

@@ -1,28 +1,23 @@
 // The CDC pattern's settings (patterns.cdc.settings in the worker config).
 import { z } from 'zod';
 
+/** A field that was removed: any value is refused with `message` (what to do instead). */
+const removed = (message: string) => z.never({ error: message }).optional();
+
 export const cdcSettingsSchema = z
   .object({
-    /**
-     * Connection URL of the source database, for what the cdc_source capability does not offer:
-     * the outbox poller and the slot's lag in bytes. Usually the source backend's own URL.
-     */
-    postgresUrl: z.string().min(1).optional(),
-    /** Schema of the initial snapshot's bookkeeping and staged rows (in the postgresUrl database). */
+    /** Schema of the initial snapshot's bookkeeping and staged rows (in the source database). */
     snapshotSchema: z.string().min(1).max(63).default('prism_store'),
-    /** Keys delivered concurrently by one deliver activity (one key's events stay in order). */
+    /** Keys delivered concurrently by one deliver activity without pubsub_batch (one key's events stay in order). */
     deliverConcurrency: z.number().int().min(1).max(256).default(32),
-    /**
-     * Produce to Kafka directly, a batch per request, instead of one publish per event through the
-     * sink driver (see kafka-direct.ts). brokers and topicPrefix should match the sink backend's.
-     */
-    kafkaDirect: z
-      .object({
-        brokers: z.array(z.string().min(1)).min(1),
-        topicPrefix: z.string().default(''),
-      })
-      .strict()
-      .optional(),
+    postgresUrl: removed(
+      'removed: the source backend (patterns.cdc.slots.source) and its connection are used for the outbox, ' +
+        'the slot lag and the snapshot; delete this field',
+    ),
+    kafkaDirect: removed(
+      'removed: batches are delivered through the sink backend (patterns.cdc.slots.sink) with pubsub_batch, ' +
+        'one produce request per batch, using the brokers, TLS and SASL of that backend; delete this field',
+    ),
   })
   .strict();
 

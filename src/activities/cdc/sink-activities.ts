@@ -1,11 +1,15 @@
-// The deliver activity on the `sink` slot's backend: every message of a batch, in order per
-// (topic, key), different keys concurrently, a truncate alone between what comes before and after
-// it; it resolves only once the sink accepted them all, and the workflow confirms the source
-// position only after that. It heartbeats the ids accepted so far,
-// and a retry resumes from the heartbeat details instead of sending them again.
+// The deliver activity on the `sink` slot's backend (so it runs under that backend's breaker and
+// bulkhead): every message of a batch, in order per (topic, key), a truncate alone between what
+// comes before and after it; it resolves only once the sink accepted them all, and the workflow
+// confirms the source position only after that. A sink whose driver offers pubsub_batch gets each
+// part between truncates in one publishBatch call (Kafka: one produce request, the message key as
+// the record key); otherwise one publish/append per message, different keys concurrently. It
+// heartbeats the ids accepted so far, and a retry resumes from there instead of sending them again.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Headers, PubSubBasic, StreamBasic } from '../../drivers/capabilities';
+import type { Headers, PubSubBasic, PubSubBatch, StreamBasic } from '../../drivers/capabilities';
+import { hasCapability, type DriverBase } from '../../drivers/driver';
+import { MAX_BATCH_KEYS } from '../../drivers/limits';
 import type { PatternActivityContext } from '../../sdk/pattern';
 import {
   CDC_CONFIG_ERROR,
@@ -16,7 +20,6 @@ import {
 } from '../../workflows/cdc/activities';
 import type { OutboundMessage } from '../../workflows/cdc/events';
 import { lagSecondsOf } from '../../workflows/cdc/status';
-import { produceDirect } from './kafka-direct';
 import { cdcMetrics } from './metrics';
 import type { CdcSettings } from './settings';
 
@@ -32,8 +35,10 @@ export const cdcHeaders = (m: OutboundMessage): Headers => ({
   [CDC_HEADERS.table]: m.table,
 });
 
+const bodyBytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
+
 function sender(sink: Partial<PubSubBasic & StreamBasic>, mode: DeliverRequest['mode'], backend: string): Send {
-  const bytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
+  const bytes = bodyBytes;
   if (mode === 'pubsub' && typeof sink.publish === 'function') {
     const publish = sink.publish.bind(sink);
     return (m) => publish(m.topic, bytes(m), cdcHeaders(m));
@@ -76,15 +81,9 @@ export function chainsOf(messages: readonly OutboundMessage[]): OutboundMessage[
 
 export function cdcSinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>): CdcSinkActivities {
   const sink = driver as Partial<PubSubBasic & StreamBasic>;
+  const base = driver as DriverBase;
   return {
     async deliver(request: DeliverRequest): Promise<DeliverResult> {
-      const direct = context.settings.kafkaDirect;
-      if (direct && request.mode === 'pubsub') {
-        await produceDirect(direct, request.messages, cdcHeaders);
-        for (const m of request.messages) countEvent(request.pipeline, m);
-        return finish(request, request.messages.length, 0);
-      }
-      const send = sender(sink, request.mode, context.backend);
       const ctx = Context.current();
       const before = (ctx.info.heartbeatDetails as DeliverProgress | undefined)?.delivered ?? [];
       const done = new Set(before);
@@ -97,7 +96,7 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
           ctx.heartbeat({ delivered: accepted } satisfies DeliverProgress);
         }
       };
-      const sendChains = async (chains: OutboundMessage[][]): Promise<void> => {
+      const sendChains = async (chains: OutboundMessage[][], send: Send): Promise<void> => {
         let next = 0;
         const worker = async (): Promise<void> => {
           while (next < chains.length) {
@@ -113,9 +112,31 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
         };
         await Promise.all(Array.from({ length: Math.min(context.settings.deliverConcurrency, chains.length) }, worker));
       };
+      // One call per round (at most MAX_BATCH_KEYS messages; a pipeline batch is far smaller).
+      const sendBatch = async (batchSink: PubSubBatch, round: OutboundMessage[]): Promise<void> => {
+        for (let i = 0; i < round.length; i += MAX_BATCH_KEYS) {
+          ctx.cancellationSignal.throwIfAborted();
+          const part = round.slice(i, i + MAX_BATCH_KEYS);
+          await batchSink.publishBatch(
+            part.map((m) => ({ topic: m.topic, key: m.key, value: bodyBytes(m), headers: cdcHeaders(m) })),
+          );
+          accepted.push(...part.map((m) => m.id));
+          for (const m of part) countEvent(request.pipeline, m);
+        }
+      };
+      let sendRound: (round: OutboundMessage[]) => Promise<void>;
+      if (request.mode === 'pubsub' && hasCapability(base, 'pubsub_batch')) {
+        sendRound = (round) => sendBatch(base, round);
+      } else {
+        const send = sender(sink, request.mode, context.backend);
+        sendRound = (round) => sendChains(chainsOf(round), send);
+      }
+      // A slow broker must not look like a dead worker: beat while a call waits.
+      const timer = setInterval(() => beat(), 1_000);
       try {
-        for (const round of roundsOf(pending)) await sendChains(chainsOf(round));
+        for (const round of roundsOf(pending)) await sendRound(round);
       } finally {
+        clearInterval(timer);
         beat(true);
       }
       return finish(request, pending.length, request.messages.length - pending.length);

@@ -22,7 +22,7 @@ export function pipelineWorkflowId(nameOrId: string): string {
 }
 
 export function formatStatus(s: CdcStatus): string[] {
-  const bytes = s.lagBytes === null ? 'unknown (set settings.postgresUrl)' : `${s.lagBytes} bytes`;
+  const bytes = s.lagBytes === null ? 'unknown' : `${s.lagBytes} bytes`;
   return [
     `pipeline:    ${s.pipeline}`,
     `state:       ${s.state} (run ${s.run})`,
@@ -32,6 +32,13 @@ export function formatStatus(s: CdcStatus): string[] {
     `totals:      ${s.totals.eventsDelivered} delivered, ${s.totals.filtered} filtered, ` +
       `${s.totals.changesRead} read, ${s.totals.batches} batches`,
     `last batch:  ${s.lastBatchAt ?? '-'}`,
+    // Outbox mode only (older runs' status has no outboxLag field).
+    ...(s.outboxLag
+      ? [
+          `outbox lag:  ${s.outboxLag.unpublished} unpublished, oldest ${s.outboxLag.oldestAgeSeconds.toFixed(1)} s ` +
+            `(${s.outboxLag.oldestUnpublishedAt ?? '-'})`,
+        ]
+      : []),
     // Older runs' status has no snapshot field.
     ...(s.snapshot
       ? [

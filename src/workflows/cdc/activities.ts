@@ -1,5 +1,6 @@
 // The CDC pattern's own slot activities, as the workflow sees them (types only: the
 // implementations live in src/activities/cdc and run on each slot's backend task queue).
+import type { OutboxLag, OutboxPosition, OutboxRange, SnapshotInfo } from '../../drivers/capabilities';
 import type { OutboundMessage } from './events';
 import type { PipelineSpec } from './pipeline';
 
@@ -15,18 +16,16 @@ export interface PrepareRequest {
   snapshot?: 'initial' | 'never';
 }
 
-/** The initial snapshot as prepare left it (state staged: rows to deliver after deliveredUpTo). */
-export interface SnapshotInfo {
-  state: 'staged' | 'done';
-  lsn: string | null;
-  rows: number;
-  deliveredUpTo: number;
-}
+// The snapshot as prepare left it, and outbox positions: the capabilities' own types.
+export type { OutboxLag, OutboxPosition, OutboxRange, SnapshotInfo };
 
 export interface PrepareResult {
   database: string;
-  /** settings.kafkaDirect is set: captureAndDeliver can do a whole round in one activity. */
-  directSink: boolean;
+  /**
+   * Only in histories from before batched delivery went through the sink: settings.kafkaDirect
+   * was set and the rounds ran as captureAndDeliver (see the workflow's legacy branch).
+   */
+  directSink?: boolean;
   /** null: no snapshot (not asked for, or the slot already existed without one). */
   snapshot?: SnapshotInfo | null;
 }
@@ -38,16 +37,17 @@ export interface SnapshotChunkRequest {
   after: number;
   limit: number;
   spec: PipelineSpec;
-  /** Produce straight to Kafka (settings.kafkaDirect) instead of returning the messages. */
-  direct: boolean;
 }
 
 export interface SnapshotChunkResult {
-  /** Empty when direct: already produced. */
   messages: OutboundMessage[];
   /** The last row this chunk covers (== after when no rows were left). */
   upTo: number;
   rowsRead: number;
+  /**
+   * Always 0 now. In histories from before batched delivery went through the sink, the chunk was
+   * produced by the source activity itself: messages empty, delivered their count.
+   */
   delivered: number;
 }
 
@@ -68,6 +68,7 @@ export interface CaptureResult {
   lagBytes: number | null;
 }
 
+/** Only scheduled by histories from before batched delivery went through the sink. */
 export interface CaptureAndDeliverRequest extends CaptureRequest {
   forMs: number;
 }
@@ -79,18 +80,6 @@ export interface CaptureAndDeliverResult {
   position: string | null;
   lagBytes: number | null;
   lagSeconds: number;
-}
-
-/** A row's place in outbox order: created_at exactly as Postgres prints it (microseconds), then id. */
-export interface OutboxPosition {
-  createdAt: string;
-  id: string;
-}
-
-/** The first and last row of one polled batch, in outbox order. */
-export interface OutboxRange {
-  from: OutboxPosition;
-  to: OutboxPosition;
 }
 
 export interface PollOutboxRequest {
@@ -115,6 +104,14 @@ export interface PollOutboxResult {
   /** This batch's first and last row (null when empty): what the next polls skip while it is in flight. */
   range?: OutboxRange | null;
   lagBytes: null;
+  /** Unpublished rows after this poll (the polled ones included); absent in older histories. */
+  lag?: OutboxLagStatus;
+}
+
+/** The outbox's backlog as a poll saw it. */
+export interface OutboxLagStatus extends OutboxLag {
+  /** Age of the oldest unpublished row when polled, in seconds (0 when there is none). */
+  oldestAgeSeconds: number;
 }
 
 export interface CdcSourceActivities {
@@ -123,9 +120,9 @@ export interface CdcSourceActivities {
   capture(request: CaptureRequest): Promise<CaptureResult>;
   pollOutbox(request: PollOutboxRequest): Promise<PollOutboxResult>;
   /**
-   * With a direct Kafka sink: read → pipeline → produce → confirm, batch after batch, for up to
-   * request.forMs (or until a read comes back empty). No event enters workflow history; the
-   * confirmed position is heartbeated.
+   * Histories from before batched delivery went through the sink scheduled this (read, produce to
+   * Kafka, confirm, in one activity). It now does nothing and says so (batches: 0): a round left in
+   * flight by such a run completes, and the run goes on with capture and deliver.
    */
   captureAndDeliver(request: CaptureAndDeliverRequest): Promise<CaptureAndDeliverResult>;
   markPublished(request: { table: string; ids: string[] }): Promise<number>;

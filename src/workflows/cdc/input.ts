@@ -31,7 +31,7 @@ export const cdcPipelineInput = z
       .regex(/^[a-z0-9_]{1,63}$/)
       .optional(),
     publication: z.string().min(1).max(63).optional(),
-    /** source.db in events; default: the database of settings.postgresUrl, else "postgres". */
+    /** source.db in events; default: the source backend's database. */
     database: z.string().min(1).optional(),
     /**
      * initial: when the pipeline's slot is created, first deliver every existing row as an 'r'

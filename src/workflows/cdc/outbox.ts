@@ -1,16 +1,10 @@
 // Transactional outbox rows as messages: the topic comes from the aggregate type, the key is the
 // aggregate id (so one aggregate's events stay in order), the id is stable per row.
+import type { OutboxEntry } from '../../drivers/capabilities';
 import type { OutboundMessage } from './events';
 
-export interface OutboxRow {
-  id: string;
-  aggregateType: string;
-  aggregateId: string;
-  eventType: string;
-  payload: unknown;
-  /** ISO time. */
-  createdAt: string;
-}
+/** An outbox row as outbox_source returns it (its position is not needed here). */
+export type OutboxRow = Omit<OutboxEntry, 'position'>;
 
 export interface OutboxEvent {
   id: string;

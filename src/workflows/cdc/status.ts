@@ -1,6 +1,8 @@
 // A pipeline's status as the workflow keeps it (and hands it to the next run when continuing as
 // new): position, lag, throughput and totals. Pure: times are passed in (workflow time).
 
+import type { OutboxLagStatus } from './activities';
+
 export type PipelineState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
 /** The initial snapshot's progress (null when the pipeline takes none). */
@@ -27,6 +29,11 @@ export interface CdcStatus {
   eventsPerSecond: number;
   totals: { changesRead: number; eventsDelivered: number; filtered: number; batches: number };
   snapshot: SnapshotStatus | null;
+  /**
+   * Outbox mode: the rows not yet marked published and the age of the oldest, as the last poll
+   * saw them (null in logical mode, and until the first poll; absent in older runs' status).
+   */
+  outboxLag?: OutboxLagStatus | null;
   /** Runs so far (continue-as-new count + 1). */
   run: number;
   lastBatchAt: string | null;
@@ -48,6 +55,7 @@ export function initialStatus(pipeline: string, nowMs: number): CdcStatus {
     eventsPerSecond: 0,
     totals: { changesRead: 0, eventsDelivered: 0, filtered: 0, batches: 0 },
     snapshot: null,
+    outboxLag: null,
     run: 1,
     lastBatchAt: null,
     startedAt: new Date(nowMs).toISOString(),
@@ -61,6 +69,8 @@ export interface BatchOutcome {
   position: string | null;
   lagBytes: number | null;
   lagSeconds: number;
+  /** Outbox mode: the backlog as this batch's poll saw it. */
+  outboxLag?: OutboxLagStatus;
 }
 
 /** Folds one finished batch into the status and the rate window (both returned anew). */
@@ -82,6 +92,7 @@ export function recordBatch(
       ...status,
       lastLsn: batch.position ?? status.lastLsn,
       lagBytes: batch.lagBytes ?? status.lagBytes,
+      outboxLag: batch.outboxLag ?? status.outboxLag ?? null,
       lagSeconds: batch.lagSeconds,
       eventsPerSecond: Math.round((events * 1000) / spanMs),
       totals: {

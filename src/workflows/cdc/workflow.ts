@@ -7,6 +7,9 @@
 // chunks, position kept in status.snapshot.rowsDone) before streaming starts (cdc-snapshot.ts).
 // Outbox mode runs as a staged Pipeline instead (outbox-pipeline.ts): the next batch is polled
 // while the last one is delivered; it drains before the loop pauses, stops or continues as new.
+// Runs started before batched delivery went through the sink's driver (settings.kafkaDirect) did
+// whole rounds in the source activity (captureAndDeliver); their histories replay on that branch,
+// and from where their history ends they go on with capture and deliver (patch cdc-sink-batch).
 import {
   allHandlersFinished,
   ApplicationFailure,
@@ -23,7 +26,13 @@ import {
 import { parseInput } from '../input';
 import { PRISM_PATTERN, PRISM_STATUS } from '../search-attributes';
 import { bindSlots, useSlot, useSlotActivities } from '../slots';
-import { CDC_CONFIG_ERROR, type CdcSinkActivities, type CdcSourceActivities, type DeliverResult } from './activities';
+import {
+  CDC_CONFIG_ERROR,
+  type CdcSinkActivities,
+  type CdcSourceActivities,
+  type DeliverResult,
+  type OutboxLagStatus,
+} from './activities';
 import type { OutboundMessage } from './events';
 import { initialOutboxStats, runOutboxPipeline, type OutboxPipelineStats } from './outbox-pipeline';
 import { cdcPipelineInput, publicationName, slotName, type CdcPipeline, type CdcPipelineInput } from './input';
@@ -49,7 +58,8 @@ export interface CdcCarried {
   window: RateWindow;
   paused: boolean;
   database: string;
-  directSink: boolean;
+  /** Only from runs before the cdc-sink-batch patch (settings.kafkaDirect). */
+  directSink?: boolean;
 }
 
 /**
@@ -133,7 +143,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       snapshot: input.snapshot,
     });
     database = prepared.database;
-    directSink = prepared.directSink;
+    directSink = prepared.directSink ?? false;
     const snap = prepared.snapshot ?? null;
     status = {
       ...status,
@@ -159,6 +169,13 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     messages.length === 0
       ? { delivered: 0, resumed: 0, lagSeconds: 0 }
       : sink.deliver({ pipeline: input.pipeline, mode: input.sink, messages });
+
+  /** True while a pre-patch run's direct rounds replay; false for good once past them. */
+  const replayingDirectRounds = (): boolean => {
+    if (!patched('cdc-sink-batch')) return true;
+    directSink = false;
+    return false;
+  };
 
   const batchLimitReached = (batches: number): boolean => batches >= input.maxBatchesPerRun || historyIsLarge();
 
@@ -199,6 +216,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
             position: batch.ids.at(-1) ?? null,
             lagBytes: null,
             lagSeconds: d.lagSeconds,
+            ...(batch.lag ? { outboxLag: batch.lag } : {}),
           }));
         },
         stats: outboxStats,
@@ -211,6 +229,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     let changesRead: number;
     let position: string | null;
     let lagBytes: number | null;
+    let outboxLag: OutboxLagStatus | undefined;
     let delivered: DeliverResult;
     const snapshot = status.snapshot;
     if (snapshot?.state === 'delivering') {
@@ -221,11 +240,13 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
         after: snapshot.rowsDone,
         limit: input.snapshotChunkSize,
         spec,
-        direct: directSink,
       });
-      delivered = directSink
-        ? { delivered: chunk.delivered, resumed: 0, lagSeconds: 0 }
-        : await deliver(chunk.messages);
+      // A chunk of an older history was produced by the source activity itself (delivered > 0,
+      // no messages); today's chunks carry their messages to the sink.
+      delivered =
+        chunk.messages.length === 0 && chunk.delivered > 0
+          ? { delivered: chunk.delivered, resumed: 0, lagSeconds: 0 }
+          : await deliver(chunk.messages);
       if (chunk.rowsRead === 0) await source.finishSnapshot({ slot });
       status = {
         ...status,
@@ -234,8 +255,8 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       changesRead = chunk.rowsRead;
       position = null;
       lagBytes = null;
-    } else if (input.mode === 'logical' && directSink) {
-      // One activity per round: events go straight to Kafka and never enter history.
+    } else if (input.mode === 'logical' && directSink && replayingDirectRounds()) {
+      // Replaying a run from before the patch: one activity per round produced to Kafka itself.
       const round = await source.captureAndDeliver({
         pipeline: input.pipeline,
         slot,
@@ -275,6 +296,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       changesRead = batch.ids.length;
       position = batch.ids.at(-1) ?? null;
       lagBytes = null;
+      outboxLag = batch.lag;
     }
     ({ status, window } = recordBatch(status, window, {
       nowMs: Date.now(),
@@ -283,6 +305,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       position,
       lagBytes,
       lagSeconds: delivered.lagSeconds,
+      ...(outboxLag ? { outboxLag } : {}),
     }));
   }
 

@@ -1,5 +1,7 @@
 // Kafka stopped for 10 s under a steady write load, then started again: nothing is lost (the
 // deliver activity retries; the source position waits), and the pipeline catches up by itself.
+// Delivery is the sink backend's activity, so the outage opens the Kafka backend's breaker (on
+// /health) and leaves the Postgres backend's closed.
 // The Kafka is a private one (own ports and folder, the main stack's jars), so the test runs by
 // default without disturbing anyone; every wait has a deadline, so a failure fails fast.
 import assert from 'node:assert/strict';
@@ -35,7 +37,17 @@ describe('cdc: Kafka outage', () => {
     pg = await pgClient();
     await pg.query(`CREATE TABLE public.${table} (id int PRIMARY KEY, at timestamptz)`);
     await within(60_000, 'the test consumer to start', consumer.start([topic]));
-    worker = await startWorker(cdcWorkerConfig(taskQueue, { kafkaBrokers: brokers }));
+    worker = await startWorker(
+      cdcWorkerConfig(taskQueue, {
+        extraBackends: {
+          kafka: {
+            driver: 'kafka',
+            config: { brokers, retries: 1, connectionTimeoutMs: 1_000, requestTimeoutMs: 3_000 },
+            circuit_breaker: { max_failures: 2, reset_timeout: '2s' },
+          },
+        },
+      }),
+    );
     client = await PrismClient.connect({ taskQueue });
   });
 
@@ -79,7 +91,17 @@ describe('cdc: Kafka outage', () => {
     await within(15_000, 'stopping the consumer before the outage', consumer.stop());
     await kafka.stopAsync();
     const downAt = Date.now();
-    await new Promise((r) => setTimeout(r, OUTAGE_MS));
+    const health = await waitFor('the Kafka backend breaker open', async () => {
+      const body = (await (await fetch(`http://127.0.0.1:${worker!.httpPort}/health`)).json()) as {
+        openBreakers: string[];
+      };
+      return body.openBreakers.length > 0 ? body : null;
+    });
+    assert.deepEqual(health.openBreakers, ['kafka'], 'the sink backend, not the source');
+    const metrics = await (await fetch(`http://127.0.0.1:${worker!.httpPort}/metrics`)).text();
+    assert.match(metrics, /circuit_breaker_state\{backend="pg"\} 0/, 'Postgres closed');
+    assert.match(metrics, /bulkhead_in_flight\{backend="pg"\} 0/, 'no Postgres slot held');
+    await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
     const during = await within(10_000, 'the status query during the outage', handle.query<CdcStatus>('status'));
     const writtenDuringOutage = written;
     await kafka.startAsync();

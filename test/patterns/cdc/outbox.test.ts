@@ -3,15 +3,17 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { Pool, type Client } from 'pg';
+import type { Client } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
-import { markPublished, readUnpublished } from '../../../src/activities/cdc/outbox-store';
 import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
 import type { OutboxEvent } from '../../../src/workflows/cdc/outbox';
 import { MAX_UNMARKED, type OutboxPipelineStats } from '../../../src/workflows/cdc/outbox-pipeline';
+import { formatStatus } from '../../../src/cli/commands/cdc';
+import { payloadConverter } from '../../../src/common/payload-converter';
+import type { PollOutboxResult } from '../../../src/workflows/cdc/activities';
 import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
-import { stackEnv, uniqueName } from '../../helpers/env';
+import { uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, pgClient } from './setup';
 
@@ -209,40 +211,66 @@ describe('cdc: outbox mode', () => {
     });
   });
 
-  it('a poll skips the batches in flight but still finds a row committed late with an earlier position', async () => {
-    const pool = new Pool({ connectionString: stackEnv.postgresUrl, max: 1 });
-    const late = await pgClient();
+  it('reports its lag: the unpublished rows and the age of the oldest', async () => {
+    const own = `outbox_lag_${pipeline}`;
+    await pg.query(`CREATE TABLE public.${own} (LIKE public.${table} INCLUDING ALL)`);
     try {
-      const name = `public.${table}`;
-      await late.query('BEGIN');
-      await late.query(
-        `INSERT INTO ${table} (aggregate_type, aggregate_id, event_type, payload) VALUES ('order', 'late', 'Late', '{}')`,
+      // Five rows an hour old, then a pipeline polling two at a time.
+      await pg.query(
+        `INSERT INTO public.${own} (aggregate_type, aggregate_id, event_type, payload, created_at)
+         SELECT 'order', 'lag-' || g, 'Old', '{}', now() - interval '1 hour' + g * interval '1 ms'
+         FROM generate_series(1, 5) g`,
       );
-      await insert('order', 'x-1', 'A', {});
-      await insert('order', 'x-2', 'B', {});
-      const first = await readUnpublished(pool, name, 10);
-      assert.deepEqual(
-        first.map((r) => r.aggregateId),
-        ['x-1', 'x-2'],
+      const oldest = (
+        await pg.query<{ at: Date }>(`SELECT min(created_at) AS at FROM public.${own}`)
+      ).rows[0]!.at.toISOString();
+      const run = await client.start(
+        'cdcPipelineWorkflow',
+        [
+          {
+            pipeline: cdcName('oblag'),
+            topicPrefix: pipeline,
+            mode: 'outbox',
+            outbox: { table: `public.${own}` },
+            idleWaitMs: 300,
+            batchSize: 2,
+          },
+        ],
+        { pattern: 'cdc' },
       );
-      const inFlight = { from: first[0]!.position, to: first.at(-1)!.position };
-      assert.deepEqual(await readUnpublished(pool, name, 10, [inFlight]), [], 'the batch in flight is not read again');
-      await late.query('COMMIT');
-      // Its id and created_at come before the batch in flight: a cursor after x-2 would pass it by.
-      const next = await readUnpublished(pool, name, 10, [inFlight]);
-      assert.deepEqual(
-        next.map((r) => r.aggregateId),
-        ['late'],
-      );
-      assert.ok(BigInt(next[0]!.id) < BigInt(first[0]!.id));
-      await markPublished(
-        pool,
-        name,
-        [...first, ...next].map((r) => r.id),
-      );
+      runs.push(run);
+      // Caught up: an empty poll reports no backlog.
+      const status = await waitFor('the backlog reported as gone', async () => {
+        const s = await run.handle.query<CdcStatus>('status');
+        return s.totals.eventsDelivered >= 5 && s.outboxLag?.unpublished === 0 ? s : null;
+      });
+      assert.deepEqual(status.outboxLag, { unpublished: 0, oldestUnpublishedAt: null, oldestAgeSeconds: 0 });
+      assert.match(formatStatus(status).join('\n'), /outbox lag: {2}0 unpublished, oldest 0\.0 s/);
+      // The first poll saw the whole backlog, its oldest row an hour old.
+      const polls = await activityResults<PollOutboxResult>(run, 'cdc.source.pollOutbox');
+      const first = polls[0]!.lag!;
+      assert.equal(first.unpublished, 5);
+      assert.equal(first.oldestUnpublishedAt, oldest);
+      assert.ok(first.oldestAgeSeconds >= 3600, `oldest ${first.oldestAgeSeconds} s`);
     } finally {
-      await late.end();
-      await pool.end();
+      await pg.query(`DROP TABLE IF EXISTS public.${own}`);
     }
   });
 });
+
+/** The results of a workflow's completed activities of one type, in order. */
+async function activityResults<T>(run: Started, activityType: string): Promise<T[]> {
+  const history = await run.handle.fetchHistory();
+  const types = new Map<string, string>();
+  const results: T[] = [];
+  for (const e of history.events ?? []) {
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) types.set(String(e.eventId), scheduled.activityType?.name ?? '');
+    const completed = e.activityTaskCompletedEventAttributes;
+    if (completed && types.get(String(completed.scheduledEventId)) === activityType) {
+      const payload = completed.result?.payloads?.[0];
+      if (payload) results.push(payloadConverter.fromPayload<T>(payload));
+    }
+  }
+  return results;
+}

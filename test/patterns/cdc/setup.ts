@@ -10,10 +10,11 @@ export function cdcWorkerConfig(
     heartbeatTimeout?: string;
     sinkBackend?: string;
     extraBackends?: Record<string, unknown>;
-    kafkaDirect?: boolean;
     /** A private Postgres (source) or Kafka (sink) instead of the shared one. */
     postgresUrl?: string;
     kafkaBrokers?: string[];
+    /** patterns.cdc.settings. */
+    settings?: Record<string, unknown>;
   } = {},
 ): Record<string, unknown> {
   const postgresUrl = options.postgresUrl ?? stackEnv.postgresUrl;
@@ -32,10 +33,7 @@ export function cdcWorkerConfig(
           heartbeat_timeout: options.heartbeatTimeout ?? '20s',
           retry: { initial_interval: '200ms', maximum_interval: '2s' },
         },
-        settings: {
-          postgresUrl,
-          ...(options.kafkaDirect ? { kafkaDirect: { brokers: kafkaBrokers } } : {}),
-        },
+        ...(options.settings ? { settings: options.settings } : {}),
       },
     },
   });

@@ -135,86 +135,82 @@ class Writer {
   }
 }
 
-for (const kafkaDirect of [false, true]) {
-  describe(`cdc: initial snapshot while writes go on${kafkaDirect ? ' (direct Kafka)' : ''}`, () => {
-    const taskQueue = uniqueName('cdc-snap');
-    const pipeline = cdcName('snap');
-    const table = `cdc_snap_${pipeline}`;
-    let worker: WorkerProcess;
-    let client: PrismClient;
-    let pg: Client;
-    let writerPg: Client;
-    let run: Started | undefined;
-    const consumer = new CdcTestConsumer();
+describe('cdc: initial snapshot while writes go on', () => {
+  const taskQueue = uniqueName('cdc-snap');
+  const pipeline = cdcName('snap');
+  const table = `cdc_snap_${pipeline}`;
+  let worker: WorkerProcess;
+  let client: PrismClient;
+  let pg: Client;
+  let writerPg: Client;
+  let run: Started | undefined;
+  const consumer = new CdcTestConsumer();
 
-    before(async () => {
-      pg = await pgClient();
-      writerPg = await pgClient();
-      await pg.query(`CREATE TABLE public.${table} (id int PRIMARY KEY, v int NOT NULL)`);
-      await pg.query(`INSERT INTO public.${table} SELECT x, 0 FROM generate_series(1, $1) AS x`, [PRELOAD]);
-      await consumer.start([`${pipeline}.public.${table}`]);
-      worker = await startWorker(cdcWorkerConfig(taskQueue, { kafkaDirect }));
-      client = await PrismClient.connect({ taskQueue });
-    });
-
-    after(async () => {
-      await run?.handle.terminate('test cleanup').catch(() => undefined);
-      await consumer.stop();
-      await client?.close();
-      await worker?.stop();
-      await dropCapture(pg, pipeline);
-      await pg.query(`DELETE FROM prism_store.cdc_snapshots WHERE slot = $1`, [`prism_cdc_${pipeline}`]);
-      await pg.query(`DROP TABLE IF EXISTS public.${table}`);
-      await pg.end();
-      await writerPg.end();
-    });
-
-    it('delivers each row once as a snapshot row or through its later changes, and rebuilds the table', async () => {
-      // Writes run from before the start until after the snapshot is delivered.
-      let snapshotState: string | undefined;
-      const writer = new Writer(writerPg, table, () => snapshotState === 'delivering');
-      await new Promise((r) => setTimeout(r, 300));
-
-      run = await client.start(
-        'cdcPipelineWorkflow',
-        [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25, idleWaitMs: 300 }],
-        { pattern: 'cdc' },
-      );
-      const handle = run.handle;
-      const seenStates = new Set<string>();
-      const done = await waitFor(
-        'the snapshot to be delivered',
-        async () => {
-          const s = await handle.query<CdcStatus>('status').catch(() => null);
-          snapshotState = s?.snapshot?.state;
-          if (snapshotState) seenStates.add(snapshotState);
-          return s?.snapshot?.state === 'done' ? s : null;
-        },
-        120_000,
-      );
-      await new Promise((r) => setTimeout(r, 500));
-      await writer.stop();
-      const writesWhileDelivering = writer.whileFlagged;
-      assert.ok(seenStates.has('delivering'), `snapshot progress seen in status: ${[...seenStates].join(', ')}`);
-      assert.ok(writesWhileDelivering > 20, `writes overlapped the snapshot (${writesWhileDelivering})`);
-      assert.ok(done.snapshot!.rows > 0 && done.snapshot!.rowsDone === done.snapshot!.rows, JSON.stringify(done));
-
-      const { changedAfterSnapshot, insertedAfter } = await checkConsistent(consumer, pg, table, done.snapshot!.rows);
-      // Drop forgets the snapshot with the slot: a new pipeline of the same name would take one again.
-      await handle.executeUpdate('control', { args: ['drop'] });
-      await handle.result();
-      assert.equal(await slotExists(pg, pipeline), false, 'slot dropped');
-      const marker = await pg.query('SELECT 1 FROM prism_store.cdc_snapshots WHERE slot = $1', [
-        `prism_cdc_${pipeline}`,
-      ]);
-      assert.equal(marker.rowCount, 0, 'snapshot forgotten');
-      process.stdout.write(
-        `# ${done.snapshot!.rows} snapshot rows, ${changedAfterSnapshot} changed after it, ${insertedAfter} inserted after it, ` +
-          `${writesWhileDelivering} writes while delivering, ${consumer.records.length - consumer.distinctIds()} duplicates\n`,
-      );
-    });
+  before(async () => {
+    pg = await pgClient();
+    writerPg = await pgClient();
+    await pg.query(`CREATE TABLE public.${table} (id int PRIMARY KEY, v int NOT NULL)`);
+    await pg.query(`INSERT INTO public.${table} SELECT x, 0 FROM generate_series(1, $1) AS x`, [PRELOAD]);
+    await consumer.start([`${pipeline}.public.${table}`]);
+    worker = await startWorker(cdcWorkerConfig(taskQueue));
+    client = await PrismClient.connect({ taskQueue });
   });
-}
+
+  after(async () => {
+    await run?.handle.terminate('test cleanup').catch(() => undefined);
+    await consumer.stop();
+    await client?.close();
+    await worker?.stop();
+    await dropCapture(pg, pipeline);
+    await pg.query(`DELETE FROM prism_store.cdc_snapshots WHERE slot = $1`, [`prism_cdc_${pipeline}`]);
+    await pg.query(`DROP TABLE IF EXISTS public.${table}`);
+    await pg.end();
+    await writerPg.end();
+  });
+
+  it('delivers each row once as a snapshot row or through its later changes, and rebuilds the table', async () => {
+    // Writes run from before the start until after the snapshot is delivered.
+    let snapshotState: string | undefined;
+    const writer = new Writer(writerPg, table, () => snapshotState === 'delivering');
+    await new Promise((r) => setTimeout(r, 300));
+
+    run = await client.start(
+      'cdcPipelineWorkflow',
+      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25, idleWaitMs: 300 }],
+      { pattern: 'cdc' },
+    );
+    const handle = run.handle;
+    const seenStates = new Set<string>();
+    const done = await waitFor(
+      'the snapshot to be delivered',
+      async () => {
+        const s = await handle.query<CdcStatus>('status').catch(() => null);
+        snapshotState = s?.snapshot?.state;
+        if (snapshotState) seenStates.add(snapshotState);
+        return s?.snapshot?.state === 'done' ? s : null;
+      },
+      120_000,
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    await writer.stop();
+    const writesWhileDelivering = writer.whileFlagged;
+    assert.ok(seenStates.has('delivering'), `snapshot progress seen in status: ${[...seenStates].join(', ')}`);
+    assert.ok(writesWhileDelivering > 20, `writes overlapped the snapshot (${writesWhileDelivering})`);
+    assert.ok(done.snapshot!.rows > 0 && done.snapshot!.rowsDone === done.snapshot!.rows, JSON.stringify(done));
+
+    const { changedAfterSnapshot, insertedAfter } = await checkConsistent(consumer, pg, table, done.snapshot!.rows);
+    // Drop forgets the snapshot with the slot: a new pipeline of the same name would take one again.
+    await handle.executeUpdate('control', { args: ['drop'] });
+    await handle.result();
+    assert.equal(await slotExists(pg, pipeline), false, 'slot dropped');
+    const marker = await pg.query('SELECT 1 FROM prism_store.cdc_snapshots WHERE slot = $1', [`prism_cdc_${pipeline}`]);
+    assert.equal(marker.rowCount, 0, 'snapshot forgotten');
+    process.stdout.write(
+      `# ${done.snapshot!.rows} snapshot rows, ${changedAfterSnapshot} changed after it, ${insertedAfter} inserted after it, ` +
+        `${writesWhileDelivering} writes while delivering, ${consumer.records.length - consumer.distinctIds()} duplicates\n`,
+    );
+  });
+});
 
 describe('cdc: initial snapshot after a copy that died half-way, and a worker SIGKILLed while delivering it', () => {
   const taskQueue = uniqueName('cdc-snapkill');
