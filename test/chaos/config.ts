@@ -66,9 +66,8 @@ export function workerConfig(stack: ChaosStack): Record<string, unknown> {
       },
       cdc: {
         slots: { source: 'pg', sink: 'kafka' },
+        // The outbox, slot lag and snapshot go through the pg backend's driver: no settings needed.
         activity: { start_to_close_timeout: '60s', heartbeat_timeout: '20s', retry: PATIENT_RETRY },
-        // The source URL again: outbox polling and lag in bytes need SQL the cdc_source capability lacks.
-        settings: { postgresUrl: stack.postgresUrl },
       },
     },
     // info: the worker's start-up line names its HTTP address, which the harness waits for.
