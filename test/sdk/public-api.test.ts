@@ -24,6 +24,9 @@ describe('public API', () => {
       'ConfigError',
       'StartupError',
       'PrismClient',
+      'BackendPool',
+      'SessionStore',
+      'MulticastRegistryClient',
       'PAYLOAD_CONVERTER',
       'CAPABILITIES',
     ]) {
