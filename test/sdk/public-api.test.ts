@@ -25,8 +25,6 @@ describe('public API', () => {
       'StartupError',
       'PrismClient',
       'BackendPool',
-      'SessionStore',
-      'MulticastRegistryClient',
       'PAYLOAD_CONVERTER',
       'CAPABILITIES',
     ]) {
