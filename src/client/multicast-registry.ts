@@ -42,7 +42,11 @@ import {
   type RegistryOperationInput,
 } from '../workflows/multicast-registry/input';
 import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
+import { ConfigError } from '../config/errors';
+import type { PrismConfig } from '../config/schema';
 import type { BackendHandle } from '../runtime/backend-handle';
+import { BackendPool } from '../runtime/backend-pool';
+import { prepareSecurity } from '../security/prepare';
 import type { PrismClient, Started } from './prism-client';
 import type { z } from 'zod';
 
@@ -124,6 +128,8 @@ export interface MulticastRegistryClientOptions {
 export class MulticastRegistryClient {
   private readonly store?: RegistryStore;
   private readonly inbox?: Inbox;
+  /** Handles fromConfig opened (a caller's own handles stay the caller's to close). */
+  private owned: BackendHandle[] = [];
 
   /** Without handles, every operation is a short workflow; the caller keeps and closes the handles. */
   constructor(
@@ -140,6 +146,49 @@ export class MulticastRegistryClient {
       checkHandle('inbox', options.inbox, ['queue_basic']);
       this.inbox = new Inbox(options.inbox as unknown as QueueBasic);
     }
+  }
+
+  /**
+   * A client on the fast paths a worker config binds: `direct` on the registry slot's backend and
+   * `inbox` on the durability slot's (when bound), opened in `pool` (default BackendPool.shared();
+   * `worker.backends` in the worker's process). close() releases them.
+   */
+  static async fromConfig(
+    prism: PrismClient,
+    registry: string,
+    config: PrismConfig,
+    options: { pool?: BackendPool; file?: string } = {},
+  ): Promise<MulticastRegistryClient> {
+    const file = options.file ?? '<config>';
+    const { config: resolved } = prepareSecurity(config, file);
+    const slots = resolved.patterns[MULTICAST_REGISTRY]?.slots ?? {};
+    if (typeof slots.registry !== 'string') {
+      throw new ConfigError(file, [`patterns.${MULTICAST_REGISTRY}.slots.registry: expected a backend name`]);
+    }
+    const pool = options.pool ?? BackendPool.shared();
+    const opened: BackendHandle[] = [];
+    try {
+      for (const name of new Set([slots.registry, slots.durability].filter((n) => typeof n === 'string'))) {
+        opened.push(await pool.open(name, resolved.backends[name]));
+      }
+      const byName = (name: unknown) => opened.find((h) => h.backend === name);
+      const client = new MulticastRegistryClient(prism, registry, {
+        direct: byName(slots.registry),
+        inbox: byName(slots.durability),
+      });
+      client.owned = opened;
+      return client;
+    } catch (err) {
+      await Promise.all(opened.map((h) => h.close()));
+      throw err;
+    }
+  }
+
+  /** Releases the handles fromConfig opened; a no-op for a client given its handles. */
+  async close(): Promise<void> {
+    const owned = this.owned;
+    this.owned = [];
+    await Promise.all(owned.map((h) => h.close()));
   }
 
   private async viaWorkflow<T>(input: RegistryOperationInput): Promise<T> {

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { inboxQueue } from '../../../src/activities/multicast-registry/inbox';
 import { MulticastRegistryClient } from '../../../src/client/multicast-registry';
 import { PrismClient } from '../../../src/client/prism-client';
+import { parseConfig } from '../../../src/config/load';
 import { isDriverError } from '../../../src/drivers/errors';
 import { CircuitOpenError } from '../../../src/resilience/errors';
 import { BackendPool } from '../../../src/runtime/backend-pool';
@@ -13,6 +14,7 @@ import { countDriverCalls } from '../../helpers/driver-calls';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { ExtraRedis } from '../../helpers/extra-redis';
 import { metricValue } from '../../helpers/guard-metrics';
+import { testConfig } from '../../helpers/worker-process';
 
 describe('multicast registry client: direct and inbox paths are guarded', () => {
   let prism: PrismClient;
@@ -56,6 +58,35 @@ describe('multicast registry client: direct and inbox paths are guarded', () => 
     } finally {
       await handle.close();
     }
+  });
+
+  it('fromConfig opens the registry and durability slots’ backends in the pool; close releases them', async () => {
+    const pool = new BackendPool();
+    const config = parseConfig(
+      JSON.stringify(
+        testConfig(uniqueName('mcr-guarded'), {
+          backends: {
+            reg: { driver: 'redis', config: { url: stackEnv.redisUrl } },
+            msg: { driver: 'nats', config: { servers: stackEnv.natsUrl } },
+          },
+          patterns: { 'multicast-registry': { slots: { registry: 'reg', messaging: 'msg', durability: 'reg' } } },
+        }),
+      ),
+    );
+    const registry = await MulticastRegistryClient.fromConfig(prism, uniqueName('cfg'), config, { pool });
+    try {
+      assert.deepEqual(pool.names(), ['reg'], 'only what the fast paths use');
+      await registry.register('web-1', {}, { ttlSeconds: 60 });
+      assert.deepEqual(await registry.receive('web-1'), []);
+      const calls = (operation: string) =>
+        metricValue(pool.registry, 'driver_operation_total', { backend: 'reg', operation, status: 'ok' });
+      assert.equal(await calls('keyvalue_cas.compareAndSet'), 1);
+      assert.equal(await calls('queue_basic.receive'), 1);
+      await registry.unregister('web-1');
+    } finally {
+      await registry.close();
+    }
+    assert.deepEqual(pool.names(), []);
   });
 
   describe('with the registry backend stopped', () => {
