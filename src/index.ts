@@ -107,6 +107,12 @@ export {
 } from './resilience/errors';
 export type { HealthReport } from './observability/http-server';
 
+// Backends: the one way in (driver + circuit breaker + bulkhead + metrics)
+export { BackendPool, type BackendPoolOptions } from './runtime/backend-pool';
+export type { BackendHandle, BackendHandleBase } from './runtime/backend-handle';
+export type { BackendGuard, GuardSnapshot } from './resilience/backend-guard';
+export type { PrismMetrics } from './observability/metrics';
+
 // The client
 export { PrismClient, type PrismClientOptions, type Started } from './client/prism-client';
 export { PAYLOAD_CONVERTER } from './runtime/workflow-bundle';

@@ -10,12 +10,11 @@
 // BENCH_MULTICAST_SIZES (default 1000,10000,100000) changes the sizes; sizes above
 // BENCH_MULTICAST_REPEAT_MAX (default 10000) run in the first repetition only.
 import { randomUUID } from 'node:crypto';
-import { identityPrefix, type RegistryDriver } from '../../src/activities/multicast-registry/registry-store';
+import { identityPrefix } from '../../src/activities/multicast-registry/registry-store';
 import { MulticastRegistryClient } from '../../src/client/multicast-registry';
 import { PrismClient } from '../../src/client/prism-client';
-import type { Driver } from '../../src/drivers/driver';
 import { startWorker } from '../../test/helpers/worker-process';
-import { stacks, workerConfig, type Stack } from '../../test/patterns/multicast-registry/stacks';
+import { stacks, workerConfig, type RegistryHandle, type Stack } from '../../test/patterns/multicast-registry/stacks';
 import { sampleRss, sampleRssFor } from '../lib/rss';
 import { median } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
@@ -39,7 +38,7 @@ const IDLE_MS = 2000;
 let fixture: Promise<{ stack: Stack; registryName: string }> | undefined;
 
 /** One registry for the whole process: the largest size's identities, tagged with each size they belong to. */
-function registryFixture(prism: PrismClient, redis: Driver & RegistryDriver) {
+function registryFixture(prism: PrismClient, redis: RegistryHandle) {
   fixture ??= (async () => {
     const stack = stacks().find((s) => s.name === 'redis+nats')!;
     const registryName = `bench-${randomUUID().slice(0, 8)}`;

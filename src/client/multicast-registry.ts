@@ -2,21 +2,25 @@
 //
 // Registry operations (register, heartbeat, unregister, enumerate) are small, frequent, and read
 // or write one backend: the client runs them
-//   - directly against the registry backend when given a driver (`direct`): one or two backend
-//     round trips, no Temporal history — the path for services that heartbeat every few seconds;
+//   - directly against the registry backend when given a handle on it (`direct`, opened with a
+//     BackendPool, so every call goes through the backend's breaker, bulkhead and metrics): one
+//     or two backend round trips, no Temporal history — the path for services that heartbeat
+//     every few seconds;
 //   - otherwise as a short workflow (`multicastRegistryOperationWorkflow`, one activity on the
 //     registry slot): needs nothing but Temporal, costs a workflow start and ~10 history events.
 // Both paths run the same RegistryStore code, so semantics are identical. Multicast is always a
 // workflow: it is long, must survive worker crashes, and reports progress through a query.
 //
 // A consumer reads what multicasts with channel `queue` or `both` left in its identity's queue
-// with receive() and ack(): directly on the durability backend when given its driver (`inbox`),
-// otherwise through the same operation workflow (receive/ack activities on the durability slot).
+// with receive() and ack(): directly on the durability backend when given a handle on it
+// (`inbox`, guarded the same way), otherwise through the same operation workflow (receive/ack
+// activities on the durability slot).
 import { randomUUID } from 'node:crypto';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { Inbox } from '../activities/multicast-registry/inbox';
 import { RegistryError, RegistryStore, type RegistryDriver } from '../activities/multicast-registry/registry-store';
-import type { QueueBasic } from '../drivers/capabilities';
+import type { Capability, QueueBasic } from '../drivers/capabilities';
+import { hasCapability } from '../drivers/driver';
 import { isDriverError } from '../drivers/errors';
 import { driverFailureType } from '../resilience/activity-interceptor';
 import { describeIssues } from '../workflows/input';
@@ -38,6 +42,11 @@ import {
   type RegistryOperationInput,
 } from '../workflows/multicast-registry/input';
 import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
+import { ConfigError } from '../config/errors';
+import type { PrismConfig } from '../config/schema';
+import type { BackendHandle } from '../runtime/backend-handle';
+import { BackendPool } from '../runtime/backend-pool';
+import { prepareSecurity } from '../security/prepare';
 import type { PrismClient, Started } from './prism-client';
 import type { z } from 'zod';
 
@@ -98,19 +107,88 @@ export interface ReceiveOptions {
   queuePrefix?: string;
 }
 
+/** Refuses a handle whose backend lacks what its path needs, naming the option. */
+function checkHandle(option: string, handle: BackendHandle, needs: readonly Capability[]): void {
+  const missing = needs.filter((c) => !hasCapability(handle, c));
+  if (missing.length > 0) {
+    throw new RegistryError(
+      'InvalidInput',
+      `${option}: backend ${handle.backend} (${handle.driverName}) lacks ${missing.join(', ')}`,
+    );
+  }
+}
+
+export interface MulticastRegistryClientOptions {
+  /** The registry backend, opened with `BackendPool.open`: registry operations run on it directly. */
+  direct?: BackendHandle;
+  /** The durability backend, opened with `BackendPool.open`: receive/ack run on it directly. */
+  inbox?: BackendHandle;
+}
+
 export class MulticastRegistryClient {
   private readonly store?: RegistryStore;
   private readonly inbox?: Inbox;
+  /** Handles fromConfig opened (a caller's own handles stay the caller's to close). */
+  private owned: BackendHandle[] = [];
 
-  /** `direct`: the registry backend's driver; `inbox`: the durability backend's (for receive/ack). */
+  /** Without handles, every operation is a short workflow; the caller keeps and closes the handles. */
   constructor(
     readonly prism: PrismClient,
     readonly registry: string,
-    options: { direct?: RegistryDriver; inbox?: QueueBasic } = {},
+    options: MulticastRegistryClientOptions = {},
   ) {
     parse(registerInput.shape.registry, registry);
-    if (options.direct) this.store = new RegistryStore(options.direct);
-    if (options.inbox) this.inbox = new Inbox(options.inbox);
+    if (options.direct) {
+      checkHandle('direct', options.direct, ['keyvalue_basic', 'keyvalue_scan']);
+      this.store = new RegistryStore(options.direct as unknown as RegistryDriver);
+    }
+    if (options.inbox) {
+      checkHandle('inbox', options.inbox, ['queue_basic']);
+      this.inbox = new Inbox(options.inbox as unknown as QueueBasic);
+    }
+  }
+
+  /**
+   * A client on the fast paths a worker config binds: `direct` on the registry slot's backend and
+   * `inbox` on the durability slot's (when bound), opened in `pool` (default BackendPool.shared();
+   * `worker.backends` in the worker's process). close() releases them.
+   */
+  static async fromConfig(
+    prism: PrismClient,
+    registry: string,
+    config: PrismConfig,
+    options: { pool?: BackendPool; file?: string } = {},
+  ): Promise<MulticastRegistryClient> {
+    const file = options.file ?? '<config>';
+    const { config: resolved } = prepareSecurity(config, file);
+    const slots = resolved.patterns[MULTICAST_REGISTRY]?.slots ?? {};
+    if (typeof slots.registry !== 'string') {
+      throw new ConfigError(file, [`patterns.${MULTICAST_REGISTRY}.slots.registry: expected a backend name`]);
+    }
+    const pool = options.pool ?? BackendPool.shared();
+    const opened: BackendHandle[] = [];
+    try {
+      for (const name of new Set([slots.registry, slots.durability].filter((n) => typeof n === 'string'))) {
+        opened.push(await pool.open(name, resolved.backends[name]));
+      }
+      const byName = (name: unknown) => opened.find((h) => h.backend === name);
+      const client = new MulticastRegistryClient(prism, registry, {
+        direct: byName(slots.registry),
+        inbox: byName(slots.durability),
+      });
+      client.owned = opened;
+      return client;
+    } catch (err) {
+      await Promise.all(opened.map((h) => h.close()));
+      throw err;
+    }
+  }
+
+  /** Releases the handles fromConfig opened; a no-op for a client given its handles. */
+  async close(): Promise<void> {
+    const owned = this.owned;
+    this.owned = [];
+    await Promise.all(owned.map((h) => h.close()));
   }
 
   private async viaWorkflow<T>(input: RegistryOperationInput): Promise<T> {

@@ -1,6 +1,8 @@
-// The session store's client: the fast path. Reads and single-key writes call the shard's driver
-// directly (no workflow), each call through a BackendGuard built from the same backend config the
-// worker uses, so the same breaker and bulkhead settings apply. After a write commits in this
+// The session store's client: the fast path. Reads and single-key writes call the shard backends
+// directly (no workflow), on handles from a BackendPool: each call goes through the backend's
+// guard (breaker, bulkhead, metrics) built from the same backend config the worker uses. Stores
+// in one process share the pool's guards (BackendPool.shared() by default; a worker's pool puts
+// the calls on that worker's /metrics and /health). After a write commits in this
 // client's region, a signal-with-start hands the session to its replication workflow, which
 // carries it to the other regions. A write call returns once such a signal covering it has been
 // accepted; while one is in flight for a session, the writes meanwhile share a single follow-up
@@ -14,16 +16,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { ConfigError, zodProblems } from '../config/errors';
-import { backendSchema, type PrismConfig } from '../config/schema';
+import type { PrismConfig } from '../config/schema';
 import { prepareSecurity } from '../security/prepare';
 import { sessionStoreSettingsSchema } from '../workflows/session-store/settings';
-import { builtinDrivers } from '../drivers/builtin';
-import type { Driver } from '../drivers/driver';
 import { hasCapability } from '../drivers/driver';
-import type { DriverRegistry } from '../drivers/registry';
-import { BackendGuard } from '../resilience/backend-guard';
-import { resilienceConfigSchema } from '../resilience/config';
-import type { ResilienceMetrics } from '../resilience/metrics';
+import type { BackendHandle } from '../runtime/backend-handle';
+import { BackendPool } from '../runtime/backend-pool';
 import { SessionShard, type SessionShardOps, type VersionedRecord } from '../activities/session-store/session-shard';
 import { HashRing } from '../workflows/session-store/consistent-hash';
 import {
@@ -93,8 +91,11 @@ export interface SessionStoreOptions {
   defaultTtlSeconds?: number;
   /** Where replication workflows run; without it, writes stay in this client's region. */
   replication?: { client: Client; taskQueue: string; idleTimeoutMs?: number };
-  drivers?: DriverRegistry;
-  metrics?: ResilienceMetrics;
+  /**
+   * Where the shard backends are opened and guarded (default: BackendPool.shared(), one per
+   * process). Pass a worker's `worker.backends` to share its guards and show on its /metrics.
+   */
+  pool?: BackendPool;
   /** Milliseconds since the epoch (tests may shift it). */
   now?: () => number;
 }
@@ -136,8 +137,8 @@ export class SessionStore {
 
   private constructor(
     private readonly options: SessionStoreOptions,
-    private readonly drivers: Map<string, Driver>,
-    readonly guards: Map<string, BackendGuard>,
+    /** The shard backends, each call through its guard. */
+    readonly backends: ReadonlyMap<string, BackendHandle>,
   ) {
     this.region = options.region;
     this.maxBytes = options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES;
@@ -149,14 +150,8 @@ export class SessionStore {
     for (const [region, backends] of Object.entries(options.previousRegions ?? {})) {
       this.previousRings.set(region, new HashRing(backends, options.virtualNodes));
     }
-    for (const [name, driver] of drivers) {
-      const guard = guards.get(name)!;
-      this.shards.set(
-        name,
-        new SessionShard(name, driver as unknown as SessionShardOps, (operation, fn) =>
-          guard.execute(operation, () => fn()),
-        ),
-      );
+    for (const [name, handle] of backends) {
+      this.shards.set(name, new SessionShard(name, handle as unknown as SessionShardOps));
     }
   }
 
@@ -166,7 +161,12 @@ export class SessionStore {
    */
   static async fromConfig(
     config: PrismConfig,
-    options: { region: string; replication?: { client: Client; taskQueue?: string }; file?: string },
+    options: {
+      region: string;
+      replication?: { client: Client; taskQueue?: string };
+      file?: string;
+      pool?: BackendPool;
+    },
   ): Promise<SessionStore> {
     const file = options.file ?? '<config>';
     const { config: resolved } = prepareSecurity(config, file);
@@ -189,53 +189,39 @@ export class SessionStore {
         taskQueue: options.replication.taskQueue ?? config.temporal.task_queue,
         idleTimeoutMs: settings.replication_idle_timeout_ms,
       },
+      pool: options.pool,
     });
   }
 
-  /** Validates the topology, connects every shard backend and builds its guard. */
+  /** Validates the topology and opens every shard backend in the pool. */
   static async connect(options: SessionStoreOptions): Promise<SessionStore> {
     if (!(options.region in options.regions)) {
       throw new SessionStoreError('UnknownRegion', `region "${options.region}" is not in regions`);
     }
-    const registry = options.drivers ?? builtinDrivers();
+    const pool = options.pool ?? BackendPool.shared();
     const names = [
       ...new Set([...Object.values(options.regions), ...Object.values(options.previousRegions ?? {})].flat()),
     ];
-    const drivers = new Map<string, Driver>();
-    const guards = new Map<string, BackendGuard>();
+    const handles = new Map<string, BackendHandle>();
     try {
       for (const name of names) {
         if (!(name in options.backends)) throw new Error(`regions name backend "${name}", which is not in backends`);
-        const backend = backendSchema.parse(options.backends[name]);
-        const factory = registry.get(backend.driver);
-        if (!factory) throw new Error(`backends.${name}: unknown driver "${backend.driver}"`);
-        const driver = await factory.create(factory.configSchema.parse(backend.config), { backend: name });
-        drivers.set(name, driver);
-        const missing = SHARD_CAPABILITIES.filter((c) => !hasCapability(driver, c));
+        const handle = await pool.open(name, options.backends[name]);
+        handles.set(name, handle);
+        const missing = SHARD_CAPABILITIES.filter((c) => !hasCapability(handle, c));
         if (missing.length > 0)
-          throw new Error(`backends.${name}: driver ${backend.driver} lacks ${missing.join(', ')}`);
-        guards.set(
-          name,
-          new BackendGuard({
-            backend: name,
-            driver: backend.driver,
-            config: resilienceConfigSchema.parse({
-              circuit_breaker: backend.circuit_breaker,
-              bulkhead: backend.bulkhead,
-            }),
-            metrics: options.metrics,
-          }),
-        );
+          throw new Error(`backends.${name}: driver ${handle.driverName} lacks ${missing.join(', ')}`);
       }
     } catch (err) {
-      await Promise.all([...drivers.values()].map((d) => d.close().catch(() => undefined)));
+      await Promise.all([...handles.values()].map((h) => h.close()));
       throw err;
     }
-    return new SessionStore(options, drivers, guards);
+    return new SessionStore(options, handles);
   }
 
+  /** Releases the store's handles (a backend's driver closes once no one in the pool uses it). */
   async close(): Promise<void> {
-    await Promise.all([...this.drivers.values()].map((d) => d.close()));
+    await Promise.all([...this.backends.values()].map((h) => h.close()));
   }
 
   /** The shard holding a session in a region. */

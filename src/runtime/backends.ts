@@ -1,11 +1,9 @@
-// Creates the drivers a config uses (only those: each driver loads its client library on
-// create) and checks that every instance offers what its slots need.
+// Opens the backends a worker's config uses (only those: each driver loads its client library on
+// open) through the worker's BackendPool, and checks that every instance offers what its slots need.
 import type { PrismConfig } from '../config/schema';
-import type { Driver } from '../drivers/driver';
-import type { DriverRegistry } from '../drivers/registry';
-import { driverEventReporter, type DriverEventMetrics } from '../observability/driver-events';
-import type { Logger } from '../observability/logger';
 import { checkInstanceCapabilities, type SlotMatch } from './slot-matcher';
+import type { BackendHandle } from './backend-handle';
+import type { BackendPool } from './backend-pool';
 
 export class StartupError extends Error {
   constructor(readonly problems: string[]) {
@@ -14,29 +12,19 @@ export class StartupError extends Error {
   }
 }
 
-export async function createBackends(
+export async function openBackends(
   config: PrismConfig,
   matches: readonly SlotMatch[],
-  registry: DriverRegistry,
-  logger: Logger,
-  /** Where the events drivers report are counted (they are logged too). */
-  eventMetrics: DriverEventMetrics,
-): Promise<Map<string, Driver>> {
+  pool: BackendPool,
+): Promise<Map<string, BackendHandle>> {
   const used = [...new Set(matches.map((m) => m.backend))];
-  const drivers = new Map<string, Driver>();
+  const handles = new Map<string, BackendHandle>();
   const problems: string[] = [];
   await Promise.all(
     used.map(async (backend) => {
       const backendConfig = config.backends[backend];
-      const factory = registry.get(backendConfig.driver);
-      if (!factory) throw new Error(`driver ${backendConfig.driver} vanished from the registry`);
       try {
-        const driver = await factory.create(factory.configSchema.parse(backendConfig.config), {
-          backend,
-          report: driverEventReporter(backend, logger, eventMetrics),
-        });
-        drivers.set(backend, driver);
-        logger.info('backend connected', { backend, driver: backendConfig.driver });
+        handles.set(backend, await pool.open(backend, backendConfig));
       } catch (err) {
         problems.push(
           `backends.${backend}: cannot create the ${backendConfig.driver} driver: ${(err as Error).message}`,
@@ -45,26 +33,18 @@ export async function createBackends(
     }),
   );
   for (const match of matches) {
-    const driver = drivers.get(match.backend);
-    if (!driver) continue;
-    const problem = checkInstanceCapabilities(match, driver.capabilities);
+    const handle = handles.get(match.backend);
+    if (!handle) continue;
+    const problem = checkInstanceCapabilities(match, handle.capabilities);
     if (problem) problems.push(problem);
   }
   if (problems.length > 0) {
-    await closeBackends(drivers, logger);
+    await closeBackends(handles);
     throw new StartupError(problems);
   }
-  return drivers;
+  return handles;
 }
 
-export async function closeBackends(drivers: ReadonlyMap<string, Driver>, logger: Logger): Promise<void> {
-  await Promise.all(
-    [...drivers].map(async ([backend, driver]) => {
-      try {
-        await driver.close();
-      } catch (err) {
-        logger.warn('backend did not close cleanly', { backend, error: (err as Error).message });
-      }
-    }),
-  );
+export async function closeBackends(handles: ReadonlyMap<string, BackendHandle>): Promise<void> {
+  await Promise.all([...handles.values()].map((handle) => handle.close()));
 }

@@ -1,4 +1,5 @@
-// The worker's lifecycle: validate config → create drivers → match slots → start one Temporal
+// The worker's lifecycle: validate config → open backends (driver + guard + metrics, in its
+// BackendPool) → match slots → start one Temporal
 // worker for workflows and one per backend for its activities → drain on signal.
 //
 // Why a worker per backend: an activity interceptor runs only after a task slot is taken, so a
@@ -9,25 +10,23 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from 
 import { register as defaultRegistry, Registry } from 'prom-client';
 import { ConfigError } from '../config/errors';
 import type { PrismConfig } from '../config/schema';
-import type { Driver } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
 import { capabilityActivities } from '../activities/capability-activities';
 import { resolveSlotsActivity, slotBindings } from '../activities/resolve-slots';
 import { activityLogging } from '../observability/activity-logging';
 import { createLogger, type Logger } from '../observability/logger';
 import { WorkerHttpServer, type HealthReport } from '../observability/http-server';
-import { createMetrics } from '../observability/metrics';
 import { builtinPatterns } from '../patterns/builtin';
-import { BackendGuard } from '../resilience/backend-guard';
 import { createResilienceInterceptor } from '../resilience/activity-interceptor';
 import { resilienceConfigSchema } from '../resilience/config';
 import type { ActivityMap, PatternRegistry } from '../sdk/pattern';
 import { backendTaskQueue, patternActivityName, RESOLVE_SLOTS_ACTIVITY } from '../sdk/slot';
-import { closeBackends, createBackends, StartupError } from './backends';
+import type { BackendHandle } from './backend-handle';
+import { BackendPool } from './backend-pool';
+import { closeBackends, openBackends, StartupError } from './backends';
 import { matchSlots, type SlotMatch } from './slot-matcher';
 import { buildWorkflowBundle, PAYLOAD_CONVERTER, prebuiltBundle } from './workflow-bundle';
 import { zodProblems } from '../config/errors';
-import { createDriverEventMetrics } from '../observability/driver-events';
 import { prepareSecurity, scrubError, type PreparedSecurity } from '../security/prepare';
 
 export interface PrismWorkerOptions {
@@ -69,19 +68,28 @@ function installRuntime(config: PrismConfig, logger: Logger): string | undefined
 
 export class PrismWorker {
   private readonly workers: { name: string; worker: Worker }[] = [];
-  private readonly guards = new Map<string, BackendGuard>();
   private http?: WorkerHttpServer;
-  private drivers = new Map<string, Driver>();
+  /** The backends this worker's slots use, opened in `backends`. */
+  private handles = new Map<string, BackendHandle>();
   private connection?: NativeConnection;
   private stopping = false;
   private security: Omit<PreparedSecurity, 'config'> = { payloadCodecs: [], tls: undefined };
   httpPort = 0;
 
+  /**
+   * Where this worker's backends are open: clients in the same process pass it (`pool`) to share
+   * the worker's guards, and their calls show on its /metrics and /health.
+   */
+  readonly backends: BackendPool;
+
   private constructor(
     readonly config: PrismConfig,
     private readonly logger: Logger,
     readonly registry: Registry,
-  ) {}
+    drivers: DriverRegistry,
+  ) {
+    this.backends = new BackendPool({ drivers, registry, logger });
+  }
 
   /** Validates, connects and builds everything; nothing polls until run(). */
   static async create(options: PrismWorkerOptions): Promise<PrismWorker> {
@@ -93,37 +101,22 @@ export class PrismWorker {
     const driverRegistry = options.drivers ?? (await import('../drivers/builtin')).builtinDrivers();
 
     const { matches, problems } = matchSlots(config, patterns, driverRegistry);
-    const guardConfigs = new Map<string, ReturnType<typeof resilienceConfigSchema.parse>>();
     for (const [name, backend] of Object.entries(config.backends)) {
       const parsed = resilienceConfigSchema.safeParse({
         circuit_breaker: backend.circuit_breaker,
         bulkhead: backend.bulkhead,
       });
-      if (parsed.success) guardConfigs.set(name, parsed.data);
-      else problems.push(...zodProblems(parsed.error, ['backends', name]));
+      if (!parsed.success) problems.push(...zodProblems(parsed.error, ['backends', name]));
     }
     if (problems.length > 0) throw new ConfigError(options.configFile ?? '<config>', problems);
 
     const temporalMetricsUrl = installRuntime(config, logger);
-    const self = new PrismWorker(config, logger, new Registry());
+    const self = new PrismWorker(config, logger, new Registry(), driverRegistry);
     self.security = security;
-    const metrics = createMetrics(self.registry);
-    const eventMetrics = createDriverEventMetrics(self.registry);
-    self.drivers = await createBackends(config, matches, driverRegistry, logger, eventMetrics).catch((err: unknown) => {
+    self.handles = await openBackends(config, matches, self.backends).catch((err: unknown) => {
       throw scrubError(err);
     });
     try {
-      for (const backend of self.drivers.keys()) {
-        self.guards.set(
-          backend,
-          new BackendGuard({
-            backend,
-            driver: config.backends[backend].driver,
-            config: guardConfigs.get(backend)!,
-            metrics,
-          }),
-        );
-      }
       self.connection = await NativeConnection.connect({ address: config.temporal.address, tls: security.tls });
       await self.createTemporalWorkers(matches, patterns);
       self.http = new WorkerHttpServer({
@@ -161,7 +154,7 @@ export class PrismWorker {
     ];
     const prebuilt = prebuiltBundle(extraWorkflowModules);
     const workflowBundle = prebuilt ? { codePath: prebuilt } : await buildWorkflowBundle(extraWorkflowModules);
-    const bindings = slotBindings(config, matches, this.drivers);
+    const bindings = slotBindings(config, matches, this.handles);
     this.workers.push({
       name: 'workflows',
       worker: await Worker.create({
@@ -173,7 +166,9 @@ export class PrismWorker {
       }),
     });
 
-    for (const [backend, driver] of this.drivers) {
+    for (const [backend, handle] of this.handles) {
+      // Activities get the driver itself: the interceptor below runs each one under the guard.
+      const driver = handle.unguarded;
       const activities: ActivityMap = capabilityActivities(driver);
       for (const match of matches.filter((m) => m.backend === backend)) {
         const definition = patterns.get(match.pattern)!;
@@ -192,7 +187,7 @@ export class PrismWorker {
         for (const [name, fn] of Object.entries(own))
           activities[patternActivityName(match.pattern, match.slot, name)] = fn;
       }
-      const guard = this.guards.get(backend)!;
+      const guard = handle.guard;
       this.workers.push({
         name: `backend ${backend}`,
         worker: await Worker.create({
@@ -207,9 +202,9 @@ export class PrismWorker {
     }
   }
 
+  /** Every backend in use in this process's pool: the worker's own and those its clients opened. */
   health(): HealthReport {
-    const openBreakers = [...this.guards].filter(([, g]) => g.state() !== 'closed').map(([name]) => name);
-    return { status: openBreakers.length === 0 ? 'OK' : 'DEGRADED', openBreakers };
+    return this.backends.health();
   }
 
   ready(): boolean {
@@ -228,7 +223,7 @@ export class PrismWorker {
     );
     this.logger.info('worker running', {
       taskQueue: this.config.temporal.task_queue,
-      backends: [...this.drivers.keys()],
+      backends: [...this.handles.keys()],
       patterns: Object.keys(this.config.patterns),
       http: `http://${this.config.worker.http_host}:${this.httpPort}`,
     });
@@ -256,7 +251,8 @@ export class PrismWorker {
 
   private async release(): Promise<void> {
     await this.http?.stop();
-    await closeBackends(this.drivers, this.logger);
+    await closeBackends(this.handles);
+    this.handles.clear();
     await this.connection?.close();
     this.connection = undefined;
   }

@@ -2,8 +2,8 @@
 // config (all four patterns on the chaos stack), the names the loads use, and where the checks
 // find each pattern's effects in the raw backends. When a pattern's settings or storage change,
 // this is the file to adapt.
-import { builtinDrivers } from '../../src/drivers/builtin';
-import type { Driver } from '../../src/drivers/driver';
+import type { BackendHandle } from '../../src/runtime/backend-handle';
+import { BackendPool } from '../../src/runtime/backend-pool';
 import type { ChaosStack } from './stack';
 
 export const TASK_QUEUE = 'chaos';
@@ -89,13 +89,12 @@ export const SAGA_LEDGER_SQL = `SELECT key, convert_from(value, 'UTF8')::json->>
   FROM ${SAGA_SCHEMA}.kv WHERE key = ANY($1)`;
 
 /**
- * A driver for one of the worker's backends in the client process, as a service that calls the
- * registry directly would open it (the multicast client's `direct` path).
+ * A handle on one of the worker's backends in the client process (driver + breaker + bulkhead),
+ * as a service that calls the registry directly would open it (the multicast client's `direct`
+ * path). Its bulkhead lets the loads' 200 concurrent calls run rather than refusing some.
  */
-export async function openBackend(stack: ChaosStack, name: string): Promise<Driver> {
+export async function openBackend(stack: ChaosStack, name: string): Promise<BackendHandle> {
   const backend = backends(stack)[name];
   if (!backend) throw new Error(`no backend "${name}" in the chaos config`);
-  const factory = builtinDrivers().get(backend.driver as string);
-  if (!factory) throw new Error(`backends.${name}: unknown driver`);
-  return factory.create(factory.configSchema.parse(backend.config), { backend: name });
+  return BackendPool.shared().open(name, { ...backend, bulkhead: { capacity: 256 } });
 }

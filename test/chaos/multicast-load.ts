@@ -2,10 +2,9 @@
 // then one multicast to all of them. A raw NATS subscriber, connected before the multicast
 // starts, records every message per identity; the check wants every target heard at least once
 // and every target accounted for in the workflow's report.
-import type { RegistryDriver } from '../../src/activities/multicast-registry/registry-store';
 import { MulticastRegistryClient, type MulticastHandle } from '../../src/client/multicast-registry';
 import type { PrismClient } from '../../src/client/prism-client';
-import type { Driver } from '../../src/drivers/driver';
+import type { BackendHandle } from '../../src/runtime/backend-handle';
 import { connect, type NatsConnection } from '../../src/drivers/nats/client';
 import type { MulticastReport } from '../../src/workflows/multicast-registry/input';
 import { NATS_SUBJECT_PREFIX, openBackend } from './config';
@@ -20,7 +19,7 @@ export const identityOf = (i: number): string => `id-${String(i).padStart(6, '0'
 
 export class MulticastLoad implements PatternLoad {
   readonly name = 'multicast' as const;
-  private driver?: Driver;
+  private driver?: BackendHandle;
   private nc?: NatsConnection;
   private handle?: MulticastHandle;
   private report?: MulticastReport;
@@ -46,7 +45,7 @@ export class MulticastLoad implements PatternLoad {
   async prepare(): Promise<void> {
     this.driver = await openBackend(this.stack, 'redis');
     const client = new MulticastRegistryClient(this.prism, this.registry, {
-      direct: this.driver as Driver & RegistryDriver,
+      direct: this.driver,
     });
     const t = Date.now();
     await inParallel(this.identities, REGISTER_WIDTH, async (i) => {

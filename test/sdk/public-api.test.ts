@@ -24,6 +24,7 @@ describe('public API', () => {
       'ConfigError',
       'StartupError',
       'PrismClient',
+      'BackendPool',
       'PAYLOAD_CONVERTER',
       'CAPABILITIES',
     ]) {

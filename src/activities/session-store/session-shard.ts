@@ -1,7 +1,7 @@
 // One shard of one region, as the session store sees it: read, touch, compare-and-set a session
-// record, keep the per-user index, merge a replicated copy in. Used by the client fast path (each
-// call through the backend's guard) and by the replication activities (already guarded by the
-// activity interceptor).
+// record, keep the per-user index, merge a replicated copy in. Used by the client fast path (on a
+// BackendHandle, whose every call goes through the backend's guard) and by the replication
+// activities (on the driver, already guarded by the activity interceptor).
 import type { Ops } from '../../drivers/capabilities';
 import {
   decodeRecord,
@@ -16,11 +16,6 @@ import {
 } from '../../workflows/session-store/session-record';
 
 export type SessionShardOps = Ops<'keyvalue_basic' | 'keyvalue_ttl' | 'keyvalue_scan' | 'keyvalue_cas'>;
-
-/** Runs one driver call: through a BackendGuard on the fast path, directly inside an activity. */
-export type CallRunner = <T>(operation: string, fn: () => Promise<T>) => Promise<T>;
-
-export const runDirectly: CallRunner = (_operation, fn) => fn();
 
 export interface VersionedRecord {
   record: SessionRecord;
@@ -40,27 +35,24 @@ export class SessionShard {
   constructor(
     readonly backend: string,
     private readonly driver: SessionShardOps,
-    private readonly run: CallRunner = runDirectly,
   ) {}
 
   /** The stored record (a tombstone included), or null when absent or expired. */
   async read(sessionId: string): Promise<VersionedRecord | null> {
-    const found = await this.run('getVersioned', () => this.driver.getVersioned(sessionKey(sessionId)));
+    const found = await this.driver.getVersioned(sessionKey(sessionId));
     if (!found) return null;
     return { record: decodeRecord(found.value), bytes: found.value, version: found.version };
   }
 
   /** Pushes the key's expiry without rewriting the record (the cheap half of a sliding TTL). */
   async touch(sessionId: string, ttlSeconds: number): Promise<boolean> {
-    return this.run('expire', () => this.driver.expire(sessionKey(sessionId), ttlSeconds));
+    return this.driver.expire(sessionKey(sessionId), ttlSeconds);
   }
 
   /** Writes the record if the stored version is still expectedVersion; the key expires with it. */
   async write(record: SessionRecord, expectedVersion: string | null, now: number, bytes = encodeRecord(record)) {
     const ttl = secondsUntil(record.expiresAt, now);
-    const result = await this.run('compareAndSet', () =>
-      this.driver.compareAndSet(sessionKey(record.sessionId), bytes, expectedVersion, ttl),
-    );
+    const result = await this.driver.compareAndSet(sessionKey(record.sessionId), bytes, expectedVersion, ttl);
     if (result.ok) await this.writeIndex(record, now);
     return result;
   }
@@ -73,14 +65,14 @@ export class SessionShard {
     const key = userIndexKey(record.metadata.userId, record.sessionId);
     if (record.deleted) {
       this.indexedUntil.delete(key);
-      await this.run('delete', () => this.driver.delete(key));
+      await this.driver.delete(key);
       return;
     }
     const until = record.expiresAt + (record.ttlSeconds * 1000) / 2;
     // Written lately by this process to (about) the same expiry: skip a call per write.
     const written = this.indexedUntil.get(key);
     if (written !== undefined && written <= until && until - written < (record.ttlSeconds * 1000) / 100) return;
-    await this.run('setWithTtl', () => this.driver.setWithTtl(key, new Uint8Array([1]), secondsUntil(until, now)));
+    await this.driver.setWithTtl(key, new Uint8Array([1]), secondsUntil(until, now));
     if (this.indexedUntil.size >= 10_000) this.indexedUntil.clear();
     this.indexedUntil.set(key, until);
   }
@@ -88,12 +80,12 @@ export class SessionShard {
   /** Removes a session and its index entry from this shard (after it moved to another). */
   async remove(sessionId: string, userId: string): Promise<boolean> {
     await this.deleteIndex(userId, sessionId);
-    return this.run('delete', () => this.driver.delete(sessionKey(sessionId)));
+    return this.driver.delete(sessionKey(sessionId));
   }
 
   async deleteIndex(userId: string, sessionId: string): Promise<void> {
     this.indexedUntil.delete(userIndexKey(userId, sessionId));
-    await this.run('delete', () => this.driver.delete(userIndexKey(userId, sessionId)));
+    await this.driver.delete(userIndexKey(userId, sessionId));
   }
 
   /**
@@ -117,13 +109,13 @@ export class SessionShard {
   /** One page of session ids of a user on this shard (index entries, possibly stale). */
   async scanUser(userId: string, cursor: string | null, limit: number) {
     const prefix = userIndexPrefix(userId);
-    const page = await this.run('scan', () => this.driver.scan(prefix, { cursor, limit }));
+    const page = await this.driver.scan(prefix, { cursor, limit });
     return { ids: page.keys.map((k) => k.slice(prefix.length)), cursor: page.cursor };
   }
 
   /** One page of every session id on this shard. */
   async scanAll(cursor: string | null, limit: number) {
-    const page = await this.run('scan', () => this.driver.scan(SESSION_KEY_PREFIX, { cursor, limit }));
+    const page = await this.driver.scan(SESSION_KEY_PREFIX, { cursor, limit });
     return { ids: page.keys.map((k) => k.slice(SESSION_KEY_PREFIX.length)), cursor: page.cursor };
   }
 }

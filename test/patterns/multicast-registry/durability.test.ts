@@ -9,16 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import { MulticastRegistryClient, RegistryError, type QueuedDelivery } from '../../../src/client/multicast-registry';
 import { PrismClient } from '../../../src/client/prism-client';
-import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
 import type { QueueBasic } from '../../../src/drivers/capabilities';
-import type { Driver } from '../../../src/drivers/driver';
 import { PAYLOAD_CONVERTER } from '../../../src/runtime/workflow-bundle';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, type WorkerProcess } from '../../helpers/worker-process';
-import { stacks, workerConfig } from './stacks';
+import { stacks, workerConfig, type RegistryHandle } from './stacks';
 import { assertReportCovers, populate, StackWorker, waitForProgress } from './support';
 
-type QueueDriver = Driver & RegistryDriver & QueueBasic;
+type QueueDriver = RegistryHandle & QueueBasic;
 
 /** Everything waiting in each identity's queue (read until empty, then acked), 50 identities at a time. */
 async function drainInboxes(

@@ -7,11 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MulticastRegistryClient } from '../../../src/client/multicast-registry';
 import { PrismClient } from '../../../src/client/prism-client';
-import type { Driver } from '../../../src/drivers/driver';
-import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
-import { stacks, workerConfig } from './stacks';
+import { stacks, workerConfig, type RegistryHandle } from './stacks';
 
 const STACK = join(DIST_ROOT, '..', 'scripts/stack');
 const stackCommand = (...args: string[]): void => {
@@ -20,7 +18,7 @@ const stackCommand = (...args: string[]): void => {
 
 describe('multicast registry: messaging backend outage', () => {
   const stack = stacks().find((s) => s.name === 'redis+nats');
-  let driver: Driver & RegistryDriver;
+  let driver: RegistryHandle;
   let worker: WorkerProcess;
   let prism: PrismClient;
   let natsDown = false;

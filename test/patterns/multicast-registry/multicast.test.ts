@@ -8,13 +8,11 @@ import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { MulticastRegistryClient, RegistryError } from '../../../src/client/multicast-registry';
 import { PrismClient } from '../../../src/client/prism-client';
-import type { Driver } from '../../../src/drivers/driver';
-import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
 import { PAYLOAD_CONVERTER } from '../../../src/runtime/workflow-bundle';
 import { PRISM_PROGRESS, PRISM_STATUS } from '../../../src/workflows/search-attributes';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, type WorkerProcess } from '../../helpers/worker-process';
-import { stacks, workerConfig } from './stacks';
+import { stacks, workerConfig, type RegistryHandle } from './stacks';
 import { assertReportCovers, populate, StackWorker, waitForProgress } from './support';
 
 for (const stack of stacks()) {
@@ -156,7 +154,7 @@ for (const stack of stacks()) {
   });
 
   describe(`multicast registry on ${stack.name}: worker SIGKILL mid-multicast`, () => {
-    let driver: Driver & RegistryDriver;
+    let driver: RegistryHandle;
     let prism: PrismClient;
     const workers: WorkerProcess[] = [];
 

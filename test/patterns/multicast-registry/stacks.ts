@@ -3,8 +3,8 @@
 // worker: a raw client of the messaging server).
 import { connect, type NatsConnection } from '../../../src/drivers/nats/client';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
-import { builtinDrivers } from '../../../src/drivers/builtin';
-import type { Driver } from '../../../src/drivers/driver';
+import type { BackendHandle } from '../../../src/runtime/backend-handle';
+import { BackendPool } from '../../../src/runtime/backend-pool';
 import { topicName } from '../../../src/drivers/kafka/names';
 import { subjectTopic } from '../../../src/drivers/nats/names';
 import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
@@ -30,15 +30,25 @@ export interface Stack {
   full: boolean;
   registryBackend: Record<string, unknown>;
   messagingBackend: Record<string, unknown>;
-  /** A registry driver in the test process, for direct registry calls and setup. */
-  registryDriver(): Promise<Driver & RegistryDriver>;
+  /**
+   * A handle on the registry backend in the test process (as `reg`, the worker's name for it),
+   * for the client's direct path and setup; opened in `pool` (default: the process's shared one).
+   */
+  registryDriver(pool?: BackendPool): Promise<RegistryHandle>;
   /** Starts listening to every topic under topicPrefix; call before the multicast starts. */
   listen(topicPrefix: string): Promise<Listener>;
 }
 
-async function createDriver(driver: string, config: Record<string, unknown>): Promise<Driver> {
-  const factory = builtinDrivers().get(driver)!;
-  return factory.create(factory.configSchema.parse(config), { backend: `test-${driver}` });
+export type RegistryHandle = BackendHandle & RegistryDriver;
+
+/**
+ * The tests (and the bench's fill) register up to 500 identities at once from one client: a
+ * bulkhead that lets them all run, where the default (32 at once) would refuse some.
+ */
+const CLIENT_BULKHEAD = { capacity: 512 };
+
+async function openRegistry(backend: Record<string, unknown>, pool = BackendPool.shared()): Promise<RegistryHandle> {
+  return (await pool.open('reg', { ...backend, bulkhead: CLIENT_BULKHEAD })) as RegistryHandle;
 }
 
 function emptyReceived(): Received {
@@ -59,7 +69,7 @@ function redisNats(): Stack {
     full: true,
     registryBackend: { driver: 'redis', config: redisConfig },
     messagingBackend: { driver: 'nats', config: { servers: stackEnv.natsUrl, pubsubSubjectPrefix: subjectPrefix } },
-    registryDriver: async () => (await createDriver('redis', redisConfig)) as Driver & RegistryDriver,
+    registryDriver: (pool) => openRegistry({ driver: 'redis', config: redisConfig }, pool),
     // One wildcard subscription on the raw subject space (the driver's subscribe takes one topic).
     async listen(topicPrefix) {
       const nc: NatsConnection = await connect({ servers: stackEnv.natsUrl });
@@ -100,7 +110,7 @@ function postgresKafka(): Stack {
       driver: 'kafka',
       config: { brokers: stackEnv.kafkaBrokers, pubsubTopicPrefix: topicPrefixOnKafka },
     },
-    registryDriver: async () => (await createDriver('postgres', pgConfig)) as Driver & RegistryDriver,
+    registryDriver: (pool) => openRegistry({ driver: 'postgres', config: pgConfig }, pool),
     // Topics exist only once published to, so the consumer subscribes by pattern when asked to
     // collect, reading every topic under the prefix from the beginning.
     async listen(topicPrefix) {

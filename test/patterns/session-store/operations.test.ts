@@ -6,7 +6,8 @@ import Redis from 'ioredis';
 import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
 import { sessionKey } from '../../../src/workflows/session-store/session-record';
 import { stackEnv, uniqueName } from '../../helpers/env';
-import type { ResilienceMetrics } from '../../../src/resilience/metrics';
+import { BackendPool } from '../../../src/runtime/backend-pool';
+import { metricValue } from '../../helpers/guard-metrics';
 import { redisDb, sleep, twoRegions } from './fixtures';
 
 const code = (expected: string) => (err: unknown) => {
@@ -180,35 +181,31 @@ describe('session store: operations on Redis', () => {
   });
 
   it('runs fast-path calls through the backend guards: recorded, and limited by the bulkhead', async () => {
-    const calls: string[] = [];
-    const metrics: ResilienceMetrics = {
-      observeOperation: (labels, status) => calls.push(`${labels.backend}:${labels.operation}:${status}`),
-      countError: () => undefined,
-      circuitTransition: () => undefined,
-      setCircuitState: () => undefined,
-      setBulkhead: () => undefined,
-      countBulkheadRejected: () => undefined,
-    };
+    const pool = new BackendPool();
+    const count = (backend: string, status: string, operation?: string) =>
+      metricValue(pool.registry, 'driver_operation_total', { backend, status, ...(operation ? { operation } : {}) });
     const oneAtATime = (db: number) => redisDb(db, { bulkhead: { capacity: 1, queue: 0 } });
     const guarded = await SessionStore.connect({
       region: 'a',
       regions: twoRegions.regions,
       backends: { a0: oneAtATime(1), a1: oneAtATime(2), b0: oneAtATime(3) },
-      metrics,
+      pool,
     });
     try {
       const s = await guarded.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
       const backend = guarded.shardFor(s.sessionId).backend;
-      calls.length = 0;
+      assert.equal(await count(backend, 'ok', 'keyvalue_cas.compareAndSet'), 1);
       await guarded.getSession(s.sessionId);
-      assert.deepEqual(calls, [`${backend}:getVersioned:ok`, `${backend}:expire:ok`]);
+      assert.equal(await count(backend, 'ok', 'keyvalue_cas.getVersioned'), 1);
+      assert.equal(await count(backend, 'ok', 'keyvalue_ttl.expire'), 1);
       const results = await Promise.allSettled(Array.from({ length: 20 }, () => guarded.getSession(s.sessionId)));
       const rejected = results.filter((r) => r.status === 'rejected');
       assert.ok(rejected.length > 0, 'a bulkhead of one with no queue refuses concurrent reads');
       for (const r of rejected) assert.equal((r.reason as Error).name, 'BulkheadFullError');
-      assert.ok(calls.some((c) => c.endsWith(':bulkhead_full')));
+      assert.equal(await count(backend, 'bulkhead_full'), rejected.length);
     } finally {
       await guarded.close();
+      await pool.close();
     }
   });
 });

@@ -1,0 +1,78 @@
+// A backend as its users see it: the driver's capability operations, each call run through the
+// backend's guard (bulkhead, breaker, metrics). Typed clients' fast paths and the CLI get only
+// this; the raw driver is kept for code that already runs under the same guard (the worker's
+// backend activities, guarded by the activity interceptor).
+import { CAPABILITY_OPERATIONS, type Capability } from '../drivers/capabilities';
+import type { Driver, DriverHealth } from '../drivers/driver';
+import type { BackendGuard } from '../resilience/backend-guard';
+import { capabilityActivityName } from '../sdk/slot';
+
+export interface BackendHandleBase {
+  /** The backend's name in the config: the `backend` label of its metrics. */
+  readonly backend: string;
+  readonly driverName: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** The guard every operation of this handle runs through (shared by every handle of the backend). */
+  readonly guard: BackendGuard;
+  /**
+   * The driver without its guard: only for calls that already run under `guard` (the worker's
+   * activity interceptor). Anything else calls the handle's own operations.
+   */
+  readonly unguarded: Driver;
+  health(): Promise<DriverHealth>;
+  /** Releases this handle; the driver closes once every handle of the backend is released. */
+  close(): Promise<void>;
+}
+
+/** A driver-shaped handle: usable wherever a driver's capability operations are expected. */
+export type BackendHandle = BackendHandleBase & Omit<Driver, keyof BackendHandleBase>;
+
+/**
+ * Operations a capability has beyond its activities: `subscribe` is not an activity (a
+ * subscription lives in one process) but it is still a call to the backend.
+ */
+const EXTRA_OPERATIONS: Partial<Record<Capability, readonly string[]>> = { pubsub_basic: ['subscribe'] };
+
+type Operation = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * The driver's declared capability operations, each through `guard.execute` with the same
+ * operation label as its capability activity (`keyvalue_cas.getVersioned`). The driver's method
+ * is looked up at call time, so the call really is the driver's.
+ */
+export function guardedOperations(driver: Driver, guard: BackendGuard): Record<string, Operation> {
+  const operations: Record<string, Operation> = {};
+  const methods = driver as unknown as Record<string, Operation | undefined>;
+  for (const capability of driver.capabilities) {
+    for (const name of [...CAPABILITY_OPERATIONS[capability], ...(EXTRA_OPERATIONS[capability] ?? [])]) {
+      if (typeof methods[name] !== 'function') {
+        throw new Error(`driver ${driver.driverName} declares ${capability} but has no ${name}()`);
+      }
+      const label = capabilityActivityName(capability, name);
+      operations[name] = (...args) => guard.execute(label, () => methods[name]!.apply(driver, args));
+    }
+  }
+  return operations;
+}
+
+/** One handle on a backend: the shared guarded operations plus a release of its own. */
+export function createHandle(
+  backend: string,
+  driver: Driver,
+  guard: BackendGuard,
+  operations: Record<string, Operation>,
+  release: () => Promise<void>,
+): BackendHandle {
+  let released: Promise<void> | undefined;
+  const base: BackendHandleBase = {
+    backend,
+    driverName: driver.driverName,
+    capabilities: driver.capabilities,
+    guard,
+    unguarded: driver,
+    health: () => driver.health(),
+    // Idempotent: a second close of the same handle must not release another user's reference.
+    close: () => (released ??= release()),
+  };
+  return Object.assign(base, operations) as BackendHandle;
+}
