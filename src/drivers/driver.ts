@@ -9,6 +9,7 @@ import type {
   KeyValueCas,
   KeyValueScan,
   KeyValueTtl,
+  LedgerBasic,
   PubSubBasic,
   QueueBasic,
   StreamBasic,
@@ -39,7 +40,8 @@ type AllOperations = KeyValueBasic &
   PubSubBasic &
   QueueBasic &
   StreamBasic &
-  CdcSource;
+  CdcSource &
+  LedgerBasic;
 
 /** Narrows a driver to a capability's operations after checking its declaration. */
 export function hasCapability<C extends Capability>(

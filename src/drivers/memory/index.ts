@@ -19,6 +19,7 @@ export const MEMORY_CAPABILITIES = [
   'keyvalue_cas',
   'pubsub_basic',
   'queue_basic',
+  'ledger_basic',
 ] as const satisfies readonly Capability[];
 
 export const memoryDriver: DriverFactory<typeof memoryConfigSchema> = {

@@ -22,6 +22,9 @@ import type {
   ScanPage,
   Subscription,
   Versioned,
+  LedgerBasic,
+  LedgerChange,
+  LedgerOutcome,
 } from '../capabilities';
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
@@ -40,6 +43,7 @@ import {
   type Limits,
 } from '../limits';
 import type { DriverContext } from '../registry';
+import { MemoryLedger } from './ledger';
 import { MEMORY_CAPABILITIES, type MemoryConfig } from './index';
 
 const DRIVER = 'memory';
@@ -140,7 +144,16 @@ function parseReceipt(receipt: unknown): { id: string; token: string } {
 }
 
 export class MemoryDriver
-  implements DriverBase, KeyValueBasic, KeyValueTtl, KeyValueScan, KeyValueBatch, KeyValueCas, PubSubBasic, QueueBasic
+  implements
+    DriverBase,
+    KeyValueBasic,
+    KeyValueTtl,
+    KeyValueScan,
+    KeyValueBatch,
+    KeyValueCas,
+    PubSubBasic,
+    QueueBasic,
+    LedgerBasic
 {
   readonly driverName = DRIVER;
   readonly capabilities: ReadonlySet<Capability> = new Set(MEMORY_CAPABILITIES);
@@ -153,11 +166,13 @@ export class MemoryDriver
   private readonly topics = new Map<string, Set<HandlerEntry>>();
   private readonly queues = new Map<string, MemoryQueue>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly ledger: MemoryLedger;
   private clock = 0;
   private closed = false;
 
   constructor(config: MemoryConfig, _context: DriverContext) {
     this.limits = { ...config.limits };
+    this.ledger = new MemoryLedger(this.limits);
     // Expiry is enforced on every access; the sweeper only frees memory of keys nobody reads.
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -177,6 +192,7 @@ export class MemoryDriver
     this.topics.clear();
     for (const queue of this.queues.values()) this.wake(queue);
     this.queues.clear();
+    this.ledger.clear();
   }
 
   // --- keyvalue_basic ---------------------------------------------------------------------------
@@ -490,6 +506,18 @@ export class MemoryDriver
     });
   }
 
+  // --- ledger_basic -----------------------------------------------------------------------------
+
+  async applyChange(key: string, changeId: string, change: LedgerChange): Promise<LedgerOutcome> {
+    this.open();
+    return this.ledger.applyChange(key, changeId, change);
+  }
+
+  async balance(key: string): Promise<number | null> {
+    this.open();
+    return this.ledger.balance(key);
+  }
+
   // --- internals --------------------------------------------------------------------------------
 
   private open(): void {
@@ -527,6 +555,7 @@ export class MemoryDriver
       if (expiresAt == null || expiresAt <= t) this.drop(key);
     }
     for (const q of this.queues.values()) this.requeueDue(q, t);
+    this.ledger.sweep();
   }
 
   private queue(name: string): MemoryQueue {

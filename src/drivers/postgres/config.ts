@@ -61,4 +61,5 @@ export const POSTGRES_CAPABILITIES: readonly Capability[] = [
   'queue_basic',
   'pubsub_basic',
   'cdc_source',
+  'ledger_basic',
 ];

@@ -8,6 +8,7 @@ import { PgCdcSource } from './cdc-source';
 import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config';
 import { clientConfig, PgContext } from './context';
 import { PgKeyValue } from './keyvalue';
+import { PgLedger } from './ledger';
 import { PgPubSub } from './pubsub';
 import { PgQueue } from './queue';
 
@@ -20,6 +21,7 @@ export class PostgresDriver implements DriverBase {
   private readonly queue: PgQueue;
   private readonly pubsub: PgPubSub;
   private readonly cdc: PgCdcSource;
+  private readonly ledger: PgLedger;
   private closing: Promise<void> | undefined;
 
   constructor(config: PostgresConfig, context: DriverContext) {
@@ -33,6 +35,7 @@ export class PostgresDriver implements DriverBase {
     this.queue = new PgQueue(this.ctx);
     this.pubsub = new PgPubSub(this.ctx, () => new Client(connection));
     this.cdc = new PgCdcSource(this.ctx);
+    this.ledger = new PgLedger(this.ctx);
   }
 
   async health(): Promise<DriverHealth> {
@@ -48,6 +51,7 @@ export class PostgresDriver implements DriverBase {
     this.closing ??= (async () => {
       this.ctx.markClosed();
       this.kv.close();
+      this.ledger.close();
       await this.pubsub.close();
       await this.pool.end();
     })();
@@ -88,6 +92,10 @@ export class PostgresDriver implements DriverBase {
   readonly readChanges: PgCdcSource['readChanges'] = (options) => this.cdc.readChanges(options);
   readonly confirm: PgCdcSource['confirm'] = (options) => this.cdc.confirm(options);
   readonly dropCapture: PgCdcSource['dropCapture'] = (options) => this.cdc.dropCapture(options);
+  // ledger_basic
+  readonly applyChange: PgLedger['applyChange'] = (key, changeId, change) =>
+    this.ledger.applyChange(key, changeId, change);
+  readonly balance: PgLedger['balance'] = (key) => this.ledger.balance(key);
 }
 
 export async function createPostgresDriver(config: PostgresConfig, context: DriverContext): Promise<PostgresDriver> {
