@@ -14,6 +14,8 @@ export type StepStatus =
   | 'failed'
   | 'compensating'
   | 'compensated'
+  /** Its compensation ran and found nothing to undo (see skipReason): the action had had no effect. */
+  | 'skipped'
   | 'compensation_failed';
 
 /** What the planner needs to know of a step: its name, whether it is the pivot, whether it can be undone. */
@@ -37,6 +39,8 @@ export interface StepOutcome {
   attempts: number;
   error?: string;
   compensationError?: string;
+  /** Why the compensation had nothing to undo (status skipped). */
+  skipReason?: string;
 }
 
 export interface SagaState {
@@ -60,6 +64,8 @@ export type SagaEvent =
   | { type: 'stepFailed'; step: string; error: string }
   | { type: 'compensationStarted'; step: string }
   | { type: 'compensationCompleted'; step: string }
+  /** The compensation ran and reported that there was nothing to undo. */
+  | { type: 'compensationSkipped'; step: string; reason: string }
   | { type: 'compensationFailed'; step: string; error: string }
   | { type: 'finished' };
 
@@ -140,6 +146,10 @@ export function applyEvent(stages: Stages, state: SagaState, event: SagaEvent): 
     }
     case 'compensationCompleted': {
       const next = withStep(state, event.step, { status: 'compensated' });
+      return { ...next, currentSteps: dropCurrent(state.currentSteps, event.step) };
+    }
+    case 'compensationSkipped': {
+      const next = withStep(state, event.step, { status: 'skipped', skipReason: event.reason });
       return { ...next, currentSteps: dropCurrent(state.currentSteps, event.step) };
     }
     case 'compensationFailed': {

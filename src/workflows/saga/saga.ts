@@ -56,14 +56,28 @@ export interface StepContext {
   results: Readonly<Record<string, unknown>>;
 }
 
+/** What a compensation may return: that it found nothing to undo, and why (the step ends `skipped`). */
+export interface CompensationReport {
+  skipped: string;
+}
+
+/** The reason of a compensation's report, when it is one (any value with a string `skipped`). */
+export function skippedReason(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const skipped = (value as { skipped?: unknown }).skipped;
+  return typeof skipped === 'string' ? skipped : undefined;
+}
+
 export interface SagaStep<R = unknown> {
   name: string;
   action(context: StepContext): Promise<R>;
   /**
    * Undoes the action; gets the action's result (undefined when the action failed, see
-   * compensateOnFailure). Must be idempotent: it may run more than once.
+   * compensateOnFailure). Must be idempotent: it may run more than once. When it finds nothing
+   * to undo it returns a CompensationReport (any value with a string `skipped`), so the result
+   * says so; whatever else it returns is ignored.
    */
-  compensate?(context: StepContext, result: R | undefined): Promise<void>;
+  compensate?(context: StepContext, result: R | undefined): Promise<unknown>;
   /**
    * Compensate this step even when its action failed for good: for actions that may have had
    * their effect before failing (a timeout after the write, a cancel). Its compensation must then
@@ -216,8 +230,12 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   const compensateStep = async (s: SagaStep): Promise<void> => {
     apply({ type: 'compensationStarted', step: s.name });
     try {
-      await s.compensate!(contextOf(s, s.compensationOptions), results[s.name]);
-      apply({ type: 'compensationCompleted', step: s.name });
+      const reason = skippedReason(await s.compensate!(contextOf(s, s.compensationOptions), results[s.name]));
+      apply(
+        reason === undefined
+          ? { type: 'compensationCompleted', step: s.name }
+          : { type: 'compensationSkipped', step: s.name, reason },
+      );
     } catch (err) {
       apply({ type: 'compensationFailed', step: s.name, error: describeError(err) });
     }
