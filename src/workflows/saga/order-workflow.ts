@@ -6,7 +6,13 @@ import { parseInput } from '../input';
 import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
 import type { CacheActivities, EventsActivities, OrdersActivities } from './order-types';
-import { orderSagaInput, type OrderSagaInput, type OrderSagaSettings, type OrderStep } from './order-input';
+import {
+  legacyOrderSagaInput,
+  orderSagaInput,
+  type OrderSagaInput,
+  type OrderSagaSettings,
+  type OrderStep,
+} from './order-input';
 import { runSaga, step, type SagaResult, type StepOptions } from './saga';
 import { SAGA } from './slots';
 
@@ -43,12 +49,12 @@ function required(binding: SlotBinding | undefined, slot: string): SlotBinding {
 }
 
 export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<OrderSagaResult> {
-  const input = parseInput(orderSagaInput, rawInput);
+  const keyedByOrder = patched(ORDER_KEYS_PATCH);
+  const input = parseInput(keyedByOrder ? orderSagaInput : legacyOrderSagaInput, rawInput);
   const slots = await bindSlots(SAGA);
   const orders = required(slots.orders, 'orders');
   // An orderId is run once: a re-submission (a client retrying after a timeout, under a new
   // workflow id) gets the first outcome back and applies nothing.
-  const keyedByOrder = patched(ORDER_KEYS_PATCH);
   const outcomes = useSlotActivities<OrdersActivities>(orders, OUTCOME_OPTIONS);
   if (keyedByOrder) {
     const first = await outcomes.orderOutcome(input.orderId);
