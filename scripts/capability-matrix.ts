@@ -1,7 +1,8 @@
 // Writes docs/capabilities.md: which capability each built-in driver declares, from the
 // drivers' own declarations. The conformance suites hold every declaration to its word, and
-// test/conformance/matrix.test.ts fails when this file is out of date.
-import { writeFileSync } from 'node:fs';
+// test/conformance/matrix.test.ts fails when this file is out of date. Everything from the first
+// `## ` heading on is written by hand and kept as it is.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CAPABILITIES } from '../src/drivers/capabilities';
 import { builtinDrivers } from '../src/drivers/builtin';
@@ -31,7 +32,14 @@ export function capabilityMatrix(): string {
   ].join('\n');
 }
 
+/** The hand-written part of a capabilities file: from its first `## ` heading to the end. */
+export function handWritten(text: string): string {
+  const at = text.search(/^## /m);
+  return at < 0 ? '' : text.slice(at);
+}
+
 if (require.main === module) {
-  writeFileSync(MATRIX_FILE, capabilityMatrix());
+  const kept = existsSync(MATRIX_FILE) ? handWritten(readFileSync(MATRIX_FILE, 'utf8')) : '';
+  writeFileSync(MATRIX_FILE, capabilityMatrix() + kept);
   process.stdout.write(`wrote ${MATRIX_FILE}\n`);
 }

@@ -69,6 +69,7 @@ export {
 export { hasCapability, type Driver, type DriverBase, type DriverHealth } from './drivers/driver';
 export { DriverError, isDriverError, isNetworkError, type DriverErrorCode } from './drivers/errors';
 export { DriverRegistry, requireClient, type DriverContext, type DriverFactory } from './drivers/registry';
+export type { DriverEvent, DriverEventReport } from './drivers/events';
 export { builtinDrivers } from './drivers/builtin';
 export { DEFAULT_LIMITS, type Limits } from './drivers/limits';
 

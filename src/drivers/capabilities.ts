@@ -151,7 +151,8 @@ export interface StreamBasic {
   committed(stream: string, group: string): Promise<string | null>;
 }
 
-export type ChangeOp = 'c' | 'u' | 'd' | 'r';
+/** c insert, u update, d delete, r snapshot read, t truncate (one per table; no row: before, after and key empty). */
+export type ChangeOp = 'c' | 'u' | 'd' | 'r' | 't';
 
 export interface RowChange {
   op: ChangeOp;

@@ -5,10 +5,13 @@ import type { z } from 'zod';
 import type { Capability } from './capabilities';
 import type { Driver } from './driver';
 import { DriverError } from './errors';
+import type { DriverEventReport } from './events';
 
 export interface DriverContext {
   /** The backend's name in the config (e.g. "redis-main"), for errors and metrics. */
   backend: string;
+  /** Receives what the driver does not report through a call's result (see events.ts). */
+  report?: DriverEventReport;
 }
 
 export interface DriverFactory<S extends z.ZodType = z.ZodType> {

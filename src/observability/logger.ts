@@ -15,6 +15,8 @@ export interface Logger {
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /** Whether a line at `level` would be written (absent: assume it would), to skip building it. */
+  enabled?(level: LogLevel): boolean;
 }
 
 export function redact(value: unknown, depth = 0): unknown {
@@ -49,5 +51,6 @@ export function createLogger(
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
     child: (fields) => createLogger(level, { ...base, ...fields }, write),
+    enabled: (lvl) => ORDER[lvl] >= ORDER[level],
   };
 }

@@ -1,8 +1,11 @@
 // The worker's Prometheus series for driver calls, circuit breakers and bulkheads, in one
 // prom-client Registry (Temporal's own SDK metrics are exported separately by its Runtime).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// Nothing here runs prom-client's label handling on a successful call: the per-call series are
+// OperationSeries records, and the gauges are read from the guards when the registry is scraped.
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { CircuitState } from '../resilience/circuit-breaker';
 import type { GuardGauges, OperationLabels, OperationStatus, ResilienceMetrics } from '../resilience/metrics';
+import { OperationSeries, type ReadableMetric } from './operation-series';
 
 export type { GuardGauges, OperationLabels, OperationStatus, ResilienceMetrics } from '../resilience/metrics';
 
@@ -16,8 +19,8 @@ type OperationLabel = 'backend' | 'driver' | 'operation';
 
 export interface PrismMetrics extends ResilienceMetrics {
   readonly registry: Registry;
-  readonly driverOperationDuration: Histogram<OperationLabel | 'status'>;
-  readonly driverOperationTotal: Counter<OperationLabel | 'status'>;
+  readonly driverOperationDuration: ReadableMetric<OperationLabel | 'status' | 'le'>;
+  readonly driverOperationTotal: ReadableMetric<OperationLabel | 'status'>;
   readonly driverErrorTotal: Counter<OperationLabel | 'error_type'>;
   readonly circuitBreakerState: Gauge<'backend'>;
   readonly circuitBreakerTransitionsTotal: Counter<'backend' | 'from' | 'to'>;
@@ -33,28 +36,26 @@ export interface PrismMetrics extends ResilienceMetrics {
  */
 export function createMetrics(registry: Registry = new Registry()): PrismMetrics {
   const sources = new Map<string, () => GuardGauges>();
-  const refresh = (): void => {
-    for (const [backend, source] of sources) {
-      const g = source();
-      circuitBreakerState.set({ backend }, CIRCUIT_STATE_VALUE[g.state]);
-      bulkheadInFlight.set({ backend }, g.inFlight);
-      bulkheadQueued.set({ backend }, g.queued);
-    }
+  // Each gauge reads its value from the guards at scrape time, so the guards need not report every
+  // change of their bulkhead (two gauge updates per call) nor an open circuit turning half-open.
+  const refresh = (gauge: Gauge<'backend'>, read: (g: GuardGauges) => number): void => {
+    for (const [backend, source] of sources) gauge.set({ backend }, read(source()));
   };
 
-  const driverOperationDuration = new Histogram({
-    name: 'driver_operation_duration_seconds',
-    help: 'Duration of driver operations as seen by the caller (bulkhead wait included), by outcome',
-    labelNames: ['backend', 'driver', 'operation', 'status'] as const,
+  const operations = new OperationSeries({
+    registry,
     buckets: DURATION_BUCKETS,
-    registers: [registry],
+    duration: {
+      name: 'driver_operation_duration_seconds',
+      help: 'Duration of driver operations as seen by the caller (bulkhead wait included), by outcome',
+    },
+    total: {
+      name: 'driver_operation_total',
+      help: 'Driver operations by outcome: ok, error, circuit_open, bulkhead_full',
+    },
   });
-  const driverOperationTotal = new Counter({
-    name: 'driver_operation_total',
-    help: 'Driver operations by outcome: ok, error, circuit_open, bulkhead_full',
-    labelNames: ['backend', 'driver', 'operation', 'status'] as const,
-    registers: [registry],
-  });
+  const driverOperationDuration = operations.duration;
+  const driverOperationTotal = operations.total;
   const driverErrorTotal = new Counter({
     name: 'driver_error_total',
     help: 'Failed driver operations by error type (driver error code, CircuitOpen, BulkheadFull, …)',
@@ -66,7 +67,9 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open',
     labelNames: ['backend'] as const,
     registers: [registry],
-    collect: refresh,
+    collect(this: Gauge<'backend'>) {
+      refresh(this, (g) => CIRCUIT_STATE_VALUE[g.state]);
+    },
   });
   const circuitBreakerTransitionsTotal = new Counter({
     name: 'circuit_breaker_transitions_total',
@@ -79,12 +82,18 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     help: 'Calls holding a bulkhead slot per backend',
     labelNames: ['backend'] as const,
     registers: [registry],
+    collect(this: Gauge<'backend'>) {
+      refresh(this, (g) => g.inFlight);
+    },
   });
   const bulkheadQueued = new Gauge({
     name: 'bulkhead_queued',
     help: 'Calls waiting for a bulkhead slot per backend',
     labelNames: ['backend'] as const,
     registers: [registry],
+    collect(this: Gauge<'backend'>) {
+      refresh(this, (g) => g.queued);
+    },
   });
   const bulkheadRejectedTotal = new Counter({
     name: 'bulkhead_rejected_total',
@@ -104,8 +113,7 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     bulkheadQueued,
     bulkheadRejectedTotal,
     observeOperation(labels: OperationLabels, status: OperationStatus, seconds: number): void {
-      driverOperationDuration.observe({ ...labels, status }, seconds);
-      driverOperationTotal.inc({ ...labels, status });
+      operations.observe(labels, status, seconds);
     },
     countError(labels: OperationLabels, errorType: string): void {
       driverErrorTotal.inc({ ...labels, error_type: errorType });

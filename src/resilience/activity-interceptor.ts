@@ -72,14 +72,16 @@ export function createResilienceInterceptor(source: GuardSource): ActivityInterc
     const guard = source instanceof BackendGuard ? source : source(ctx);
     if (!guard) return {};
     const inbound: ActivityInboundCallsInterceptor = {
-      async execute(input, next) {
-        try {
-          return await guard.execute(ctx.info.activityType, () => next(input), { signal: ctx.cancellationSignal });
-        } catch (err) {
-          throw toActivityFailure(err);
-        }
-      },
+      // No async wrapper of our own: it would cost one more promise and turn per call.
+      execute: (input, next) =>
+        guard
+          .execute(ctx.info.activityType, () => next(input), { signal: ctx.cancellationSignal })
+          .then(undefined, rethrowAsActivityFailure),
     };
     return { inbound };
   };
+}
+
+function rethrowAsActivityFailure(err: unknown): never {
+  throw toActivityFailure(err);
 }

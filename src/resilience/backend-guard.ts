@@ -56,6 +56,8 @@ export class BackendGuard {
   readonly bulkhead: Bulkhead;
   private readonly clock: Clock;
   private readonly metrics: ResilienceMetrics | undefined;
+  /** One label object per operation, reused by every call instead of one built per call. */
+  private readonly labelsByOperation = new Map<string, OperationLabels>();
 
   constructor(opts: BackendGuardOptions) {
     const { backend, metrics } = opts;
@@ -73,7 +75,9 @@ export class BackendGuard {
     this.bulkhead = new Bulkhead({
       backend,
       config: opts.config.bulkhead,
-      onChange: (inFlight, queued) => metrics?.setBulkhead(backend, inFlight, queued),
+      // A sink that watches the guard reads the counts when scraped: no report on every change.
+      onChange:
+        metrics && !metrics.watch ? (inFlight, queued) => metrics.setBulkhead(backend, inFlight, queued) : undefined,
       onReject: () => metrics?.countBulkheadRejected(backend),
     });
     metrics?.setCircuitState(backend, 'closed');
@@ -106,13 +110,14 @@ export class BackendGuard {
     options: GuardCallOptions = {},
   ): Promise<T> {
     const started = this.clock.now();
-    const labels: OperationLabels = { backend: this.backend, driver: this.driver, operation };
+    const labels = this.labels(operation);
     const signal = options.signal ?? NEVER_ABORTED;
     let release: BulkheadRelease | undefined;
     let permit: BreakerPermit | undefined;
     try {
       this.breaker.check();
-      release = await this.bulkhead.acquire(signal);
+      // A free slot is taken at once, without a turn of the microtask queue; only a wait is async.
+      release = (signal.aborted ? undefined : this.bulkhead.tryAcquire()) ?? (await this.bulkhead.acquire(signal));
       permit = this.breaker.acquire();
       const result = await fn(signal);
       permit.success();
@@ -148,6 +153,15 @@ export class BackendGuard {
       queueCapacity: this.bulkhead.queueCapacity,
       breaker,
     };
+  }
+
+  private labels(operation: string): OperationLabels {
+    let labels = this.labelsByOperation.get(operation);
+    if (!labels) {
+      labels = Object.freeze({ backend: this.backend, driver: this.driver, operation });
+      this.labelsByOperation.set(operation, labels);
+    }
+    return labels;
   }
 
   private record(labels: OperationLabels, status: OperationStatus, started: number, type?: string): void {

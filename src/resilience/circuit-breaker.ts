@@ -123,24 +123,12 @@ export class CircuitBreaker {
   /** Admits a call or throws {@link CircuitOpenError}. */
   acquire(): BreakerPermit {
     this.check();
-    const epoch = this.epoch;
     const probe = this.current === 'half-open';
     if (probe) {
       this.probesAdmitted++;
       this.probesInFlight++;
     }
-    let settled = false;
-    const release = (outcome: CallOutcome): void => {
-      if (settled) return;
-      settled = true;
-      this.settle(epoch, probe, outcome);
-    };
-    return {
-      probe,
-      release,
-      success: () => release('success'),
-      failure: (err: unknown) => release(this.classify(err)),
-    };
+    return new Permit(this.settleOutcome, this.classify, this.epoch, probe);
   }
 
   /** Runs `fn` through the breaker. */
@@ -169,6 +157,10 @@ export class CircuitBreaker {
       probeSuccesses: this.probeSuccesses,
     };
   }
+
+  /** Bound once: every permit reports through it. */
+  private readonly settleOutcome = (epoch: number, probe: boolean, outcome: CallOutcome): void =>
+    this.settle(epoch, probe, outcome);
 
   private settle(epoch: number, probe: boolean, outcome: CallOutcome): void {
     if (epoch !== this.epoch) return; // admitted before the last transition: stale news
@@ -219,6 +211,32 @@ export class CircuitBreaker {
   private busyError(): CircuitOpenError {
     const wait = Math.min(HALF_OPEN_BUSY_RETRY_MS, this.config.reset_timeout);
     return new CircuitOpenError(this.backend, Math.max(MIN_RETRY_AFTER_MS, wait), 'half-open');
+  }
+}
+
+/** One object per admitted call (a guarded call's only allocation in the breaker). */
+class Permit implements BreakerPermit {
+  private settled = false;
+
+  constructor(
+    private readonly settle: (epoch: number, probe: boolean, outcome: CallOutcome) => void,
+    private readonly classify: (err: unknown) => CallOutcome,
+    private readonly epoch: number,
+    readonly probe: boolean,
+  ) {}
+
+  success(): void {
+    this.release('success');
+  }
+
+  failure(err: unknown): void {
+    this.release(this.classify(err));
+  }
+
+  release(outcome: CallOutcome): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.settle(this.epoch, this.probe, outcome);
   }
 }
 

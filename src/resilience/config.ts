@@ -19,8 +19,11 @@ export const circuitBreakerConfigSchema = z.strictObject({
   minimum_calls: z.number().int().min(1).default(10),
 });
 
+// On a worker, `capacity` is also the backend task queue's activity slots, so activities alone never
+// fill the queue: `queue` and `timeout` bound the calls that reach a guard without a Temporal task
+// slot (fast paths), and activities too when such calls share the worker's guard.
 export const bulkheadConfigSchema = z.strictObject({
-  /** calls running at once */
+  /** calls running at once through one guard */
   capacity: z.number().int().min(1).default(32),
   /** calls waiting for a slot; 0 rejects as soon as every slot is taken */
   queue: z.number().int().min(0).default(64),

@@ -24,8 +24,12 @@ export interface ResilienceMetrics {
   countError(labels: OperationLabels, errorType: string): void;
   circuitTransition(backend: string, from: CircuitState, to: CircuitState): void;
   setCircuitState(backend: string, state: CircuitState): void;
+  /** The bulkhead's counts: once at start, then on every change only for a sink without `watch`. */
   setBulkhead(backend: string, inFlight: number, queued: number): void;
   countBulkheadRejected(backend: string): void;
-  /** Registers a source the sink reads at scrape time (an open circuit turns half-open on time). */
+  /**
+   * Registers a source the sink reads at scrape time (an open circuit turns half-open on time, and
+   * the bulkhead need not report each call's slot taken and given back).
+   */
   watch?(backend: string, source: () => GuardGauges): void;
 }

@@ -3,6 +3,7 @@
 import type { PrismConfig } from '../config/schema';
 import type { Driver } from '../drivers/driver';
 import type { DriverRegistry } from '../drivers/registry';
+import { driverEventReporter, type DriverEventMetrics } from '../observability/driver-events';
 import type { Logger } from '../observability/logger';
 import { checkInstanceCapabilities, type SlotMatch } from './slot-matcher';
 
@@ -18,6 +19,8 @@ export async function createBackends(
   matches: readonly SlotMatch[],
   registry: DriverRegistry,
   logger: Logger,
+  /** Where the events drivers report are counted (they are logged too). */
+  eventMetrics: DriverEventMetrics,
 ): Promise<Map<string, Driver>> {
   const used = [...new Set(matches.map((m) => m.backend))];
   const drivers = new Map<string, Driver>();
@@ -28,7 +31,10 @@ export async function createBackends(
       const factory = registry.get(backendConfig.driver);
       if (!factory) throw new Error(`driver ${backendConfig.driver} vanished from the registry`);
       try {
-        const driver = await factory.create(factory.configSchema.parse(backendConfig.config), { backend });
+        const driver = await factory.create(factory.configSchema.parse(backendConfig.config), {
+          backend,
+          report: driverEventReporter(backend, logger, eventMetrics),
+        });
         drivers.set(backend, driver);
         logger.info('backend connected', { backend, driver: backendConfig.driver });
       } catch (err) {

@@ -34,6 +34,7 @@ import { closeBackends, createBackends, StartupError } from './backends';
 import { matchSlots, type SlotMatch } from './slot-matcher';
 import { buildWorkflowBundle, PAYLOAD_CONVERTER, prebuiltBundle } from './workflow-bundle';
 import { zodProblems } from '../config/errors';
+import { createDriverEventMetrics } from '../observability/driver-events';
 import { prepareSecurity, scrubError, type PreparedSecurity } from '../security/prepare';
 
 export interface PrismWorkerOptions {
@@ -121,7 +122,8 @@ export class PrismWorker {
     self.security = security;
     self.extraInterceptors = options.activityInterceptors ?? [];
     const metrics = createMetrics(self.registry);
-    self.drivers = await createBackends(config, matches, driverRegistry, logger).catch((err: unknown) => {
+    const eventMetrics = createDriverEventMetrics(self.registry);
+    self.drivers = await createBackends(config, matches, driverRegistry, logger, eventMetrics).catch((err: unknown) => {
       throw scrubError(err);
     });
     try {

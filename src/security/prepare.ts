@@ -1,5 +1,6 @@
 // What the worker and the client need from the security config, resolved once at start-up:
-// secret references inside backends.*.config, the payload codecs, and the Temporal TLS options.
+// secret references inside backends.*.config and patterns.*.settings, the payload codecs, and the
+// Temporal TLS options.
 // Every problem becomes a ConfigError naming the field; no secret value is ever in a message.
 import type { PayloadCodec } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
@@ -11,7 +12,7 @@ import { resolveSecretRefs, SecretError } from './secrets';
 import { temporalTlsOptions } from './tls';
 
 export interface PreparedSecurity {
-  /** The config with secret references in driver configs replaced by their values. */
+  /** The config with secret references in driver configs and pattern settings replaced by their values. */
   config: PrismConfig;
   payloadCodecs: PayloadCodec[];
   tls: TLSConfig | undefined;
@@ -43,6 +44,13 @@ export function prepareSecurity(config: PrismConfig, file = '<config>'): Prepare
     const resolved = attempt(problems, () => resolveSecretRefs(backend.config, ['backends', name, 'config']));
     if (resolved !== undefined) backends[name] = { ...backend, config: resolved as Record<string, unknown> };
   }
+  // Pattern settings the same way, before any pattern's own schema sees them: a pattern takes a
+  // credential as a plain string and never learns whether it came from the file or a reference.
+  const patterns = { ...config.patterns };
+  for (const [name, pattern] of Object.entries(config.patterns)) {
+    const resolved = attempt(problems, () => resolveSecretRefs(pattern.settings, ['patterns', name, 'settings']));
+    if (resolved !== undefined) patterns[name] = { ...pattern, settings: resolved as Record<string, unknown> };
+  }
   let connection: Omit<PreparedSecurity, 'config'> = { payloadCodecs: [], tls: undefined };
   try {
     connection = prepareConnectionSecurity(config, file);
@@ -50,7 +58,7 @@ export function prepareSecurity(config: PrismConfig, file = '<config>'): Prepare
     problems.push(...(err as ConfigError).problems);
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return { config: { ...config, backends }, ...connection };
+  return { config: { ...config, backends, patterns }, ...connection };
 }
 
 /** The same error with registered secrets and URL passwords scrubbed from its message. */

@@ -65,6 +65,23 @@ async function assertNothingPending(cdc: Cdc, capture: { slot: string; publicati
   );
 }
 
+/**
+ * Cleanup through pg: the harness may already have closed the driver. Leftover slots would keep
+ * WAL forever.
+ */
+async function cleanUp(pg: Client, captures: { slot: string; publication: string }[], tables: string[]) {
+  await pg
+    .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ANY($1)', [
+      captures.map((c) => c.slot),
+    ])
+    .catch(() => undefined);
+  for (const capture of captures) {
+    await pg.query(`DROP PUBLICATION IF EXISTS ${capture.publication}`).catch(() => undefined);
+  }
+  await pg.query(`DROP TABLE IF EXISTS ${tables.map((t) => `public.${t}`).join(', ')}`).catch(() => undefined);
+  await pg.end();
+}
+
 const summary = (changes: RowChange[]): string[] =>
   changes.map((c) => `${c.op} ${c.table} ${JSON.stringify(c.key)} #${c.sequence}`);
 
@@ -92,19 +109,8 @@ forEachDriverWith('cdc_source', (driver, name) => {
     await pg.query(`CREATE TABLE public.${tableB} (id int PRIMARY KEY, note text)`);
   });
 
-  // Cleanup through pg: the harness may already have closed the driver. Leftover slots would keep
-  // WAL forever.
   after(async () => {
-    await pg
-      .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ANY($1)', [
-        captures.map((c) => c.slot),
-      ])
-      .catch(() => undefined);
-    for (const capture of captures) {
-      await pg.query(`DROP PUBLICATION IF EXISTS ${capture.publication}`).catch(() => undefined);
-    }
-    await pg.query(`DROP TABLE IF EXISTS public.${tableA}, public.${tableB}`).catch(() => undefined);
-    await pg.end();
+    await cleanUp(pg, captures, [tableA, tableB]);
   });
 
   it('reports inserts, updates and deletes on two tables in commit order, with before, after and key', async () => {
@@ -340,5 +346,99 @@ forEachDriverWith('cdc_source', (driver, name) => {
       await pg.query(`DROP OWNED BY ${role}`).catch(() => undefined);
       await pg.query(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
     }
+  });
+});
+
+// TRUNCATE has no rows: it is one change per truncated table, in its place among the row changes,
+// and a publication that would not carry it is refused rather than losing truncates silently.
+forEachDriverWith('cdc_source', (driver) => {
+  const pg = new Client({ connectionString: stackEnv.postgresUrl });
+  const tag = suffix();
+  const tableA = `cdc_trunc_a_${tag}`;
+  const tableB = `cdc_trunc_b_${tag}`;
+  const captures: { slot: string; publication: string }[] = [];
+
+  before(async () => {
+    await pg.connect();
+    await pg.query(`CREATE TABLE public.${tableA} (id int PRIMARY KEY, note text)`);
+    await pg.query(`CREATE TABLE public.${tableB} (id int PRIMARY KEY, note text)`);
+  });
+
+  after(async () => {
+    await cleanUp(pg, captures, [tableA, tableB]);
+  });
+
+  const newCapture = (): { slot: string; publication: string } => {
+    const id = suffix();
+    const capture = { slot: `prism_test_t_${id}`, publication: `prism_test_t_pub_${id}` };
+    captures.push(capture);
+    return capture;
+  };
+
+  it('reports a truncate per truncated table, in order with the rows around it', async () => {
+    const capture = newCapture();
+    await driver().ensureCapture({ ...capture, tables: [`public.${tableA}`, `public.${tableB}`] });
+    await pg.query(`INSERT INTO public.${tableA} VALUES (1, 'before')`);
+    await pg.query(`TRUNCATE public.${tableA}`);
+    await pg.query(`INSERT INTO public.${tableA} VALUES (2, 'after')`);
+    // One statement over both tables, inside a transaction with a row before and after it.
+    await pg.query('BEGIN');
+    await pg.query(`INSERT INTO public.${tableB} VALUES (10, 'doomed')`);
+    await pg.query(`TRUNCATE public.${tableA}, public.${tableB}`);
+    await pg.query(`INSERT INTO public.${tableB} VALUES (11, 'kept')`);
+    await pg.query('COMMIT');
+
+    const { changes, lastLsn } = await readAtLeast(driver(), capture, 7);
+    const truncates = changes.filter((c) => c.op === 't');
+    assert.deepEqual(summary(changes), [
+      `c ${tableA} {"id":1} #1`,
+      `t ${tableA} {} #1`,
+      `c ${tableA} {"id":2} #1`,
+      `c ${tableB} {"id":10} #1`,
+      ...truncates.slice(1).map((t, i) => `t ${t.table} {} #${i + 2}`),
+      `c ${tableB} {"id":11} #4`,
+    ]);
+    assert.deepEqual(
+      truncates
+        .slice(1)
+        .map((t) => t.table)
+        .sort(),
+      [tableA, tableB].sort(),
+      'one per table',
+    );
+    for (const t of truncates) {
+      assert.equal(t.schema, 'public');
+      assert.equal(t.before, null);
+      assert.equal(t.after, null);
+      assert.deepEqual(t.key, {});
+      assert.ok(!Number.isNaN(Date.parse(t.commitTime)));
+    }
+    assert.ok(lsnValue(changes[1]!.lsn) > lsnValue(changes[0]!.lsn), 'the truncate commits after the row before it');
+    assert.ok(lsnValue(changes[2]!.lsn) > lsnValue(changes[1]!.lsn), 'and before the row after it');
+    assert.equal(truncates[1]!.txId, changes[3]!.txId, 'the second truncate is in its transaction');
+
+    // A limit may cut between the tables of one TRUNCATE; the rest comes after the confirm.
+    const head = await driver().readChanges({ ...capture, limit: 5 });
+    assert.deepEqual(summary(head.changes), summary(changes.slice(0, 5)));
+    assert.ok(head.lastLsn?.includes('#'), `a position inside the transaction: ${head.lastLsn}`);
+    await driver().confirm({ slot: capture.slot, lsn: head.lastLsn! });
+    const tail = await driver().readChanges({ ...capture });
+    assert.deepEqual(summary(tail.changes), summary(changes.slice(5)));
+    assert.equal(tail.lastLsn, lastLsn);
+    await driver().confirm({ slot: capture.slot, lsn: tail.lastLsn! });
+    await assertNothingPending(driver(), capture, 'after confirming the truncates');
+  });
+
+  it('refuses a publication that does not publish truncates', async () => {
+    const capture = newCapture();
+    await pg.query(
+      `CREATE PUBLICATION ${capture.publication} FOR TABLE public.${tableA} WITH (publish = 'insert, update, delete')`,
+    );
+    await assertDriverError(
+      () => driver().ensureCapture({ ...capture, tables: [`public.${tableA}`] }),
+      'Conflict',
+      'a publication without truncates',
+      capture.publication,
+    );
   });
 });

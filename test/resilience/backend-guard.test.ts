@@ -6,6 +6,7 @@ import { BackendGuard, errorType } from '../../src/resilience/backend-guard';
 import { ManualClock } from '../../src/resilience/clock';
 import type { BulkheadConfigInput, CircuitBreakerConfigInput } from '../../src/resilience/config';
 import { BulkheadFullError, CircuitOpenError } from '../../src/resilience/errors';
+import type { ResilienceMetrics } from '../../src/resilience/metrics';
 import { deferred, notFound, resilience, unavailable } from './helpers';
 
 function setup(breaker: CircuitBreakerConfigInput = {}, bulkhead: BulkheadConfigInput = {}) {
@@ -166,6 +167,33 @@ describe('BackendGuard', () => {
     assert.equal(seen, controller.signal);
     const fallback = await guard.execute('kv.get', async (signal) => signal);
     assert.equal(fallback.aborted, false);
+  });
+
+  it('reports bulkhead changes only to a sink that does not read them at scrape time', async () => {
+    const sink = (watching: boolean) => {
+      const reported: Array<[number, number]> = [];
+      const metrics: ResilienceMetrics = {
+        observeOperation: () => undefined,
+        countError: () => undefined,
+        circuitTransition: () => undefined,
+        setCircuitState: () => undefined,
+        setBulkhead: (_backend, inFlight, queued) => reported.push([inFlight, queued]),
+        countBulkheadRejected: () => undefined,
+        ...(watching ? { watch: () => undefined } : {}),
+      };
+      const guard = new BackendGuard({ backend: 'b', driver: 'memory', config: resilience(), metrics });
+      return { guard, reported };
+    };
+    const pushed = sink(false);
+    await pushed.guard.execute('op', () => Promise.resolve());
+    assert.deepEqual(pushed.reported, [
+      [0, 0],
+      [1, 0],
+      [0, 0],
+    ]);
+    const watched = sink(true);
+    await watched.guard.execute('op', () => Promise.resolve());
+    assert.deepEqual(watched.reported, [[0, 0]], 'only the initial values');
   });
 
   it('works without metrics', async () => {

@@ -10,7 +10,9 @@ import { ConfigError } from '../../src/config/errors';
 import { builtinDrivers } from '../../src/drivers/builtin';
 import { builtinPatterns } from '../../src/patterns/builtin';
 import { checkInstanceCapabilities, matchSlots } from '../../src/runtime/slot-matcher';
+import { prepareSecurity } from '../../src/security/prepare';
 import { definePattern, PatternRegistry } from '../../src/sdk/pattern';
+import { stackEnv } from '../helpers/env';
 import {
   isListSlot,
   LIST_SLOT_LIMIT,
@@ -245,7 +247,9 @@ describe('list slots: matching a config', () => {
   });
 
   it('the demo config binds the session store shards as a list, and matches', () => {
-    const demo = loadConfig(join(__dirname, '../../../config/demo.yaml'));
+    // The demo reads its Postgres URL from PRISM_POSTGRES_URL: resolved as the worker does.
+    process.env.PRISM_POSTGRES_URL ??= stackEnv.postgresUrl;
+    const { config: demo } = prepareSecurity(loadConfig(join(__dirname, '../../../config/demo.yaml')));
     const { matches, problems } = matchSlots(demo, builtinPatterns(), builtinDrivers());
     assert.deepEqual(problems, []);
     assert.deepEqual(

@@ -91,8 +91,10 @@ describe('packaging: the npm tarball in a scratch project', () => {
     assert.equal(result.code, 0, result.stdout + result.stderr);
   });
 
-  it("the scratch project's worker runs its own pattern to a completed workflow", async () => {
+  it("the scratch project's worker runs its own pattern to a completed workflow, writing nothing into the package", async () => {
     const taskQueue = uniqueName('sdk-scratch');
+    const installed = join(scratch, 'node_modules', 'prism-patterns');
+    const filesBefore = readdirSync(installed, { recursive: true }).map(String).sort();
     worker = await startWorker(
       testConfig(taskQueue, {
         backends: { mem: { driver: 'memory' }, copy: { driver: 'memory' } },
@@ -105,6 +107,8 @@ describe('packaging: the npm tarball in a scratch project', () => {
     assert.deepEqual(JSON.parse(result.stdout), { total: 15, stored: '15', mirrored: ['copy'] });
     assert.equal(await worker.stop(), 0);
     worker = undefined;
+    // Its own workflows were bundled at start-up: the combined entry went to a temporary folder.
+    assert.deepEqual(readdirSync(installed, { recursive: true }).map(String).sort(), filesBefore);
   });
 
   it('the subpath driver entries load on their own', async () => {

@@ -1,6 +1,7 @@
 // The deliver activity on the `sink` slot's backend: every message of a batch, in order per
-// (topic, key), different keys concurrently; it resolves only once the sink accepted them all, and
-// the workflow confirms the source position only after that. It heartbeats the ids accepted so far,
+// (topic, key), different keys concurrently, a truncate alone between what comes before and after
+// it; it resolves only once the sink accepted them all, and the workflow confirms the source
+// position only after that. It heartbeats the ids accepted so far,
 // and a retry resumes from the heartbeat details instead of sending them again.
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -47,6 +48,20 @@ function sender(sink: Partial<PubSubBasic & StreamBasic>, mode: DeliverRequest['
   );
 }
 
+/**
+ * Splits a batch at table-wide events (truncates): each is sent alone, after every message before
+ * it was accepted and before any message after it, so a consumer sees it between the rows around
+ * it whatever their keys. Between them, chains of different keys go concurrently.
+ */
+export function roundsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
+  const rounds: OutboundMessage[][] = [[]];
+  for (const m of messages) {
+    if (m.op === 't') rounds.push([m], []);
+    else rounds.at(-1)!.push(m);
+  }
+  return rounds.filter((round) => round.length > 0);
+}
+
 /** Groups messages into per-(topic, key) chains, each in batch order. */
 export function chainsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
   const chains = new Map<string, OutboundMessage[]>();
@@ -82,23 +97,24 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
           ctx.heartbeat({ delivered: accepted } satisfies DeliverProgress);
         }
       };
-      const chains = chainsOf(pending);
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < chains.length) {
-          const chain = chains[next++]!;
-          for (const message of chain) {
-            ctx.cancellationSignal.throwIfAborted();
-            await send(message);
-            accepted.push(message.id);
-            countEvent(request.pipeline, message);
-            beat();
+      const sendChains = async (chains: OutboundMessage[][]): Promise<void> => {
+        let next = 0;
+        const worker = async (): Promise<void> => {
+          while (next < chains.length) {
+            const chain = chains[next++]!;
+            for (const message of chain) {
+              ctx.cancellationSignal.throwIfAborted();
+              await send(message);
+              accepted.push(message.id);
+              countEvent(request.pipeline, message);
+              beat();
+            }
           }
-        }
+        };
+        await Promise.all(Array.from({ length: Math.min(context.settings.deliverConcurrency, chains.length) }, worker));
       };
-      const workers = Array.from({ length: Math.min(context.settings.deliverConcurrency, chains.length) }, worker);
       try {
-        await Promise.all(workers);
+        for (const round of roundsOf(pending)) await sendChains(chainsOf(round));
       } finally {
         beat(true);
       }

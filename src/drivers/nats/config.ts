@@ -38,8 +38,11 @@ export const natsConfigSchema = z.strictObject({
   storage: z.enum(['file', 'memory']).default('file'),
   /** JetStream KV bucket holding the keyvalue_* capabilities' keys. */
   kvBucket: nameFragment.default('prism'),
-  /** Subject prefix of pubsub_basic topics (`<prefix>.<encoded topic>`). */
-  pubsubSubjectPrefix: subjectPrefix.default('prism.pubsub'),
+  /**
+   * Subject prefix of pubsub_basic topics: topic `a.b` is subject `<prefix>.a.b`, or `a.b` without
+   * one (the topic's dots stay subject separators; see topicSubject in names.ts).
+   */
+  pubsubSubjectPrefix: subjectPrefix.optional(),
   /** stream_basic: stream `<streamPrefix>_<encoded name>` on subject `<streamSubjectPrefix>.<encoded name>`. */
   streamPrefix: nameFragment.default('PRISM_STREAM'),
   streamSubjectPrefix: subjectPrefix.default('prism.stream'),

@@ -32,6 +32,49 @@ export function encodeToken(s: string): string {
   return out;
 }
 
+/** Bytes a subject token cannot hold: whitespace and controls, the wildcards `*` `>`, and `%` (the escape). */
+function forbiddenInSubject(code: number): boolean {
+  return code <= 0x20 || code === 0x7f || code === 0x2a || code === 0x3e || code === 0x25;
+}
+
+/**
+ * The NATS subject of a pubsub topic: its dots stay subject separators, so topic
+ * `multicast.fleet.web-1` is subject `multicast.fleet.web-1` and a NATS user can subscribe to
+ * `multicast.fleet.>`. Only what a token cannot hold is escaped, as `%XX` per byte; an empty token
+ * (`a..b`, a leading or trailing dot) is written `%`, which no escaped token equals.
+ */
+export function topicSubject(prefix: string | undefined, topic: string): string {
+  const tokens = topic.split('.').map((token) => {
+    if (token === '') return '%';
+    let out = '';
+    for (let i = 0; i < token.length; i++) {
+      const code = token.charCodeAt(i);
+      out += forbiddenInSubject(code) ? '%' + HEX[code >> 4] + HEX[code & 15] : token[i];
+    }
+    return out;
+  });
+  return prefix ? `${prefix}.${tokens.join('.')}` : tokens.join('.');
+}
+
+/** Inverse of topicSubject: the topic of a subject under prefix, or null when it is not one. */
+export function subjectTopic(prefix: string | undefined, subject: string): string | null {
+  let rest = subject;
+  if (prefix) {
+    if (!subject.startsWith(prefix + '.')) return null;
+    rest = subject.slice(prefix.length + 1);
+  }
+  const tokens: string[] = [];
+  for (const token of rest.split('.')) {
+    if (token === '%') {
+      tokens.push('');
+      continue;
+    }
+    if (!/^(?:[^%]|%[0-9A-F]{2})+$/.test(token)) return null;
+    tokens.push(token.replace(/%([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16))));
+  }
+  return tokens.join('.');
+}
+
 /** Inverse of encodeToken; null when `s` is not an encoding. */
 export function decodeToken(s: string): string | null {
   const bytes: number[] = [];

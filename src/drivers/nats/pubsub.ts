@@ -1,6 +1,6 @@
 // pubsub_basic over core NATS: at-most-once fan-out to the subscribers connected at publish time.
-// Topic `t` is subject `<pubsubSubjectPrefix>.<encodeToken(t)>` (one token: wildcards and dots in
-// topic names are plain characters, not subject syntax). The message id travels in Nats-Msg-Id.
+// Topic `a.b.c` is subject `[<pubsubSubjectPrefix>.]a.b.c`: the topic's hierarchy is the subject's
+// (see topicSubject in names.ts for the few characters escaped). The message id travels in Nats-Msg-Id.
 import { randomUUID } from 'node:crypto';
 import type { NatsConnection } from './client';
 import type { Bytes, Headers, PubSubBasic, PubSubMessage, Subscription } from '../capabilities';
@@ -8,14 +8,14 @@ import { DriverError } from '../errors';
 import { checkValue, type Limits } from '../limits';
 import { DRIVER, guard, withTimeout } from './errors';
 import { checkHeaders, fromNatsHeaders, internalHeader, MESSAGE_ID_HEADER, toNatsHeaders } from './headers';
-import { checkName, encodeToken } from './names';
+import { checkName, topicSubject } from './names';
 
 export class NatsPubSub implements PubSubBasic {
   private readonly subscriptions = new Set<{ unsubscribe(): void }>();
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly subjectPrefix: string,
+    private readonly subjectPrefix: string | undefined,
     private readonly limits: Limits,
     private readonly timeoutMs: number,
   ) {}
@@ -42,7 +42,7 @@ export class NatsPubSub implements PubSubBasic {
   }
 
   private subject(topic: string): string {
-    return `${this.subjectPrefix}.${encodeToken(topic)}`;
+    return topicSubject(this.subjectPrefix, topic);
   }
 
   async publish(topic: string, payload: Bytes, headers?: Headers): Promise<{ messageId: string }> {

@@ -9,19 +9,22 @@
 // and the last sequence returned ("0/1A2B3C4#2"). Slots only know whole transactions, so such a
 // position is kept in <schema>.cdc_positions and the next read skips that transaction's changes up
 // to the sequence. A position is also reported past idle stretches: when nothing is pending, the
-// driver writes a non-transactional logical message now and then (pg_logical_emit_message, PG 14+),
-// and a later read returns its LSN as lastLsn, so confirming it lets Postgres free WAL written by
-// tables outside the publication.
+// driver writes a non-transactional logical message now and then (pg_logical_emit_message, PG 14+;
+// every `cdcHeartbeatIntervalMs`), and a later read returns its LSN as lastLsn, so confirming it lets
+// Postgres free WAL written by tables outside the publication. A failed heartbeat is reported
+// through the DriverContext's `report` and tried again with backoff.
 //
 // ensureCapture creates the publication (FOR TABLE ..., or adds missing tables to an existing one)
 // and the slot, and sets REPLICA IDENTITY FULL on the tables (so updates and deletes carry the
 // whole old row as `before`). Tables are "schema.table" or "table" (found through search_path),
 // matched exactly (no case folding; double quotes optional). Existing rows are snapshotted by
 // cdc-snapshot.ts when a pipeline asks for it ('r' events).
-// TRUNCATE is not reported.
+// TRUNCATE of a captured table is reported as one change per table (op 't', no row, empty key), in
+// its place among the other changes; publications made here publish truncates (the default).
 import type { PoolClient } from 'pg';
 import type { CdcSource, RowChange } from '../capabilities';
 import { DriverError } from '../errors';
+import type { DriverEventReport } from '../events';
 import { checkLimit } from '../limits';
 import { decodeTextValue } from './cdc-values';
 import type { PgContext } from './context';
@@ -42,7 +45,8 @@ const SLOT_NAME = /^[a-z0-9_]{1,63}$/;
 const FETCH_ROWS = 500;
 const POLL_MIN_MS = 50;
 const POLL_MAX_MS = 500;
-const HEARTBEAT_INTERVAL_MS = 10_000;
+/** The longest wait between heartbeat attempts after failures (unless the interval is longer). */
+const HEARTBEAT_MAX_BACKOFF_MS = 300_000;
 const HEARTBEAT_PREFIX = 'prism-cdc-heartbeat';
 /** Settings that fix the text format of decoded values (see cdc-values.ts). */
 const SESSION_SETTINGS = [
@@ -197,21 +201,18 @@ class Assembler {
         return true;
       case 'insert':
       case 'update':
-      case 'delete': {
-        const tx = this.tx;
-        if (!tx) throw new PgOutputError(`${message.tag} outside a transaction`);
-        tx.sequence++;
-        const partial = this.partial;
-        if (partial && partial.lsn === tx.finalLsn && tx.sequence <= (partial.sequence ?? 0)) return true;
-        if (this.changes.length >= this.limit) {
-          if (tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
-          return false;
+      case 'delete':
+        return this.take(message.tag, (tx) => this.build(message, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime));
+      case 'truncate':
+        // One change per table (a TRUNCATE of several tables is one message), each with its own
+        // sequence, so a limit may cut between them like between rows.
+        for (const relationId of message.relationIds) {
+          const more = this.take('truncate', (tx) =>
+            this.truncation(relationId, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime),
+          );
+          if (!more) return false;
         }
-        this.changes.push(this.build(message, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime));
-        tx.returned++;
-        tx.lastReturned = tx.sequence;
         return true;
-      }
       case 'commit':
         if (this.tx) this.position = formatLsn(message.endLsn);
         this.tx = null;
@@ -221,15 +222,62 @@ class Assembler {
         if ((message.flags & 1) === 0 && !this.tx) this.position = formatLsn(message.lsn);
         return true;
       default:
-        // origin, type: nothing to do; truncate: not reported.
+        // origin, type: nothing to do.
         return true;
     }
+  }
+
+  /** The next change of the open transaction: skipped when a partial position covers it. */
+  private take(
+    what: string,
+    build: (tx: { finalLsn: bigint; xid: number; sequence: number; commitTime: string }) => PendingChange,
+  ): boolean {
+    const tx = this.tx;
+    if (!tx) throw new PgOutputError(`${what} outside a transaction`);
+    tx.sequence++;
+    const partial = this.partial;
+    if (partial && partial.lsn === tx.finalLsn && tx.sequence <= (partial.sequence ?? 0)) return true;
+    if (this.changes.length >= this.limit) {
+      if (tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
+      return false;
+    }
+    this.changes.push(build(tx));
+    tx.returned++;
+    tx.lastReturned = tx.sequence;
+    return true;
   }
 
   /** Called after the last message: a transaction cut short (never expected) still gets a position. */
   finish(): void {
     const tx = this.tx;
     if (tx && tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
+  }
+
+  /** A truncated table: no row, so before, after and key stay empty. */
+  private truncation(
+    relationId: number,
+    finalLsn: bigint,
+    xid: number,
+    sequence: number,
+    commitTime: string,
+  ): PendingChange {
+    const relation = this.relations.get(relationId);
+    if (!relation) throw new PgOutputError(`truncate of relation ${relationId} before its description`);
+    return {
+      relationId,
+      change: {
+        op: 't',
+        schema: relation.schema,
+        table: relation.table,
+        lsn: formatLsn(finalLsn),
+        txId: xid,
+        sequence,
+        before: null,
+        after: null,
+        key: {},
+        commitTime,
+      },
+    };
   }
 
   private build(
@@ -307,9 +355,14 @@ export class PgCdcSource implements CdcSource {
   private readonly slotChains = new Map<string, Promise<unknown>>();
   private readonly heartbeats = new Map<string, number>();
   private serverVersion: number | undefined;
-  private heartbeatFailed = false;
+  /** Consecutive failed heartbeats, and no heartbeat before this time (the backoff). */
+  private heartbeatFailures = 0;
+  private heartbeatNotBefore = 0;
 
-  constructor(private readonly ctx: PgContext) {}
+  constructor(
+    private readonly ctx: PgContext,
+    private readonly options: { heartbeatIntervalMs: number; report?: DriverEventReport },
+  ) {}
 
   /** Runs fn after earlier operations on the same slot (a slot serves one session at a time). */
   private withSlot<T>(slot: string, fn: () => Promise<T>): Promise<T> {
@@ -419,10 +472,19 @@ export class PgCdcSource implements CdcSource {
           await client.query(`ALTER TABLE ${qualified(row.schema, row.table)} REPLICA IDENTITY FULL`);
         }
       }
-      const existing = await client.query<{ all: boolean }>(
-        'SELECT puballtables AS all FROM pg_publication WHERE pubname = $1',
+      const existing = await client.query<{ all: boolean; truncate: boolean }>(
+        'SELECT puballtables AS all, pubtruncate AS truncate FROM pg_publication WHERE pubname = $1',
         [publication],
       );
+      // A publication made elsewhere without truncates would drop them silently: refuse it.
+      if (existing.rowCount !== 0 && !existing.rows[0]!.truncate) {
+        throw new DriverError(
+          DRIVER,
+          'Conflict',
+          `publication "${publication}" does not publish TRUNCATE, so truncates would be lost ` +
+            `(ALTER PUBLICATION ${quoteIdent(publication)} SET (publish = 'insert, update, delete, truncate'))`,
+        );
+      }
       const list = (refs: TableRef[]): string => refs.map((t) => qualified(t.schema, t.table)).join(', ');
       const unique: TableRef[] = found;
       if (existing.rowCount === 0) {
@@ -585,16 +647,36 @@ export class PgCdcSource implements CdcSource {
     }
   }
 
-  /** Writes a logical message so an idle slot gets a position past WAL it does not care about. */
+  /**
+   * Writes a logical message so an idle slot gets a position past WAL it does not care about. A
+   * failure (e.g. EXECUTE revoked) never fails the read: it is reported, and tried again later with
+   * a backoff that doubles per failure; meanwhile positions advance with changes only.
+   */
   private async heartbeat(slot: string): Promise<void> {
-    if (this.heartbeatFailed || (await this.version()) < 140000) return;
-    const last = this.heartbeats.get(slot) ?? 0;
-    if (Date.now() - last < HEARTBEAT_INTERVAL_MS) return;
-    this.heartbeats.set(slot, Date.now());
+    const interval = this.options.heartbeatIntervalMs;
+    if (interval === 0 || (await this.version()) < 140000) return;
+    const now = Date.now();
+    if (now < this.heartbeatNotBefore || now - (this.heartbeats.get(slot) ?? 0) < interval) return;
+    this.heartbeats.set(slot, now);
     try {
       await this.ctx.query('heartbeat', `SELECT pg_logical_emit_message(false, $1, '')`, [HEARTBEAT_PREFIX]);
-    } catch {
-      this.heartbeatFailed = true; // e.g. not permitted: positions then advance with changes only
+    } catch (err) {
+      const failures = ++this.heartbeatFailures;
+      const retryInMs = Math.min(interval * 2 ** Math.min(failures, 20), Math.max(interval, HEARTBEAT_MAX_BACKOFF_MS));
+      this.heartbeatNotBefore = Date.now() + retryInMs;
+      this.options.report?.({
+        type: 'cdc_heartbeat_failed',
+        slot,
+        reason: (err as Error).message,
+        failures,
+        retryInMs,
+      });
+      return;
+    }
+    if (this.heartbeatFailures > 0) {
+      this.options.report?.({ type: 'cdc_heartbeat_resumed', slot, afterFailures: this.heartbeatFailures });
+      this.heartbeatFailures = 0;
+      this.heartbeatNotBefore = 0;
     }
   }
 

@@ -47,6 +47,12 @@ export const postgresConfigSchema = z.strictObject({
   limits: limitsSchema({ maxKeyBytes: 2048, maxValueBytes: 256 * 1024 * 1024 }),
   /** Interval of the background sweep deleting expired keys; 0 disables it (reads stay correct). */
   sweepIntervalMs: z.number().int().min(0).default(60_000),
+  /**
+   * cdc_source: how often an idle slot gets a WAL heartbeat (a logical message whose position lets
+   * the slot free WAL of tables it does not capture); after a failure the wait doubles, up to 5
+   * minutes or the interval. 0 turns heartbeats off.
+   */
+  cdcHeartbeatIntervalMs: z.number().int().min(0).default(10_000),
 });
 
 export type PostgresConfig = z.output<typeof postgresConfigSchema>;

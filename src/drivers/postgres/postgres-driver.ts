@@ -34,7 +34,10 @@ export class PostgresDriver implements DriverBase {
     this.kv = new PgKeyValue(this.ctx);
     this.queue = new PgQueue(this.ctx);
     this.pubsub = new PgPubSub(this.ctx, () => new Client(connection));
-    this.cdc = new PgCdcSource(this.ctx);
+    this.cdc = new PgCdcSource(this.ctx, {
+      heartbeatIntervalMs: config.cdcHeartbeatIntervalMs,
+      report: context.report,
+    });
     this.ledger = new PgLedger(this.ctx);
   }
 

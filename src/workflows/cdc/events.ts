@@ -1,6 +1,7 @@
 // Debezium-style change events. Pure: built where changes are read and checked by unit tests.
 // An event's id (commit LSN + sequence within the transaction) is the same every time the change is
-// read again, so consumers drop redelivered duplicates by id.
+// read again, so consumers drop redelivered duplicates by id. A TRUNCATE is an event of its own per
+// table (op 't', as Debezium's): `before` and `after` null, `key` empty, `source` naming the table.
 import type { ChangeOp, RowChange } from '../../drivers/capabilities';
 
 export interface CdcEvent {

@@ -2,7 +2,7 @@
 // send it. One workflow per pipeline; the pipeline name names the replication slot too.
 import { z } from 'zod';
 
-const OPS = ['c', 'u', 'd', 'r'] as const;
+const OPS = ['c', 'u', 'd', 'r', 't'] as const;
 
 export const transformSpec = z
   .object({

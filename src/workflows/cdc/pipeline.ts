@@ -28,6 +28,10 @@ function anyTableMatches(patterns: readonly string[] | undefined, schema: string
   return patterns === undefined || patterns.some((p) => tableMatches(p, schema, table));
 }
 
+/**
+ * Table and operation filters apply to truncates ('t') like to rows: a pipeline that lists
+ * operations without 't' leaves them out. No rule looks inside a row, and a truncate has none.
+ */
 export function keepChange(
   change: Pick<RowChange, 'op' | 'schema' | 'table'>,
   filter: PipelineSpec['filter'],
@@ -57,7 +61,10 @@ function renameOnly(row: Record<string, unknown>, rename: Record<string, string>
   return out;
 }
 
-/** Applies every transform whose tables match, in order. Keys are renamed, never dropped or masked. */
+/**
+ * Applies every transform whose tables match, in order. Keys are renamed, never dropped or masked.
+ * A truncate has no row and an empty key: it passes through unchanged.
+ */
 export function transformEvent(event: CdcEvent, transforms: readonly TransformSpec[]): CdcEvent {
   let result = event;
   for (const t of transforms) {

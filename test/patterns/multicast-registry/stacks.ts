@@ -6,7 +6,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { builtinDrivers } from '../../../src/drivers/builtin';
 import type { Driver } from '../../../src/drivers/driver';
 import { topicName } from '../../../src/drivers/kafka/names';
-import { decodeToken } from '../../../src/drivers/nats/names';
+import { subjectTopic } from '../../../src/drivers/nats/names';
 import type { RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
 import { stackEnv, uniqueName } from '../../helpers/env';
 
@@ -64,10 +64,10 @@ function redisNats(): Stack {
     async listen(topicPrefix) {
       const nc: NatsConnection = await connect({ servers: stackEnv.natsUrl });
       const received = emptyReceived();
-      nc.subscribe(`${subjectPrefix}.*`, {
+      nc.subscribe(`${subjectPrefix}.>`, {
         callback: (err, msg) => {
           if (err) return;
-          const topic = decodeToken(msg.subject.slice(subjectPrefix.length + 1));
+          const topic = subjectTopic(subjectPrefix, msg.subject);
           if (topic === null || !topic.startsWith(topicPrefix)) return;
           const identity = topic.slice(topicPrefix.length);
           received.counts.set(identity, (received.counts.get(identity) ?? 0) + 1);
