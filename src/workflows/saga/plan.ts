@@ -57,6 +57,18 @@ export interface SagaState {
   compensationFailure?: { step: string; error: string };
 }
 
+/** What a compensation may return: that it found nothing to undo, and why (the step ends `skipped`). */
+export interface CompensationReport {
+  skipped: string;
+}
+
+/** The reason of a compensation's report, when it is one (any value with a string `skipped`). */
+export function skippedReason(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const skipped = (value as { skipped?: unknown }).skipped;
+  return typeof skipped === 'string' ? skipped : undefined;
+}
+
 export type SagaEvent =
   | { type: 'stepStarted'; step: string }
   | { type: 'stepCompleted'; step: string }

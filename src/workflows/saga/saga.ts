@@ -24,6 +24,7 @@ import {
   completedCount,
   forwardRetryDelay,
   initialState,
+  skippedReason,
   type SagaEvent,
   type SagaState,
   type SagaStatus,
@@ -32,7 +33,8 @@ import {
 } from './plan';
 import { idempotencyKey } from './template';
 
-export type { SagaState, SagaStatus, StepOutcome } from './plan';
+export type { CompensationReport, SagaState, SagaStatus, StepOutcome } from './plan';
+export { skippedReason } from './plan';
 
 /** Per-step activity options: the action's and the compensation's are set separately. */
 export interface StepOptions {
@@ -54,18 +56,6 @@ export interface StepContext {
   activityOptions: Partial<ActivityOptions>;
   /** Results of the steps completed so far. */
   results: Readonly<Record<string, unknown>>;
-}
-
-/** What a compensation may return: that it found nothing to undo, and why (the step ends `skipped`). */
-export interface CompensationReport {
-  skipped: string;
-}
-
-/** The reason of a compensation's report, when it is one (any value with a string `skipped`). */
-export function skippedReason(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const skipped = (value as { skipped?: unknown }).skipped;
-  return typeof skipped === 'string' ? skipped : undefined;
 }
 
 export interface SagaStep<R = unknown> {
