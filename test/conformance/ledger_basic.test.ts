@@ -160,6 +160,15 @@ forEachDriverWith('ledger_basic', (driver) => {
     assert.equal(nows.size, 200, 'every change saw its own counter');
   });
 
+  it('concurrent changes that each may create the counter create it once and all apply', async () => {
+    const key = uniqueName('ledger-create');
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => driver().applyChange(key, `c${i}`, change(-1, { initial: 100, floor: 0 }))),
+    );
+    assert.equal(outcomes.filter((o) => o.applied).length, 30);
+    assert.equal(await driver().balance(key), 70);
+  });
+
   it('applies one change id submitted 50 times at once exactly once, also when it creates the counter', async () => {
     const key = uniqueName('ledger-same');
     const outcomes = await Promise.all(

@@ -1,18 +1,22 @@
 // ledger_basic on Postgres: counters in one table, applied changes in another whose primary key
 // (key, change_id) makes a change apply at most once. Both are written in one transaction: the
 // change row first (a concurrent copy of the same change waits on it, then finds it), then the
-// counter with `count = count + delta` under its row lock, so concurrent changes of one key queue
+// counter (inserted with its initial value when the change may create it) with
+// `count = count + delta` under its row lock, so concurrent changes of one key queue
 // for milliseconds instead of retrying a compare-and-set. Change rows expire after their
 // retention: reads ignore expired rows, a re-applied id takes its expired row over, and a
 // background sweep deletes the rest.
 import type { PoolClient } from 'pg';
 import type { LedgerBasic, LedgerChange, LedgerOutcome, LedgerRefusal } from '../capabilities';
 import { checkLedgerChange, type CheckedChange } from '../ledger-checks';
+import { DriverError } from '../errors';
 import { checkKey } from '../limits';
 import type { PgContext } from './context';
 import { DRIVER } from './sql';
 
 const SWEEP_BATCH = 1000;
+/** Update-then-read rounds before giving up on a key changing under every read (retryable). */
+const MAX_ROUNDS = 5;
 
 export class PgLedger implements LedgerBasic {
   private sweeper: NodeJS.Timeout | undefined;
@@ -69,7 +73,18 @@ export class PgLedger implements LedgerBasic {
       );
       if (earlier.rowCount === 0) return refuse('not_after');
     }
-    for (let round = 0; round < 2; round++) {
+    // A counter the change may create is inserted first: concurrent creators then queue on its row
+    // instead of racing between "absent" and "insert". A refusal rolls the insert back.
+    let createdHere = false;
+    if (c.initial !== null) {
+      const created = await client.query(
+        `INSERT INTO ${this.counters} (key, count) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING 1`,
+        [c.key, c.initial],
+      );
+      createdHere = created.rowCount === 1;
+    }
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      // Under the row lock, on the newest committed count: concurrent changes of the key queue here.
       const updated = await client.query<{ count: string }>(
         `UPDATE ${this.counters} SET count = count + $2
          WHERE key = $1 AND ($3::bigint IS NULL OR count + $2 >= $3::bigint)
@@ -78,19 +93,13 @@ export class PgLedger implements LedgerBasic {
       );
       if (updated.rows[0]) return { now: Number(updated.rows[0].count), applied: true };
       const stored = await this.read(client, c.key);
-      if (stored !== null) return refuse('insufficient');
-      if (c.initial === null) return refuse('missing');
-      const after = c.initial + c.delta;
-      if (c.floor !== null && after < c.floor) return refuse('insufficient');
-      const created = await client.query<{ count: string }>(
-        `INSERT INTO ${this.counters} (key, count) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING
-         RETURNING count::text AS count`,
-        [c.key, after],
-      );
-      if (created.rows[0]) return { now: Number(created.rows[0].count), applied: true };
-      // Another transaction created the counter meanwhile: update it as it now stands.
+      if (stored === null) return { now: null, applied: false, reason: 'missing' };
+      if (c.floor !== null && stored + c.delta < c.floor) {
+        return { now: createdHere ? null : stored, applied: false, reason: 'insufficient' };
+      }
+      // The counter appeared or grew between the update and the read: try the update again.
     }
-    return refuse('insufficient');
+    throw new DriverError(DRIVER, 'Unavailable', `ledger ${c.key}: too many concurrent changes, try again`);
   }
 
   private async read(client: PoolClient, key: string): Promise<number | null> {
