@@ -4,6 +4,7 @@
 import { ConfigError } from './config/errors';
 import { loadConfig } from './config/load';
 import { createLogger } from './observability/logger';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { DriverRegistry } from './drivers/registry';
 import type { PatternRegistry } from './sdk/pattern';
 import { PrismWorker, StartupError } from './runtime/prism-worker';
@@ -12,6 +13,8 @@ export interface WorkerMainOptions {
   /** Patterns to host (default: the built-in ones). Users add theirs here. */
   patterns?: PatternRegistry;
   drivers?: DriverRegistry;
+  /** More activity interceptors for every backend worker (see PrismWorkerOptions). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 /** Runs a worker process until SIGTERM/SIGINT; resolves with the exit code. */
@@ -31,6 +34,7 @@ export async function main(argv: string[] = process.argv.slice(2), options: Work
       configFile: file,
       patterns: options.patterns,
       drivers: options.drivers,
+      activityInterceptors: options.activityInterceptors,
       logger: createLogger(config.logging.level, { component: 'worker' }),
     });
   } catch (err) {

@@ -15,6 +15,7 @@ export const CAPABILITIES = [
   'cdc_source',
   'cdc_snapshot',
   'outbox_source',
+  'ledger_basic',
 ] as const;
 
 export type Capability = (typeof CAPABILITIES)[number];
@@ -290,6 +291,49 @@ export interface OutboxSource {
   outboxLag(options: { table: string }): Promise<OutboxLag>;
 }
 
+/** Why a ledger change was not applied. */
+export type LedgerRefusal =
+  /** This change id was applied to the key before (and is still remembered): nothing changed. */
+  | 'duplicate'
+  /** The result would go below the floor. */
+  | 'insufficient'
+  /** The key has no counter and the change names no initial value. */
+  | 'missing'
+  /** The change named in onlyAfter was never applied to the key (or is no longer remembered). */
+  | 'not_after';
+
+export interface LedgerChange {
+  /** Added to the counter (negative to take away); a safe integer. */
+  delta: number;
+  /** The counter's value before this change when the key has none yet; without it such a change is refused. */
+  initial?: number;
+  /** The counter must not go below this: a change that would is refused ('insufficient') and not remembered. */
+  floor?: number;
+  /** Apply only if this change id was applied to the same key (an undo of a change that never happened does nothing). */
+  onlyAfter?: string;
+  /** How long the change id is remembered (a positive number of ms): a repeat within it applies nothing. */
+  retentionMs: number;
+}
+
+export interface LedgerOutcome {
+  /** The counter after this call (null when the key has no counter). */
+  now: number | null;
+  applied: boolean;
+  /** Set exactly when applied is false. */
+  reason?: LedgerRefusal;
+}
+
+export interface LedgerBasic {
+  /**
+   * Applies change to the counter at key at most once per changeId for retentionMs: checking the
+   * change id, the floor and onlyAfter, moving the counter and remembering the id are one atomic
+   * step. Costs O(1) in the key's history; concurrent changes of one key do not retry each other.
+   */
+  applyChange(key: string, changeId: string, change: LedgerChange): Promise<LedgerOutcome>;
+  /** The counter's value, or null when the key has none. */
+  balance(key: string): Promise<number | null>;
+}
+
 /** Maps each capability to its operations: the type behind typed slot proxies. */
 export interface CapabilityOperations {
   keyvalue_basic: KeyValueBasic;
@@ -304,6 +348,7 @@ export interface CapabilityOperations {
   cdc_source: CdcSource;
   cdc_snapshot: CdcSnapshot;
   outbox_source: OutboxSource;
+  ledger_basic: LedgerBasic;
 }
 
 /** The operations of a set of capabilities, e.g. Ops<'keyvalue_basic' | 'keyvalue_scan'>. */
@@ -325,4 +370,5 @@ export const CAPABILITY_OPERATIONS = {
   cdc_source: ['ensureCapture', 'readChanges', 'confirm', 'dropCapture', 'captureStatus'],
   cdc_snapshot: ['prepareSnapshot', 'readSnapshot', 'finishSnapshot', 'forgetSnapshot'],
   outbox_source: ['checkOutbox', 'pollOutbox', 'markPublished', 'outboxLag'],
+  ledger_basic: ['applyChange', 'balance'],
 } as const satisfies { [C in Capability]: readonly (keyof CapabilityOperations[C])[] };

@@ -11,6 +11,7 @@ import type {
   KeyValueScan,
   KeyValueTtl,
   OutboxSource,
+  LedgerBasic,
   PubSubBasic,
   PubSubBatch,
   QueueBasic,
@@ -45,7 +46,8 @@ type AllOperations = KeyValueBasic &
   StreamBasic &
   CdcSource &
   CdcSnapshot &
-  OutboxSource;
+  OutboxSource &
+  LedgerBasic;
 
 /** Narrows a driver to a capability's operations after checking its declaration. */
 export function hasCapability<C extends Capability>(

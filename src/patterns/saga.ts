@@ -3,17 +3,31 @@
 import { orderCacheActivities } from '../activities/saga/order-cache';
 import { orderEventActivities } from '../activities/saga/order-events';
 import { orderLedgerActivities } from '../activities/saga/order-orders';
+import { sagaSettingsSchema, type SagaSettings } from '../activities/saga/settings';
 import { definePattern } from '../sdk/pattern';
 import { SAGA, sagaSlots } from '../workflows/saga/slots';
 
-export const sagaPattern = definePattern({
+const HOUR_MS = 3_600_000;
+
+export const sagaPattern = definePattern<typeof sagaSlots, SagaSettings>({
   name: SAGA,
   description: 'steps with compensations, run forward or undone in reverse; typed or declarative',
   slots: sagaSlots,
   workflows: ['orderSagaWorkflow', 'orderPlainWorkflow', 'declarativeSagaWorkflow'],
+  settingsSchema: sagaSettingsSchema,
   slotActivities: {
-    orders: (driver) => orderLedgerActivities(driver),
+    orders: (driver, context) => orderLedgerActivities(driver, context.settings.idempotency_retention),
     events: (driver) => orderEventActivities(driver),
     cache: (driver) => orderCacheActivities(driver),
   },
+  // A saga retried or re-submitted while Temporal still shows its first run must not apply again:
+  // change ids and outcomes are kept at least as long as the namespace keeps workflow histories.
+  checkNamespace: ({ settings, namespace, workflowRetentionMs }) =>
+    workflowRetentionMs !== null && settings.idempotency_retention < workflowRetentionMs
+      ? [
+          `settings.idempotency_retention: ${settings.idempotency_retention / HOUR_MS} h is shorter than the ` +
+            `workflow retention of namespace "${namespace}" (${workflowRetentionMs / HOUR_MS} h); ` +
+            `set it to at least ${Math.ceil(workflowRetentionMs / HOUR_MS)}h`,
+        ]
+      : [],
 });

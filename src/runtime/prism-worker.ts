@@ -6,7 +6,14 @@
 // process-local bulkhead cannot stop a hung backend from holding every slot. Each backend's task
 // queue has its own slot limit (its bulkhead capacity); work waiting for a slow backend waits
 // durably in Temporal, and other backends keep their slots.
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogEntry } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  NativeConnection,
+  Runtime,
+  Worker,
+  type ActivityInterceptorsFactory,
+  type LogEntry,
+} from '@temporalio/worker';
 import { register as defaultRegistry, Registry } from 'prom-client';
 import { ConfigError } from '../config/errors';
 import type { PrismConfig } from '../config/schema';
@@ -35,6 +42,11 @@ export interface PrismWorkerOptions {
   patterns?: PatternRegistry;
   drivers?: DriverRegistry;
   logger?: Logger;
+  /**
+   * More activity interceptors for every backend worker, innermost (after logging and the
+   * guard): e.g. a test's fault injection. Production workers need none.
+   */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 /** How run() ended: 0 drained cleanly, 1 errors, 2 the grace or force timeout cut work short. */
@@ -74,6 +86,7 @@ export class PrismWorker {
   private connection?: NativeConnection;
   private stopping = false;
   private security: Omit<PreparedSecurity, 'config'> = { payloadCodecs: [], tls: undefined };
+  private extraInterceptors: ActivityInterceptorsFactory[] = [];
   httpPort = 0;
 
   /**
@@ -113,11 +126,14 @@ export class PrismWorker {
     const temporalMetricsUrl = installRuntime(config, logger);
     const self = new PrismWorker(config, logger, new Registry(), driverRegistry);
     self.security = security;
+    self.extraInterceptors = options.activityInterceptors ?? [];
     self.handles = await openBackends(config, matches, self.backends).catch((err: unknown) => {
       throw scrubError(err);
     });
     try {
       self.connection = await NativeConnection.connect({ address: config.temporal.address, tls: security.tls });
+      const namespaceProblems = await self.checkNamespace(patterns);
+      if (namespaceProblems.length > 0) throw new ConfigError(options.configFile ?? '<config>', namespaceProblems);
       await self.createTemporalWorkers(matches, patterns);
       self.http = new WorkerHttpServer({
         host: config.worker.http_host,
@@ -133,6 +149,28 @@ export class PrismWorker {
       throw scrubError(err);
     }
     return self;
+  }
+
+  /** Runs the patterns' checkNamespace against the namespace as Temporal describes it. */
+  private async checkNamespace(patterns: PatternRegistry): Promise<string[]> {
+    const checks = Object.entries(this.config.patterns).flatMap(([name, patternConfig]) => {
+      const definition = patterns.get(name);
+      return definition?.checkNamespace ? [{ name, definition, patternConfig }] : [];
+    });
+    if (checks.length === 0) return [];
+    const namespace = this.config.temporal.namespace;
+    const described = await this.connection!.workflowService.describeNamespace({ namespace });
+    const ttl = described.config?.workflowExecutionRetentionTtl;
+    const workflowRetentionMs =
+      ttl?.seconds == null ? null : Number(ttl.seconds) * 1000 + Math.floor((ttl.nanos ?? 0) / 1e6);
+    return checks.flatMap(({ name, definition, patternConfig }) => {
+      const settings = definition.settingsSchema
+        ? definition.settingsSchema.parse(patternConfig.settings)
+        : patternConfig.settings;
+      return definition.checkNamespace!({ settings, namespace, workflowRetentionMs }).map(
+        (problem) => `patterns.${name}.${problem}`,
+      );
+    });
   }
 
   private async createTemporalWorkers(matches: readonly SlotMatch[], patterns: PatternRegistry): Promise<void> {
@@ -195,7 +233,13 @@ export class PrismWorker {
           taskQueue: backendTaskQueue(config.temporal.task_queue, backend),
           activities,
           // Logging outside the guard, so rejections by the breaker or bulkhead are logged too.
-          interceptors: { activity: [activityLogging(this.logger, backend), createResilienceInterceptor(guard)] },
+          interceptors: {
+            activity: [
+              activityLogging(this.logger, backend),
+              createResilienceInterceptor(guard),
+              ...this.extraInterceptors,
+            ],
+          },
           maxConcurrentActivityTaskExecutions: guard.snapshot().capacity,
         }),
       });

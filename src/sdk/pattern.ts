@@ -40,6 +40,20 @@ export interface PatternDefinition<S extends SlotSpecs = SlotSpecs, Settings = u
    * valid. Returns problems, each starting with its field under the pattern (`settings.regions.eu[1]: …`).
    */
   checkConfig?: (config: PatternConfigView<S, Settings>) => string[];
+  /**
+   * Checks against the Temporal namespace the worker serves, run once connected (e.g. that a
+   * retention is not shorter than the namespace's). Returns problems like checkConfig; the
+   * worker refuses to start when there are any.
+   */
+  checkNamespace?: (namespace: PatternNamespaceView<Settings>) => string[];
+}
+
+/** What checkNamespace sees: the parsed settings and the namespace as Temporal describes it. */
+export interface PatternNamespaceView<Settings> {
+  settings: Settings;
+  namespace: string;
+  /** How long Temporal keeps a closed workflow's history; null when the namespace does not say. */
+  workflowRetentionMs: number | null;
 }
 
 /** What checkConfig sees: the parsed settings and the backend names bound to each slot. */

@@ -27,12 +27,12 @@ export function writeConfig(config: unknown): string {
 /** Starts `node <main> --config <file>` and waits until its /ready answers. */
 export async function startWorker(
   config: unknown,
-  options: { main?: string; readyTimeoutMs?: number } = {},
+  options: { main?: string; readyTimeoutMs?: number; env?: Record<string, string> } = {},
 ): Promise<WorkerProcess> {
   const file = writeConfig(config);
   const proc = spawn(process.execPath, [options.main ?? WORKER_MAIN, '--config', file], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env },
+    env: { ...process.env, ...options.env },
   });
   let output = '';
   proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));

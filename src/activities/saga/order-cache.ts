@@ -2,20 +2,16 @@
 // deleting a key are idempotent by nature: a retry writes the same value again.
 import type { Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
-import { orderKeys, type CacheActivities, type Fault } from '../../workflows/saga/order-types';
-import { failIfInjected, pauseIfInjected } from './faults';
+import { orderKeys, type CacheActivities } from '../../workflows/saga/order-types';
 
 export function orderCacheActivities(driver: Ops<'keyvalue_basic'>): ActivityMap {
   const activities: CacheActivities = {
-    async cacheOrder(key, order, fault?: Fault) {
-      failIfInjected(fault, key, 'cacheOrder');
+    async cacheOrder(_key, order) {
       await driver.set(orderKeys.order(order.orderId), new TextEncoder().encode(JSON.stringify(order.data)));
-      await pauseIfInjected(fault);
     },
-    async evictOrder(key, order, fault?: Fault) {
-      failIfInjected(fault, key, 'evictOrder');
-      await driver.delete(orderKeys.order(order.orderId));
-      await pauseIfInjected(fault);
+    async evictOrder(_key, order) {
+      const key = orderKeys.order(order.orderId);
+      return (await driver.delete(key)) ? undefined : { skipped: `nothing to undo: ${key} was not cached` };
     },
   };
   return { ...activities };

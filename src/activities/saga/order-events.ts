@@ -3,21 +3,18 @@
 // carries its idempotency key as a header for consumers to drop duplicates by.
 import type { Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
-import type { EventsActivities, Fault, OrderEvent } from '../../workflows/saga/order-types';
-import { failIfInjected, pauseIfInjected } from './faults';
+import type { EventsActivities, OrderEvent } from '../../workflows/saga/order-types';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
 export function orderEventActivities(driver: Ops<'pubsub_basic'>): ActivityMap {
   const activities: EventsActivities = {
-    async publishEvent(key: string, event: OrderEvent, fault?: Fault) {
-      failIfInjected(fault, key, `publishEvent:${event.type}`);
+    async publishEvent(key: string, event: OrderEvent) {
       const body = { type: event.type, orderId: event.orderId, ...(event.data ?? {}) };
       const sent = await driver.publish(event.topic, new TextEncoder().encode(JSON.stringify(body)), {
         [IDEMPOTENCY_HEADER]: `${key}:${event.type}`,
         'event-type': event.type,
       });
-      await pauseIfInjected(fault);
       return sent;
     },
   };

@@ -1,82 +1,112 @@
 // The order example's stock and payment activities over the `orders` slot (Postgres in the
-// example, any keyvalue_cas backend works): stock per SKU and balance per customer are ledgers
-// (ledger.ts) changed once per idempotency key, so a retried reservation or refund has its
-// effect once.
+// example; any backend with ledger_basic and keyvalue_cas): stock per SKU and balance per customer
+// are ledger_basic counters, changed at most once per idempotency key for the configured
+// retention, however many changes came after. An undo applies only after the change it undoes and
+// reports `skipped` when there was nothing to undo. Each order's outcome is recorded here too, so
+// a re-submitted orderId gets the first outcome back.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Ops } from '../../drivers/capabilities';
+import type { LedgerChange, LedgerOutcome, Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
-import {
-  orderKeys,
-  type Fault,
-  type LedgerChange,
-  type OrdersActivities,
-  type PaymentRequest,
-  type StockRequest,
+import type {
+  LedgerChangeResult,
+  LedgerUndoResult,
+  OrderOutcome,
+  OrdersActivities,
+  PaymentRequest,
+  StockRequest,
 } from '../../workflows/saga/order-types';
-import { failIfInjected, pauseIfInjected } from './faults';
-import { applyOnce } from './ledger';
+import { orderKeys } from '../../workflows/saga/order-types';
+import { legacyCount } from './legacy-ledger';
+
+export type OrdersDriver = Ops<'keyvalue_basic' | 'keyvalue_cas' | 'ledger_basic'>;
 
 function positive(what: string, n: number): number {
   if (!Number.isInteger(n) || n <= 0) throw ApplicationFailure.nonRetryable(`${what} must be a positive integer`);
   return n;
 }
 
-export function orderLedgerActivities(driver: Ops<'keyvalue_basic' | 'keyvalue_cas'>): ActivityMap {
-  const change = async (
-    operation: string,
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number): ActivityMap {
+  /**
+   * Applies a change; a key without a counter starts from the blob ledger an earlier version kept
+   * at the same key when there is one (so balances carry over an upgrade), else from opening.
+   */
+  const apply = async (
     key: string,
+    changeId: string,
+    change: Omit<LedgerChange, 'retentionMs' | 'initial'>,
+    opening: number | undefined,
+  ): Promise<LedgerOutcome> => {
+    const outcome = await driver.applyChange(key, changeId, { ...change, retentionMs });
+    if (outcome.reason !== 'missing') return outcome;
+    const initial = (await legacyCount(driver, key)) ?? opening;
+    if (initial === undefined) return outcome;
+    return driver.applyChange(key, changeId, { ...change, initial, retentionMs });
+  };
+
+  const take = async (
     ledgerKey: string,
-    fault: Fault | undefined,
-    apply: (count: number | null) => number,
-    undoes?: string,
-  ): Promise<LedgerChange> => {
-    failIfInjected(fault, key, operation);
-    // An undo applies only after the change it undoes: the saga may compensate an action that failed.
-    const onlyAfter = undoes === undefined ? undefined : `${key}:${undoes}`;
-    const result = await applyOnce(driver, ledgerKey, `${key}:${operation}`, apply, onlyAfter);
-    await pauseIfInjected(fault);
-    return result;
+    changeId: string,
+    amount: number,
+    opening: number | undefined,
+    refuse: { type: string; missing: string; insufficient: (now: number | null) => string },
+  ): Promise<LedgerChangeResult> => {
+    const outcome = await apply(ledgerKey, changeId, { delta: -amount, floor: 0 }, opening);
+    if (outcome.reason === 'missing') throw ApplicationFailure.nonRetryable(refuse.missing, refuse.type);
+    if (outcome.reason === 'insufficient') {
+      throw ApplicationFailure.nonRetryable(refuse.insufficient(outcome.now), refuse.type);
+    }
+    return outcome;
+  };
+
+  // An undo applies only after the change it undoes: the saga may compensate an action that failed.
+  const giveBack = async (
+    ledgerKey: string,
+    changeId: string,
+    undoes: string,
+    amount: number,
+  ): Promise<LedgerUndoResult> => {
+    const outcome = await driver.applyChange(ledgerKey, changeId, { delta: amount, onlyAfter: undoes, retentionMs });
+    if (outcome.reason !== 'not_after') return outcome;
+    return { ...outcome, skipped: `nothing to undo: ${undoes} was never applied to ${ledgerKey}` };
   };
 
   const activities: OrdersActivities = {
-    reserveStock: (key: string, r: StockRequest, fault?: Fault) =>
-      change('reserveStock', key, orderKeys.stock(r.sku), fault, (count) => {
-        const available = count ?? r.openingStock;
-        if (available === undefined) throw ApplicationFailure.nonRetryable(`unknown SKU ${r.sku}`, 'OutOfStock');
-        if (available < positive('quantity', r.quantity)) {
-          throw ApplicationFailure.nonRetryable(`SKU ${r.sku}: ${available} left, ${r.quantity} asked`, 'OutOfStock');
-        }
-        return available - r.quantity;
+    reserveStock: async (key: string, r: StockRequest) =>
+      take(orderKeys.stock(r.sku), `${key}:reserveStock`, positive('quantity', r.quantity), r.openingStock, {
+        type: 'OutOfStock',
+        missing: `unknown SKU ${r.sku}`,
+        insufficient: (now) => `SKU ${r.sku}: ${now ?? 0} left, ${r.quantity} asked`,
       }),
-    releaseStock: (key: string, r: StockRequest, fault?: Fault) =>
-      change(
-        'releaseStock',
-        key,
-        orderKeys.stock(r.sku),
-        fault,
-        (count) => (count ?? 0) + positive('quantity', r.quantity),
-        'reserveStock',
-      ),
-    charge: (key: string, r: PaymentRequest, fault?: Fault) =>
-      change('charge', key, orderKeys.account(r.customer), fault, (count) => {
-        const balance = count ?? r.openingBalance;
-        if (balance === undefined) {
-          throw ApplicationFailure.nonRetryable(`unknown customer ${r.customer}`, 'PaymentDeclined');
-        }
-        if (balance < positive('amount', r.amount)) {
-          throw ApplicationFailure.nonRetryable(`customer ${r.customer}: balance too low`, 'PaymentDeclined');
-        }
-        return balance - r.amount;
+    releaseStock: async (key: string, r: StockRequest) =>
+      giveBack(orderKeys.stock(r.sku), `${key}:releaseStock`, `${key}:reserveStock`, positive('quantity', r.quantity)),
+    charge: async (key: string, r: PaymentRequest) =>
+      take(orderKeys.account(r.customer), `${key}:charge`, positive('amount', r.amount), r.openingBalance, {
+        type: 'PaymentDeclined',
+        missing: `unknown customer ${r.customer}`,
+        insufficient: () => `customer ${r.customer}: balance too low`,
       }),
-    refund: (key: string, r: PaymentRequest, fault?: Fault) =>
-      change(
-        'refund',
+    refund: async (key: string, r: PaymentRequest) =>
+      giveBack(orderKeys.account(r.customer), `${key}:refund`, `${key}:charge`, positive('amount', r.amount)),
+    async orderOutcome(orderId: string) {
+      const stored = await driver.get(orderKeys.outcome(orderId));
+      return stored ? (JSON.parse(decoder.decode(stored)) as OrderOutcome) : null;
+    },
+    async recordOrderOutcome(orderId: string, outcome: OrderOutcome) {
+      const key = orderKeys.outcome(orderId);
+      // Create-only: the first outcome recorded stays; it expires with the change ids it stands for.
+      const written = await driver.compareAndSet(
         key,
-        orderKeys.account(r.customer),
-        fault,
-        (count) => (count ?? 0) + positive('amount', r.amount),
-        'charge',
-      ),
+        encoder.encode(JSON.stringify(outcome)),
+        null,
+        Math.ceil(retentionMs / 1000),
+      );
+      if (written.ok) return outcome;
+      const first = await driver.get(key);
+      return first ? (JSON.parse(decoder.decode(first)) as OrderOutcome) : outcome;
+    },
   };
   return { ...activities };
 }

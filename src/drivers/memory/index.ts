@@ -20,6 +20,7 @@ export const MEMORY_CAPABILITIES = [
   'pubsub_basic',
   'pubsub_batch',
   'queue_basic',
+  'ledger_basic',
 ] as const satisfies readonly Capability[];
 
 export const memoryDriver: DriverFactory<typeof memoryConfigSchema> = {

@@ -24,6 +24,9 @@ import type {
   ScanPage,
   Subscription,
   Versioned,
+  LedgerBasic,
+  LedgerChange,
+  LedgerOutcome,
 } from '../capabilities';
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
@@ -43,6 +46,7 @@ import {
 } from '../limits';
 import type { DriverContext } from '../registry';
 import { checkBatchMessages } from '../pubsub-batch';
+import { MemoryLedger } from './ledger';
 import { MEMORY_CAPABILITIES, type MemoryConfig } from './index';
 
 const DRIVER = 'memory';
@@ -152,7 +156,8 @@ export class MemoryDriver
     KeyValueCas,
     PubSubBasic,
     PubSubBatch,
-    QueueBasic
+    QueueBasic,
+    LedgerBasic
 {
   readonly driverName = DRIVER;
   readonly capabilities: ReadonlySet<Capability> = new Set(MEMORY_CAPABILITIES);
@@ -165,11 +170,13 @@ export class MemoryDriver
   private readonly topics = new Map<string, Set<HandlerEntry>>();
   private readonly queues = new Map<string, MemoryQueue>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly ledger: MemoryLedger;
   private clock = 0;
   private closed = false;
 
   constructor(config: MemoryConfig, _context: DriverContext) {
     this.limits = { ...config.limits };
+    this.ledger = new MemoryLedger(this.limits);
     // Expiry is enforced on every access; the sweeper only frees memory of keys nobody reads.
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -189,6 +196,7 @@ export class MemoryDriver
     this.topics.clear();
     for (const queue of this.queues.values()) this.wake(queue);
     this.queues.clear();
+    this.ledger.clear();
   }
 
   // --- keyvalue_basic ---------------------------------------------------------------------------
@@ -522,6 +530,18 @@ export class MemoryDriver
     });
   }
 
+  // --- ledger_basic -----------------------------------------------------------------------------
+
+  async applyChange(key: string, changeId: string, change: LedgerChange): Promise<LedgerOutcome> {
+    this.open();
+    return this.ledger.applyChange(key, changeId, change);
+  }
+
+  async balance(key: string): Promise<number | null> {
+    this.open();
+    return this.ledger.balance(key);
+  }
+
   // --- internals --------------------------------------------------------------------------------
 
   private open(): void {
@@ -559,6 +579,7 @@ export class MemoryDriver
       if (expiresAt == null || expiresAt <= t) this.drop(key);
     }
     for (const q of this.queues.values()) this.requeueDue(q, t);
+    this.ledger.sweep();
   }
 
   private queue(name: string): MemoryQueue {

@@ -69,4 +69,5 @@ export const POSTGRES_CAPABILITIES: readonly Capability[] = [
   'cdc_source',
   'cdc_snapshot',
   'outbox_source',
+  'ledger_basic',
 ];

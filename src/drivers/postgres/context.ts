@@ -134,6 +134,21 @@ export class PgContext {
     return pending;
   }
 
+  /**
+   * Runs statement every sweepIntervalMs (0 disables it) until the driver closes or the returned
+   * timer is cleared: background deletion of rows reads already ignore (expired keys, old changes).
+   */
+  sweepEvery(action: string, statement: string): NodeJS.Timeout | undefined {
+    const interval = this.config.sweepIntervalMs;
+    if (interval <= 0 || this.closed) return undefined;
+    const timer = setInterval(() => {
+      if (this.closed) return;
+      this.query(action, statement).catch(() => undefined);
+    }, interval);
+    timer.unref();
+    return timer;
+  }
+
   /** Calls ready once the part's tables exist (e.g. to start a sweeper). */
   onPartReady(part: SchemaPart, ready: () => void): void {
     this.partListeners.push({ part, ready });

@@ -287,19 +287,11 @@ export class PgKeyValue implements KeyValueOps {
   }
 
   private startSweeper(): void {
-    const interval = this.ctx.config.sweepIntervalMs;
-    if (interval <= 0 || this.sweeper || this.ctx.isClosed) return;
-    this.sweeper = setInterval(() => {
-      if (this.ctx.isClosed) return;
-      this.ctx
-        .query(
-          'sweeping expired keys',
-          `DELETE FROM ${this.table} WHERE key IN (
-             SELECT key FROM ${this.table} WHERE expires_at <= now() LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`,
-        )
-        .catch(() => undefined);
-    }, interval);
-    this.sweeper.unref();
+    this.sweeper ??= this.ctx.sweepEvery(
+      'sweeping expired keys',
+      `DELETE FROM ${this.table} WHERE key IN (
+         SELECT key FROM ${this.table} WHERE expires_at <= now() LIMIT ${SWEEP_BATCH} FOR UPDATE SKIP LOCKED)`,
+    );
   }
 
   close(): void {

@@ -11,6 +11,7 @@ import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config';
 import { clientConfig, PgContext } from './context';
 import { PgKeyValue } from './keyvalue';
 import { PgOutbox } from './outbox';
+import { PgLedger } from './ledger';
 import { PgPubSub } from './pubsub';
 import { PgQueue } from './queue';
 
@@ -25,6 +26,7 @@ export class PostgresDriver implements DriverBase {
   private readonly cdc: PgCdcSource;
   private readonly snapshots: PgCdcSnapshot;
   private readonly outbox: PgOutbox;
+  private readonly ledger: PgLedger;
   private closing: Promise<void> | undefined;
 
   constructor(config: PostgresConfig, context: DriverContext) {
@@ -48,6 +50,7 @@ export class PostgresDriver implements DriverBase {
       () => new Client({ ...connection, replication: 'database' } as typeof connection),
     );
     this.outbox = new PgOutbox(this.ctx);
+    this.ledger = new PgLedger(this.ctx);
   }
 
   async health(): Promise<DriverHealth> {
@@ -63,6 +66,7 @@ export class PostgresDriver implements DriverBase {
     this.closing ??= (async () => {
       this.ctx.markClosed();
       this.kv.close();
+      this.ledger.close();
       await this.pubsub.close();
       await this.pool.end();
     })();
@@ -114,6 +118,10 @@ export class PostgresDriver implements DriverBase {
   readonly pollOutbox: PgOutbox['pollOutbox'] = (options) => this.outbox.pollOutbox(options);
   readonly markPublished: PgOutbox['markPublished'] = (options) => this.outbox.markPublished(options);
   readonly outboxLag: PgOutbox['outboxLag'] = (options) => this.outbox.outboxLag(options);
+  // ledger_basic
+  readonly applyChange: PgLedger['applyChange'] = (key, changeId, change) =>
+    this.ledger.applyChange(key, changeId, change);
+  readonly balance: PgLedger['balance'] = (key) => this.ledger.balance(key);
 }
 
 export async function createPostgresDriver(config: PostgresConfig, context: DriverContext): Promise<PostgresDriver> {

@@ -1,11 +1,11 @@
-// Idempotent DDL for the driver's tables. Each part (kv, queue, cdc) is created on first use;
+// Idempotent DDL for the driver's tables. Each part (kv, queue, cdc, ledger) is created on first use;
 // creators in other processes are serialized with a transaction-scoped advisory lock, because
 // concurrent CREATE ... IF NOT EXISTS can still collide on the catalogs.
 import type { Pool } from 'pg';
 import type { PostgresConfig } from './config';
 import { qualified, quoteIdent } from './sql';
 
-export type SchemaPart = 'kv' | 'queue' | 'cdc';
+export type SchemaPart = 'kv' | 'queue' | 'cdc' | 'ledger';
 
 export interface TableNames {
   kv: string;
@@ -13,6 +13,8 @@ export interface TableNames {
   queue: string;
   deadLetters: string;
   cdcPositions: string;
+  ledger: string;
+  ledgerChanges: string;
 }
 
 export function tableNames(config: PostgresConfig): TableNames {
@@ -23,6 +25,8 @@ export function tableNames(config: PostgresConfig): TableNames {
     queue: qualified(s, config.queueTable),
     deadLetters: qualified(s, `${config.queueTable}_dead_letters`),
     cdcPositions: qualified(s, 'cdc_positions'),
+    ledger: qualified(s, 'ledger'),
+    ledgerChanges: qualified(s, 'ledger_changes'),
   };
 }
 
@@ -92,6 +96,25 @@ function partDdl(config: PostgresConfig, part: SchemaPart): { objects: string[];
              sequence integer NOT NULL,
              updated_at timestamptz NOT NULL DEFAULT now()
            )`,
+        ],
+      };
+    case 'ledger':
+      return {
+        objects: [t.ledger, t.ledgerChanges],
+        statements: [
+          `CREATE TABLE IF NOT EXISTS ${t.ledger} (
+             key text COLLATE "C" PRIMARY KEY,
+             count bigint NOT NULL
+           )`,
+          // One row per applied change: the primary key is what makes a change apply at most once.
+          `CREATE TABLE IF NOT EXISTS ${t.ledgerChanges} (
+             key text COLLATE "C" NOT NULL,
+             change_id text COLLATE "C" NOT NULL,
+             delta bigint NOT NULL,
+             expires_at timestamptz NOT NULL,
+             PRIMARY KEY (key, change_id)
+           )`,
+          `CREATE INDEX IF NOT EXISTS ${index('ledger_changes_expires_at_idx')} ON ${t.ledgerChanges} (expires_at)`,
         ],
       };
   }

@@ -52,6 +52,7 @@ export const REDIS_CAPABILITIES = [
   'pubsub_basic',
   'queue_basic',
   'stream_basic',
+  'ledger_basic',
 ] as const satisfies readonly Capability[];
 
 type Implementation = typeof import('./redis-driver');

@@ -8,6 +8,7 @@
 //   <p>\xffq\xff<queue>\xff<part>  queue structures (ready, invisible, payload, …; see lua.ts)
 //   <p>\xffs\xff<stream>          a Redis stream (fields p: payload, h: headers JSON)
 //   <p>\xffc\xff<stream>\xff<group>  a group's committed offset
+//   <p>\xffl\xff{K}…               ledger counters and change records (see ledger.ts)
 // Pub/sub channels (a namespace apart from keys) are `<keyPrefix><topic>`.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,6 +23,9 @@ import type {
   KeyValueCas,
   KeyValueScan,
   KeyValueTtl,
+  LedgerBasic,
+  LedgerChange,
+  LedgerOutcome,
   PubSubBasic,
   PubSubMessage,
   QueueBasic,
@@ -50,6 +54,7 @@ import {
 } from '../limits';
 import type { DriverContext } from '../registry';
 import { REDIS_CAPABILITIES, type RedisConfig } from './index';
+import { RedisLedger } from './ledger';
 import * as lua from './lua';
 
 const DRIVER = 'redis';
@@ -320,7 +325,8 @@ export class RedisDriver
     KeyValueCas,
     PubSubBasic,
     QueueBasic,
-    StreamBasic
+    StreamBasic,
+    LedgerBasic
 {
   readonly driverName = DRIVER;
   readonly capabilities: ReadonlySet<Capability> = new Set(REDIS_CAPABILITIES);
@@ -330,6 +336,7 @@ export class RedisDriver
   private readonly keyPrefix: string;
   private subscriber: Promise<Redis> | undefined;
   private readonly handlers = new Map<string, Set<{ handler: (message: PubSubMessage) => void }>>();
+  private readonly ledger: RedisLedger;
   private lastError: string | undefined;
   private closed = false;
 
@@ -340,6 +347,12 @@ export class RedisDriver
     this.limits = { ...config.limits };
     this.keyPrefix = config.keyPrefix ?? '';
     this.prefix = Buffer.from(this.keyPrefix, 'utf8');
+    this.ledger = new RedisLedger({
+      limits: this.limits,
+      internalKey: (kind, ...parts) => this.internalKey(kind, ...parts),
+      eval: (script, keys, args) => this.eval(script, keys, args),
+      get: (key) => this.client.getBuffer(key),
+    });
     client.on('error', (err: Error) => {
       this.lastError = err.message;
     });
@@ -750,6 +763,16 @@ export class RedisDriver
       checkName('group', group, this.limits);
       return this.client.get(this.committedKey(stream, group));
     });
+  }
+
+  // --- ledger_basic -----------------------------------------------------------------------------
+
+  async applyChange(key: string, changeId: string, change: LedgerChange): Promise<LedgerOutcome> {
+    return this.run(() => this.ledger.applyChange(key, changeId, change));
+  }
+
+  async balance(key: string): Promise<number | null> {
+    return this.run(() => this.ledger.balance(key));
   }
 
   // --- internals --------------------------------------------------------------------------------

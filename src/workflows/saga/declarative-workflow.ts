@@ -72,7 +72,8 @@ export async function declarativeSagaWorkflow(raw: DeclarativeSagaInput): Promis
       compensate: compensation
         ? async (c, result) => {
             const args = render(compensation.args, scope(c, { name: s.name, result })) as unknown[];
-            await operation(bindings, compensation, c.activityOptions)(...args);
+            // An operation reporting { skipped: reason } (the ledger undos do) marks the step skipped.
+            return operation(bindings, compensation, c.activityOptions)(...args);
           }
         : undefined,
     };

@@ -1,5 +1,5 @@
-// Input of the order example saga. testFaults is for tests only: it makes the example's own
-// activities fail or pause at a chosen step.
+// Input of the order example saga. Strict: an unknown field (a misspelt one, or the testFaults of
+// earlier versions) is refused naming it. Tests inject faults from their worker, never from input.
 import { z } from 'zod';
 
 export const ORDER_STEPS = ['reserve', 'charge', 'publish', 'cache'] as const;
@@ -26,23 +26,14 @@ export const orderSagaInput = z
     openingBalance: z.number().int().min(0).optional(),
     /** Attempts of each compensation before the saga ends in compensation_failed. */
     compensationAttempts: z.number().int().min(1).max(1000).default(10),
-    testFaults: z
-      .object({
-        /** This step's action fails (failTimes calls, or every call). */
-        failStep: step.optional(),
-        failTimes: count.optional(),
-        /** This step's action pauses this long after applying its effect (first attempt only). */
-        pauseStep: z.object({ step, ms: count }).strict().optional(),
-        /** This step's compensation fails (failCompensationTimes calls, or every call). */
-        failCompensation: step.optional(),
-        failCompensationTimes: count.optional(),
-        /** This step's compensation pauses this long after applying its effect (first attempt only). */
-        pauseCompensation: z.object({ step, ms: count }).strict().optional(),
-      })
-      .strict()
-      .optional(),
   })
   .strict();
 
 export type OrderSagaInput = z.input<typeof orderSagaInput>;
 export type OrderSagaSettings = z.output<typeof orderSagaInput>;
+
+/**
+ * Sagas started by earlier versions (before ORDER_KEYS_PATCH) may carry their testFaults: accepted
+ * when such a saga is replayed, so it goes on after an upgrade, and ignored.
+ */
+export const legacyOrderSagaInput = orderSagaInput.extend({ testFaults: z.unknown().optional() });

@@ -1,42 +1,46 @@
 // The order example: reserve stock and charge (the orders slot: Postgres), publish OrderPlaced
 // (events: Kafka), cache the order (cache: Redis) — each with its compensation — as a saga. Next
 // to it, the same first three activities without the saga machinery, for the benchmark.
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import { parseInput } from '../input';
 import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
-import { type Fault, type CacheActivities, type EventsActivities, type OrdersActivities } from './order-types';
-import { orderSagaInput, type OrderSagaInput, type OrderSagaSettings, type OrderStep } from './order-input';
+import type { CacheActivities, EventsActivities, OrdersActivities } from './order-types';
+import {
+  legacyOrderSagaInput,
+  orderSagaInput,
+  type OrderSagaInput,
+  type OrderSagaSettings,
+  type OrderStep,
+} from './order-input';
 import { runSaga, step, type SagaResult, type StepOptions } from './saga';
 import { SAGA } from './slots';
+
+/** The order saga's result; duplicateOf names the workflow whose outcome a re-submission returns. */
+export type OrderSagaResult = SagaResult & { duplicateOf?: string };
+
+/**
+ * Sagas started before this marker keyed their changes by workflow id and recorded no outcome;
+ * replaying them keeps doing so. New ones key by orderId and record the outcome.
+ */
+export const ORDER_KEYS_PATCH = 'order-saga-keyed-by-order-id';
 
 const ACTION: StepOptions = {
   timeout: '30s',
   retry: { initialInterval: '200ms', maximumInterval: '2s', maximumAttempts: 3 },
 };
 
-function compensation(input: OrderSagaSettings, s: OrderStep): StepOptions {
-  const paused = input.testFaults?.pauseCompensation?.step === s;
+/** Looking up and recording an order's outcome must not give up: the saga's effects depend on it. */
+const OUTCOME_OPTIONS = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', maximumInterval: '10s' },
+} as const;
+
+function compensation(input: OrderSagaSettings): StepOptions {
   return {
     timeout: '30s',
-    // Only a pausing (heartbeating) compensation gets a heartbeat timeout: a killed worker's attempt is retried soon.
-    ...(paused ? { heartbeatTimeout: '2s' } : {}),
     retry: { initialInterval: '200ms', maximumInterval: '5s', maximumAttempts: input.compensationAttempts },
   };
-}
-
-function actionFault(input: OrderSagaSettings, s: OrderStep): Fault | undefined {
-  const f = input.testFaults;
-  if (f?.failStep === s) return { times: f.failTimes };
-  if (f?.pauseStep?.step === s) return { pauseAfterApplyMs: f.pauseStep.ms };
-  return undefined;
-}
-
-function compensationFault(input: OrderSagaSettings, s: OrderStep): Fault | undefined {
-  const f = input.testFaults;
-  if (f?.failCompensation === s) return { times: f.failCompensationTimes };
-  if (f?.pauseCompensation?.step === s) return { pauseAfterApplyMs: f.pauseCompensation.ms };
-  return undefined;
 }
 
 function required(binding: SlotBinding | undefined, slot: string): SlotBinding {
@@ -44,10 +48,18 @@ function required(binding: SlotBinding | undefined, slot: string): SlotBinding {
   return binding;
 }
 
-export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<SagaResult> {
-  const input = parseInput(orderSagaInput, rawInput);
+export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<OrderSagaResult> {
+  const keyedByOrder = patched(ORDER_KEYS_PATCH);
+  const input = parseInput(keyedByOrder ? orderSagaInput : legacyOrderSagaInput, rawInput);
   const slots = await bindSlots(SAGA);
   const orders = required(slots.orders, 'orders');
+  // An orderId is run once: a re-submission (a client retrying after a timeout, under a new
+  // workflow id) gets the first outcome back and applies nothing.
+  const outcomes = useSlotActivities<OrdersActivities>(orders, OUTCOME_OPTIONS);
+  if (keyedByOrder) {
+    const first = await outcomes.orderOutcome(input.orderId);
+    if (first) return { ...first.result, duplicateOf: first.workflowId };
+  }
   const events = required(slots.events, 'events');
   const cache = input.cache ? required(slots.cache, 'cache') : undefined;
   const stock = { sku: input.sku, quantity: input.quantity, openingStock: input.openingStock };
@@ -60,7 +72,7 @@ export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<SagaR
     s: OrderStep,
   ): Pick<Parameters<typeof step>[0], 'options' | 'compensationOptions' | 'pivot' | 'compensateOnFailure'> => ({
     options: ACTION,
-    compensationOptions: compensation(input, s),
+    compensationOptions: compensation(input),
     pivot: pivot(s),
     compensateOnFailure: s !== 'publish',
   });
@@ -70,51 +82,33 @@ export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<SagaR
       name: 'reserve',
       ...opts('reserve'),
       action: (c) =>
-        useSlotActivities<OrdersActivities>(orders, c.activityOptions).reserveStock(
-          c.idempotencyKey,
-          stock,
-          actionFault(input, 'reserve'),
-        ),
-      compensate: async (c) => {
-        await useSlotActivities<OrdersActivities>(orders, c.activityOptions).releaseStock(
-          c.idempotencyKey,
-          stock,
-          compensationFault(input, 'reserve'),
-        );
-      },
+        useSlotActivities<OrdersActivities>(orders, c.activityOptions).reserveStock(c.idempotencyKey, stock),
+      compensate: (c) =>
+        useSlotActivities<OrdersActivities>(orders, c.activityOptions).releaseStock(c.idempotencyKey, stock),
     }),
     step({
       name: 'charge',
       ...opts('charge'),
-      action: (c) =>
-        useSlotActivities<OrdersActivities>(orders, c.activityOptions).charge(
-          c.idempotencyKey,
-          payment,
-          actionFault(input, 'charge'),
-        ),
-      compensate: async (c) => {
-        await useSlotActivities<OrdersActivities>(orders, c.activityOptions).refund(
-          c.idempotencyKey,
-          payment,
-          compensationFault(input, 'charge'),
-        );
-      },
+      action: (c) => useSlotActivities<OrdersActivities>(orders, c.activityOptions).charge(c.idempotencyKey, payment),
+      compensate: (c) =>
+        useSlotActivities<OrdersActivities>(orders, c.activityOptions).refund(c.idempotencyKey, payment),
     }),
     step({
       name: 'publish',
       ...opts('publish'),
       action: (c) =>
-        useSlotActivities<EventsActivities>(events, c.activityOptions).publishEvent(
-          c.idempotencyKey,
-          { topic: input.topic, type: 'OrderPlaced', orderId: input.orderId, data: order },
-          actionFault(input, 'publish'),
-        ),
+        useSlotActivities<EventsActivities>(events, c.activityOptions).publishEvent(c.idempotencyKey, {
+          topic: input.topic,
+          type: 'OrderPlaced',
+          orderId: input.orderId,
+          data: order,
+        }),
       compensate: async (c) => {
-        await useSlotActivities<EventsActivities>(events, c.activityOptions).publishEvent(
-          c.idempotencyKey,
-          { topic: input.topic, type: 'OrderCancelled', orderId: input.orderId },
-          compensationFault(input, 'publish'),
-        );
+        await useSlotActivities<EventsActivities>(events, c.activityOptions).publishEvent(c.idempotencyKey, {
+          topic: input.topic,
+          type: 'OrderCancelled',
+          orderId: input.orderId,
+        });
       },
     }),
   ];
@@ -124,21 +118,31 @@ export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<SagaR
         name: 'cache',
         ...opts('cache'),
         action: (c) =>
-          useSlotActivities<CacheActivities>(cache, c.activityOptions).cacheOrder(
-            c.idempotencyKey,
-            { orderId: input.orderId, data: order },
-            actionFault(input, 'cache'),
-          ),
+          useSlotActivities<CacheActivities>(cache, c.activityOptions).cacheOrder(c.idempotencyKey, {
+            orderId: input.orderId,
+            data: order,
+          }),
         compensate: (c) =>
-          useSlotActivities<CacheActivities>(cache, c.activityOptions).evictOrder(
-            c.idempotencyKey,
-            { orderId: input.orderId },
-            compensationFault(input, 'cache'),
-          ),
+          useSlotActivities<CacheActivities>(cache, c.activityOptions).evictOrder(c.idempotencyKey, {
+            orderId: input.orderId,
+          }),
       }),
     );
   }
-  return runSaga({ steps, forwardRetry: { initialIntervalMs: 500, maximumIntervalMs: 10_000 } });
+  const result = await runSaga({
+    // Idempotency keys `${orderId}:${step}`: the same order's changes, whichever workflow runs them.
+    ...(keyedByOrder ? { sagaId: input.orderId } : {}),
+    steps,
+    forwardRetry: { initialIntervalMs: 500, maximumIntervalMs: 10_000 },
+  });
+  if (!keyedByOrder) return result;
+  const { workflowId } = workflowInfo();
+  // Two submissions running at once both get the outcome recorded first. Recorded even when the
+  // saga was cancelled: its compensations ran, that is its outcome.
+  const recorded = await CancellationScope.nonCancellable(() =>
+    outcomes.recordOrderOutcome(input.orderId, { workflowId, result }),
+  );
+  return recorded.workflowId === workflowId ? result : { ...recorded.result, duplicateOf: recorded.workflowId };
 }
 
 /** The benchmark's baseline: the same three activities in a row, no saga state, no compensation. */

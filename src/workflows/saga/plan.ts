@@ -14,6 +14,8 @@ export type StepStatus =
   | 'failed'
   | 'compensating'
   | 'compensated'
+  /** Its compensation ran and found nothing to undo (see skipReason): the action had had no effect. */
+  | 'skipped'
   | 'compensation_failed';
 
 /** What the planner needs to know of a step: its name, whether it is the pivot, whether it can be undone. */
@@ -37,6 +39,8 @@ export interface StepOutcome {
   attempts: number;
   error?: string;
   compensationError?: string;
+  /** Why the compensation had nothing to undo (status skipped). */
+  skipReason?: string;
 }
 
 export interface SagaState {
@@ -53,6 +57,18 @@ export interface SagaState {
   compensationFailure?: { step: string; error: string };
 }
 
+/** What a compensation may return: that it found nothing to undo, and why (the step ends `skipped`). */
+export interface CompensationReport {
+  skipped: string;
+}
+
+/** The reason of a compensation's report, when it is one (any value with a string `skipped`). */
+export function skippedReason(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const skipped = (value as { skipped?: unknown }).skipped;
+  return typeof skipped === 'string' ? skipped : undefined;
+}
+
 export type SagaEvent =
   | { type: 'stepStarted'; step: string }
   | { type: 'stepCompleted'; step: string }
@@ -60,6 +76,8 @@ export type SagaEvent =
   | { type: 'stepFailed'; step: string; error: string }
   | { type: 'compensationStarted'; step: string }
   | { type: 'compensationCompleted'; step: string }
+  /** The compensation ran and reported that there was nothing to undo. */
+  | { type: 'compensationSkipped'; step: string; reason: string }
   | { type: 'compensationFailed'; step: string; error: string }
   | { type: 'finished' };
 
@@ -140,6 +158,10 @@ export function applyEvent(stages: Stages, state: SagaState, event: SagaEvent): 
     }
     case 'compensationCompleted': {
       const next = withStep(state, event.step, { status: 'compensated' });
+      return { ...next, currentSteps: dropCurrent(state.currentSteps, event.step) };
+    }
+    case 'compensationSkipped': {
+      const next = withStep(state, event.step, { status: 'skipped', skipReason: event.reason });
       return { ...next, currentSteps: dropCurrent(state.currentSteps, event.step) };
     }
     case 'compensationFailed': {

@@ -24,6 +24,7 @@ import {
   completedCount,
   forwardRetryDelay,
   initialState,
+  skippedReason,
   type SagaEvent,
   type SagaState,
   type SagaStatus,
@@ -32,7 +33,8 @@ import {
 } from './plan';
 import { idempotencyKey } from './template';
 
-export type { SagaState, SagaStatus, StepOutcome } from './plan';
+export type { CompensationReport, SagaState, SagaStatus, StepOutcome } from './plan';
+export { skippedReason } from './plan';
 
 /** Per-step activity options: the action's and the compensation's are set separately. */
 export interface StepOptions {
@@ -61,9 +63,11 @@ export interface SagaStep<R = unknown> {
   action(context: StepContext): Promise<R>;
   /**
    * Undoes the action; gets the action's result (undefined when the action failed, see
-   * compensateOnFailure). Must be idempotent: it may run more than once.
+   * compensateOnFailure). Must be idempotent: it may run more than once. When it finds nothing
+   * to undo it returns a CompensationReport (any value with a string `skipped`), so the result
+   * says so; whatever else it returns is ignored.
    */
-  compensate?(context: StepContext, result: R | undefined): Promise<void>;
+  compensate?(context: StepContext, result: R | undefined): Promise<unknown>;
   /**
    * Compensate this step even when its action failed for good: for actions that may have had
    * their effect before failing (a timeout after the write, a cancel). Its compensation must then
@@ -216,8 +220,12 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   const compensateStep = async (s: SagaStep): Promise<void> => {
     apply({ type: 'compensationStarted', step: s.name });
     try {
-      await s.compensate!(contextOf(s, s.compensationOptions), results[s.name]);
-      apply({ type: 'compensationCompleted', step: s.name });
+      const reason = skippedReason(await s.compensate!(contextOf(s, s.compensationOptions), results[s.name]));
+      apply(
+        reason === undefined
+          ? { type: 'compensationCompleted', step: s.name }
+          : { type: 'compensationSkipped', step: s.name, reason },
+      );
     } catch (err) {
       apply({ type: 'compensationFailed', step: s.name, error: describeError(err) });
     }

@@ -5,8 +5,9 @@ import { slot } from '../../sdk/slot';
 export const SAGA = 'saga';
 
 export const sagaSlots = {
-  orders: slot(['keyvalue_basic', 'keyvalue_cas'], {
-    description: 'stock and payment ledgers, changed by compare-and-set (Postgres in the example)',
+  orders: slot(['keyvalue_basic', 'keyvalue_cas', 'ledger_basic'], {
+    description:
+      'stock and payment ledgers, changed once per idempotency key, and order outcomes (Postgres in the example)',
   }),
   events: slot(['pubsub_basic'], { optional: true, description: 'where order events are published (Kafka)' }),
   cache: slot(['keyvalue_basic'], { optional: true, description: 'where placed orders are cached (Redis)' }),
@@ -16,7 +17,7 @@ export type SagaSlotName = keyof typeof sagaSlots;
 
 /** The saga pattern's own activities per slot (registered as `saga.<slot>.<name>`). */
 export const SAGA_SLOT_ACTIVITIES: { readonly [S in SagaSlotName]: readonly string[] } = {
-  orders: ['reserveStock', 'releaseStock', 'charge', 'refund'],
+  orders: ['reserveStock', 'releaseStock', 'charge', 'refund', 'orderOutcome', 'recordOrderOutcome'],
   events: ['publishEvent'],
   cache: ['cacheOrder', 'evictOrder'],
 };

@@ -1,52 +1,92 @@
-// The order example's ledgers on the memory driver: a change applies once per id, concurrent
-// changes all land (compare-and-set), an undo applies only after what it undoes.
+// The order example's ledger activities on the memory driver: a change applies once per id, a
+// refusal is a non-retryable failure naming why, an undo of a change never applied reports
+// skipped, a counter starts from a blob ledger of earlier versions, the first outcome recorded stays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { applyOnce } from '../../../src/activities/saga/ledger';
-import type { KeyValueCas } from '../../../src/drivers/capabilities';
+import { ApplicationFailure } from '@temporalio/common';
+import { orderLedgerActivities, type OrdersDriver } from '../../../src/activities/saga/order-orders';
 import type { Driver } from '../../../src/drivers/driver';
 import { memoryConfigSchema, memoryDriver } from '../../../src/drivers/memory';
+import { orderKeys, type OrdersActivities } from '../../../src/workflows/saga/order-types';
+import type { SagaResult } from '../../../src/workflows/saga/saga';
 
-describe('saga ledgers', () => {
+const DAY_MS = 24 * 3_600_000;
+
+describe('saga ledger activities', () => {
   let driver: Driver;
-  let kv: KeyValueCas;
+  let ops: OrdersDriver;
+  let orders: OrdersActivities;
 
   before(async () => {
     driver = await memoryDriver.create(memoryConfigSchema.parse({}), { backend: 'ledger-test' });
-    kv = driver as unknown as KeyValueCas;
+    ops = driver as unknown as OrdersDriver;
+    orders = orderLedgerActivities(ops, DAY_MS) as unknown as OrdersActivities;
   });
 
   after(() => driver.close());
 
-  it('applies a change once per id', async () => {
-    const dec = (n: number | null): number => (n ?? 10) - 3;
-    assert.deepEqual(await applyOnce(kv, 'stock:a', 'k1:reserve', dec), { now: 7, applied: true });
-    assert.deepEqual(await applyOnce(kv, 'stock:a', 'k1:reserve', dec), { now: 7, applied: false });
-    assert.deepEqual(await applyOnce(kv, 'stock:a', 'k2:reserve', dec), { now: 4, applied: true });
+  it('charges once per idempotency key, starting from the opening balance', async () => {
+    const pay = { customer: 'a', amount: 300, openingBalance: 1000 };
+    assert.deepEqual(await orders.charge('o1:charge', pay), { now: 700, applied: true });
+    assert.deepEqual(await orders.charge('o1:charge', pay), { now: 700, applied: false, reason: 'duplicate' });
+    assert.deepEqual(await orders.charge('o2:charge', pay), { now: 400, applied: true });
+    assert.equal(await ops.balance(orderKeys.account('a')), 400);
   });
 
-  it('lands every one of many concurrent changes', async () => {
-    await Promise.all(
-      Array.from({ length: 20 }, (_v, i) => applyOnce(kv, 'stock:b', `k${i}:reserve`, (n) => (n ?? 100) - 1)),
-    );
-    assert.deepEqual(await applyOnce(kv, 'stock:b', 'probe', (n) => n ?? -1), { now: 80, applied: true });
-  });
-
-  it('an undo applies only after the change it undoes', async () => {
-    const inc = (n: number | null): number => (n ?? 0) + 5;
-    assert.deepEqual(await applyOnce(kv, 'acct:c', 'k1:refund', inc, 'k1:charge'), { now: 0, applied: false });
-    await applyOnce(kv, 'acct:c', 'k1:charge', (n) => (n ?? 50) - 5);
-    assert.deepEqual(await applyOnce(kv, 'acct:c', 'k1:refund', inc, 'k1:charge'), { now: 50, applied: true });
-    assert.deepEqual(await applyOnce(kv, 'acct:c', 'k1:refund', inc, 'k1:charge'), { now: 50, applied: false });
-  });
-
-  it('a refused change leaves the ledger as it was', async () => {
+  it('refuses what the ledger refuses, as non-retryable failures of the example types', async () => {
+    const refused = (type: string, message: RegExp) => (err: unknown) =>
+      err instanceof ApplicationFailure && err.type === type && err.nonRetryable && message.test(err.message);
     await assert.rejects(
-      applyOnce(kv, 'stock:d', 'k1:reserve', () => {
-        throw new Error('OutOfStock');
-      }),
-      /OutOfStock/,
+      orders.reserveStock('o1:reserve', { sku: 'none', quantity: 1 }),
+      refused('OutOfStock', /unknown SKU none/),
     );
-    assert.equal(await kv.getVersioned('stock:d'), null);
+    await assert.rejects(
+      orders.reserveStock('o1:reserve', { sku: 's', quantity: 11, openingStock: 10 }),
+      refused('OutOfStock', /SKU s: 0 left, 11 asked/),
+    );
+    await orders.reserveStock('o2:reserve', { sku: 's', quantity: 4, openingStock: 10 });
+    await assert.rejects(
+      orders.reserveStock('o3:reserve', { sku: 's', quantity: 7 }),
+      refused('OutOfStock', /SKU s: 6 left, 7 asked/),
+    );
+    await assert.rejects(
+      orders.charge('o1:charge', { customer: 'b', amount: 5, openingBalance: 4 }),
+      refused('PaymentDeclined', /balance too low/),
+    );
+    await assert.rejects(
+      orders.charge('o1:charge', { customer: 'b', amount: 0, openingBalance: 4 }),
+      /amount must be a positive integer/,
+    );
+  });
+
+  it('an undo of a change never applied is skipped with the reason; after it, it applies once', async () => {
+    const stock = { sku: 'u', quantity: 2, openingStock: 10 };
+    const skipped = await orders.releaseStock('o1:reserve', stock);
+    assert.equal(skipped.applied, false);
+    assert.match(skipped.skipped ?? '', /nothing to undo: o1:reserve:reserveStock was never applied to saga:stock:u/);
+    await orders.reserveStock('o1:reserve', stock);
+    assert.deepEqual(await orders.releaseStock('o1:reserve', stock), { now: 10, applied: true });
+    assert.deepEqual(await orders.releaseStock('o1:reserve', stock), { now: 10, applied: false, reason: 'duplicate' });
+  });
+
+  it('a counter starts from the blob ledger an earlier version kept at the key', async () => {
+    const key = orderKeys.account('legacy');
+    await ops.set(key, new TextEncoder().encode(JSON.stringify({ count: 250, applied: ['old:charge:charge'] })));
+    assert.deepEqual(await orders.charge('n1:charge', { customer: 'legacy', amount: 50, openingBalance: 1000 }), {
+      now: 200,
+      applied: true,
+    });
+  });
+
+  it('records the first outcome of an order and keeps it', async () => {
+    const result = (status: SagaResult['status']): SagaResult => ({ sagaId: 'o9', status, steps: {}, results: {} });
+    assert.equal(await orders.orderOutcome('o9'), null);
+    const first = { workflowId: 'wf-1', result: result('completed') };
+    assert.deepEqual(await orders.recordOrderOutcome('o9', first), first);
+    assert.deepEqual(
+      await orders.recordOrderOutcome('o9', { workflowId: 'wf-2', result: result('compensated') }),
+      first,
+    );
+    assert.deepEqual(await orders.orderOutcome('o9'), first);
   });
 });

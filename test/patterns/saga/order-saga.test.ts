@@ -1,6 +1,7 @@
 // The order saga on the real stack (orders: Postgres, events: Kafka, cache: Redis): the happy
-// path, a failure injected at each step in turn, the pivot, a compensation that gives up, and a
-// replay of the recorded histories. Every effect is checked in the backend that holds it.
+// path, a failure injected at each step in turn (by the test worker's fault interceptor, never by
+// input), the pivot, a compensation that gives up, a re-submitted orderId, and a replay of the
+// recorded histories. Every effect is checked in the backend that holds it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
@@ -9,11 +10,13 @@ import { PrismClient } from '../../../src/client/prism-client';
 import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
 import { ORDER_STEPS, type OrderSagaInput } from '../../../src/workflows/saga/order-input';
 import { orderKeys } from '../../../src/workflows/saga/order-types';
+import type { OrderSagaResult } from '../../../src/workflows/saga/order-workflow';
 import type { SagaState } from '../../../src/workflows/saga/plan';
 import type { SagaResult } from '../../../src/workflows/saga/saga';
 import { uniqueName } from '../../helpers/env';
-import { orderInput, SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
-import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
+import { writeSagaFaults, type SagaFaults } from '../../fixtures/saga-faults/interceptor';
+import { orderInput, SagaBackends, sagaFaultsDir, startSagaFaultWorker } from '../../helpers/saga-env';
+import { waitFor, type WorkerProcess } from '../../helpers/worker-process';
 
 describe('order saga on Postgres, Kafka and Redis', () => {
   const taskQueue = uniqueName('saga');
@@ -21,9 +24,10 @@ describe('order saga on Postgres, Kafka and Redis', () => {
   let client: PrismClient;
   let backends: SagaBackends;
   const recorded: { name: string; handle: WorkflowHandle }[] = [];
+  const faultsDir = sagaFaultsDir();
 
   before(async () => {
-    worker = await startWorker(sagaWorkerConfig(taskQueue));
+    worker = await startSagaFaultWorker(taskQueue, faultsDir);
     client = await PrismClient.connect({ taskQueue });
     backends = new SagaBackends();
   });
@@ -34,10 +38,21 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     await worker?.stop();
   });
 
-  async function runOrder(input: OrderSagaInput): Promise<{ handle: WorkflowHandle; result: SagaResult }> {
-    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga' });
-    recorded.push({ name: input.orderId, handle: started.handle });
-    return { handle: started.handle, result: (await started.handle.result()) as SagaResult };
+  /** Starts an order, with faults for the test worker's interceptor when given. */
+  async function startOrder(input: OrderSagaInput, faults?: SagaFaults): Promise<WorkflowHandle> {
+    const workflowId = uniqueName('saga-order');
+    if (faults) writeSagaFaults(faultsDir, workflowId, faults);
+    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga', workflowId });
+    recorded.push({ name: `${input.orderId} (${workflowId})`, handle: started.handle });
+    return started.handle;
+  }
+
+  async function runOrder(
+    input: OrderSagaInput,
+    faults?: SagaFaults,
+  ): Promise<{ handle: WorkflowHandle; result: OrderSagaResult }> {
+    const handle = await startOrder(input, faults);
+    return { handle, result: (await handle.result()) as OrderSagaResult };
   }
 
   it('completes: every effect applied once, status completed by query, result and search attribute', async () => {
@@ -57,8 +72,8 @@ describe('order saga on Postgres, Kafka and Redis', () => {
       quantity: 2,
       amount: 500,
     });
-    const ledger = await backends.ledger(orderKeys.stock(input.sku));
-    assert.deepEqual(ledger?.applied, [`${handle.workflowId}:reserve:reserveStock`]);
+    // Idempotency keys come from the orderId, not the workflow id: a re-submission shares them.
+    assert.deepEqual(await backends.changes(orderKeys.stock(input.sku)), [`${input.orderId}:reserve:reserveStock`]);
     const state = await handle.query<SagaState>('sagaStatus');
     assert.equal(state.status, 'completed');
     const d = await handle.describe();
@@ -69,8 +84,8 @@ describe('order saga on Postgres, Kafka and Redis', () => {
   it('a failure injected at each step in turn compensates exactly the steps completed before it', async () => {
     const runs = await Promise.all(
       ORDER_STEPS.map(async (failing, index) => {
-        const input = orderInput({ testFaults: { failStep: failing } });
-        return { failing, index, input, ...(await runOrder(input)) };
+        const input = orderInput();
+        return { failing, index, input, ...(await runOrder(input, { failStep: failing })) };
       }),
     );
     for (const { failing, index, input, result } of runs) {
@@ -80,20 +95,25 @@ describe('order saga on Postgres, Kafka and Redis', () => {
       assert.match(result.failure?.error ?? '', /InjectedFault: injected fault/, what);
       assert.deepEqual(
         ORDER_STEPS.map((s) => result.steps[s].status),
-        // A failed reserve, charge or cache is compensated too (its undo finds nothing applied); a failed publish not.
+        // A failed reserve, charge or cache is compensated too, and its undo finds nothing applied:
+        // reported as skipped; a failed publish is not compensated.
         ORDER_STEPS.map((s, i) =>
-          i < index ? 'compensated' : i === index ? (s === 'publish' ? 'failed' : 'compensated') : 'pending',
+          i < index ? 'compensated' : i === index ? (s === 'publish' ? 'failed' : 'skipped') : 'pending',
         ),
         what,
       );
+      if (failing !== 'publish') assert.match(result.steps[failing].skipReason ?? '', /^nothing to undo: /, what);
       // The fault strikes before the effect: a step that failed left nothing behind.
       assert.equal(await backends.stock(input.sku), index === 0 ? undefined : 10, what);
       assert.equal(await backends.balance(input.customer), index <= 1 ? undefined : 1000, what);
       assert.equal(await backends.eventCount(input.topic!), index === 3 ? 2 : 0, what);
       assert.equal(await backends.cached(input.orderId), null, what);
       if (index > 0) {
-        const ledger = await backends.ledger(orderKeys.stock(input.sku));
-        assert.equal(ledger?.applied.length, 2, `${what}: reserve and release, once each`);
+        assert.deepEqual(
+          await backends.changes(orderKeys.stock(input.sku)),
+          [`${input.orderId}:reserve:releaseStock`, `${input.orderId}:reserve:reserveStock`],
+          `${what}: reserve and release, once each`,
+        );
       }
     }
     const last = runs[3];
@@ -102,8 +122,8 @@ describe('order saga on Postgres, Kafka and Redis', () => {
 
   it('after the pivot a failing step retries forward and nothing is compensated', async () => {
     // The cache action fails 4 calls: its policy (3 attempts) gives up once, the saga retries it forward.
-    const input = orderInput({ pivot: 'publish', testFaults: { failStep: 'cache', failTimes: 4 } });
-    const { handle, result } = await runOrder(input);
+    const input = orderInput({ pivot: 'publish' });
+    const { handle, result } = await runOrder(input, { failStep: 'cache', failTimes: 4 });
     assert.equal(result.status, 'completed');
     assert.equal(result.failure, undefined);
     assert.equal(result.steps.cache.attempts, 2);
@@ -123,18 +143,15 @@ describe('order saga on Postgres, Kafka and Redis', () => {
   });
 
   it('a compensation that keeps failing ends in compensation_failed, by query, result and search attribute', async () => {
-    const input = orderInput({
-      compensationAttempts: 2,
-      testFaults: { failStep: 'cache', failCompensation: 'charge' },
-    });
-    const { handle, result } = await runOrder(input);
+    const input = orderInput({ compensationAttempts: 2 });
+    const { handle, result } = await runOrder(input, { failStep: 'cache', failCompensation: 'charge' });
     assert.equal(result.status, 'compensation_failed');
     assert.equal(result.failure?.step, 'cache');
     assert.equal(result.compensationFailure?.step, 'charge');
-    assert.match(result.compensationFailure?.error ?? '', /InjectedFault: injected fault in refund/);
+    assert.match(result.compensationFailure?.error ?? '', /InjectedFault: injected fault in saga\.orders\.refund/);
     assert.deepEqual(
       ORDER_STEPS.map((s) => result.steps[s].status),
-      ['completed', 'compensation_failed', 'compensated', 'compensated'],
+      ['completed', 'compensation_failed', 'compensated', 'skipped'],
     );
     // The saga stops at the compensation that gave up: the stock stays reserved for a human to look at.
     assert.equal(await backends.stock(input.sku), 8);
@@ -156,12 +173,11 @@ describe('order saga on Postgres, Kafka and Redis', () => {
   });
 
   it('a cancelled saga compensates what it has done, then ends compensated', async () => {
-    const input = orderInput({ testFaults: { pauseStep: { step: 'charge', ms: 3_000 } } });
-    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga' });
-    recorded.push({ name: `${input.orderId} (cancelled)`, handle: started.handle });
+    const input = orderInput();
+    const handle = await startOrder(input, { pauseStep: { step: 'charge', ms: 3_000 } });
     await waitFor('the charge to be applied', async () => (await backends.balance(input.customer)) === 500);
-    await started.handle.cancel();
-    const result = (await started.handle.result()) as SagaResult;
+    await handle.cancel();
+    const result = (await handle.result()) as SagaResult;
     assert.equal(result.status, 'compensated');
     assert.equal(result.failure?.step, 'charge');
     assert.deepEqual(
@@ -180,6 +196,46 @@ describe('order saga on Postgres, Kafka and Redis', () => {
       const cause = (err as { cause?: { type?: string; message?: string } }).cause;
       assert.equal(cause?.type, 'InvalidInput');
       assert.match(cause?.message ?? '', /input\.quantity/);
+      return true;
+    });
+  });
+
+  it('a re-submitted orderId returns the first outcome and applies nothing again', async () => {
+    const input = orderInput();
+    const first = await runOrder(input);
+    assert.equal(first.result.status, 'completed');
+    const again = await runOrder(input);
+    assert.notEqual(again.handle.workflowId, first.handle.workflowId);
+    assert.equal(again.result.duplicateOf, first.handle.workflowId);
+    assert.deepEqual({ ...again.result, duplicateOf: undefined }, { ...first.result, duplicateOf: undefined });
+    assert.equal(await backends.balance(input.customer), 500);
+    assert.equal(await backends.stock(input.sku), 8);
+    assert.equal(await backends.eventCount(input.topic!), 1);
+    // The re-submission ran no step: only the outcome lookup.
+    const types = ((await again.handle.fetchHistory()).events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+      .filter((name): name is string => typeof name === 'string' && name.startsWith('saga.'));
+    assert.deepEqual(types, ['saga.orders.orderOutcome']);
+  });
+
+  it('a compensated order re-submitted stays compensated: the first outcome, nothing applied', async () => {
+    const input = orderInput();
+    const first = await runOrder(input, { failStep: 'cache' });
+    assert.equal(first.result.status, 'compensated');
+    const again = await runOrder(input);
+    assert.equal(again.result.status, 'compensated');
+    assert.equal(again.result.duplicateOf, first.handle.workflowId);
+    assert.equal(await backends.balance(input.customer), 1000);
+    assert.equal(await backends.eventCount(input.topic!), 2);
+  });
+
+  it('refuses testFaults in the input as an unknown field', async () => {
+    const input = { ...orderInput(), testFaults: { failStep: 'charge' } };
+    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga' });
+    await assert.rejects(started.handle.result(), (err: Error) => {
+      const cause = (err as { cause?: { type?: string; message?: string } }).cause;
+      assert.equal(cause?.type, 'InvalidInput');
+      assert.match(cause?.message ?? '', /testFaults/);
       return true;
     });
   });

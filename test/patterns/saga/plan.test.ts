@@ -8,6 +8,7 @@ import {
   completedCount,
   forwardRetryDelay,
   initialState,
+  skippedReason,
   type SagaEvent,
   type SagaState,
   type Stages,
@@ -107,6 +108,30 @@ describe('saga plan: transitions', () => {
     assert.equal(bad.status, 'compensation_failed');
     assert.deepEqual(bad.compensationFailure, { step: 'a', error: 'NotFound: gone' });
     assert.equal(bad.steps.a.compensationError, 'NotFound: gone');
+  });
+
+  it('a compensation that found nothing to undo ends its step skipped with the reason; the saga is compensated', () => {
+    const state = run(stages, [
+      started('a'),
+      completed('a'),
+      started('b'),
+      failed('b'),
+      { type: 'compensationStarted', step: 'a' },
+      { type: 'compensationSkipped', step: 'a', reason: 'nothing to undo: a was never applied' },
+      { type: 'finished' },
+    ]);
+    assert.equal(state.status, 'compensated');
+    assert.equal(state.steps.a.status, 'skipped');
+    assert.equal(state.steps.a.skipReason, 'nothing to undo: a was never applied');
+    assert.deepEqual(state.currentSteps, []);
+  });
+
+  it('skippedReason reads a compensation report and nothing else', () => {
+    assert.equal(skippedReason({ skipped: 'why' }), 'why');
+    assert.equal(skippedReason({ now: 3, applied: false, skipped: 'why' }), 'why');
+    for (const other of [undefined, null, true, 'skipped', { skipped: 1 }, { applied: false }]) {
+      assert.equal(skippedReason(other), undefined, JSON.stringify(other));
+    }
   });
 
   it('after the pivot a failure retries forward: still running, step retrying, no failure recorded', () => {
