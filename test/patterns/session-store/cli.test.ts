@@ -20,7 +20,8 @@ describe('session store: CLI', () => {
       },
     }),
   );
-  const prism = (...args: string[]) => runProcess([CLI, 'session', ...args, '--config', file, '--region', 'a']);
+  const prism = (...args: string[]) =>
+    runProcess([CLI, 'session', ...args, '--config', file, '--region', 'a', '-o', 'json']);
 
   it('creates a session, writes and reads a value, lists it, deletes it', async () => {
     const user = uniqueName('user');
@@ -31,13 +32,22 @@ describe('session store: CLI', () => {
 
     assert.equal((await prism('set', session.sessionId, 'cart', '{"items":[3]}')).code, 0);
     const read = await prism('get-data', session.sessionId, 'cart');
-    assert.deepEqual(JSON.parse(read.stdout), { items: [3] });
+    assert.deepEqual(JSON.parse(read.stdout), { key: 'cart', value: { items: [3] } });
 
+    // One JSON document on stdout: the page and its cursor together.
     const listed = await prism('list', '--user', user);
-    const lines = listed.stdout.trim().split('\n');
-    assert.equal(lines.length, 2);
-    assert.equal((JSON.parse(lines[0]) as { sessionId: string }).sessionId, session.sessionId);
-    assert.deepEqual(JSON.parse(lines[1]), { cursor: null });
+    const page = JSON.parse(listed.stdout) as { sessions: { sessionId: string }[]; cursor: string | null };
+    assert.deepEqual(
+      page.sessions.map((s) => s.sessionId),
+      [session.sessionId],
+    );
+    assert.equal(page.cursor, null);
+
+    // The table form is for people: a header and the session's row.
+    const table = await runProcess([CLI, 'session', 'get', session.sessionId, '--config', file, '--region', 'a']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, new RegExp(`^session: +${session.sessionId}$`, 'm'));
+    assert.match(table.stdout, /^data: +\{"cart":\{"items":\[3\]\}\}$/m);
 
     assert.equal((await prism('delete', session.sessionId)).code, 0);
     const gone = await prism('get', session.sessionId);
@@ -47,13 +57,14 @@ describe('session store: CLI', () => {
 
   it('reports bad input clearly', async () => {
     const badTtl = await prism('create', '--user', 'u', '--ttl', 'soon');
-    assert.equal(badTtl.code, 1);
-    assert.match(badTtl.stderr, /ttlSeconds must be a whole number of seconds/);
+    assert.equal(badTtl.code, 2);
+    assert.match(badTtl.stderr, /--ttl <seconds>' argument 'soon' is invalid\. expected a whole number/);
     const badRegion = await prism('list', '--in', 'mars');
     assert.equal(badRegion.code, 1);
     assert.match(badRegion.stderr, /unknown region "mars"/);
     const usage = await prism('set', 'only-an-id');
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /session set <id> <key> <json>/);
+    assert.match(usage.stderr, /missing required argument 'json'/);
+    assert.match(usage.stderr, /usage: prism session set \[options\] <session-id> <key> <json>/);
   });
 });
