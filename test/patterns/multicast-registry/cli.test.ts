@@ -126,6 +126,7 @@ describe('prism multicast', () => {
     assert.match(taken.stdout, /acked/);
     const empty = await prism('receive', 'delta');
     assert.match(empty.stdout, /\(0 messages\)/);
+    assert.deepEqual(JSON.parse((await prism('receive', 'delta', '-o', 'json')).stdout), []);
   });
 
   it('bad arguments: usage and exit 2', async () => {

@@ -30,7 +30,17 @@ describe('session store: CLI', () => {
     const session = JSON.parse(created.stdout) as { sessionId: string; metadata: { attributes: object } };
     assert.deepEqual(session.metadata.attributes, { plan: 'pro' });
 
-    assert.equal((await prism('set', session.sessionId, 'cart', '{"items":[3]}')).code, 0);
+    const set = await prism('set', session.sessionId, 'cart', '{"items":[3]}');
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual((JSON.parse(set.stdout) as { data: object }).data, { cart: { items: [3] } });
+    const extended = await prism('extend', session.sessionId, '600');
+    assert.equal((JSON.parse(extended.stdout) as { sessionId: string }).sessionId, session.sessionId);
+    // status: the replication state and the UI link, inside the one JSON document.
+    const status = await prism('status', session.sessionId);
+    assert.equal(status.code, 0, status.stderr);
+    const replication = JSON.parse(status.stdout) as { sessionId: string; ui: string };
+    assert.equal(replication.sessionId, session.sessionId);
+    assert.match(replication.ui, /\/workflows\/session-replication-/);
     const read = await prism('get-data', session.sessionId, 'cart');
     assert.deepEqual(JSON.parse(read.stdout), { key: 'cart', value: { items: [3] } });
 
@@ -49,7 +59,9 @@ describe('session store: CLI', () => {
     assert.match(table.stdout, new RegExp(`^session: +${session.sessionId}$`, 'm'));
     assert.match(table.stdout, /^data: +\{"cart":\{"items":\[3\]\}\}$/m);
 
-    assert.equal((await prism('delete', session.sessionId)).code, 0);
+    assert.deepEqual(JSON.parse((await prism('delete-data', session.sessionId, 'cart')).stdout), { deleted: true });
+    assert.deepEqual(JSON.parse((await prism('get', session.sessionId)).stdout).data, {});
+    assert.deepEqual(JSON.parse((await prism('delete', session.sessionId)).stdout), { deleted: true });
     const gone = await prism('get', session.sessionId);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /session .* does not exist/);
@@ -64,7 +76,7 @@ describe('session store: CLI', () => {
     assert.match(badRegion.stderr, /unknown region "mars"/);
     const usage = await prism('set', 'only-an-id');
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /missing required argument 'json'/);
+    assert.match(usage.stderr, /missing required argument 'key'/);
     assert.match(usage.stderr, /usage: prism session set \[options\] <session-id> <key> <json>/);
   });
 });
