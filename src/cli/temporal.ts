@@ -13,21 +13,31 @@ export interface TemporalFlags {
 
 const TEMPORAL_GROUP = 'Temporal options:';
 
-export function withTemporalOptions(command: Command): Command {
+/** Where a flag left out comes from: for clients the environment, for the worker its config file. */
+const FALLBACKS = {
+  client: {
+    address: '$PRISM_TEMPORAL_ADDRESS or 127.0.0.1:7233',
+    namespace: '$PRISM_NAMESPACE or "default"',
+    taskQueue: '$PRISM_TASK_QUEUE or "prism"',
+  },
+  worker: {
+    address: "the config's temporal.address",
+    namespace: "the config's temporal.namespace",
+    taskQueue: "the config's temporal.task_queue",
+  },
+} as const;
+
+export function withTemporalOptions(command: Command, fallback: keyof typeof FALLBACKS = 'client'): Command {
+  const from = FALLBACKS[fallback];
   return command
     .addOption(
-      new Option(
-        '--address <host:port>',
-        'Temporal frontend (default: $PRISM_TEMPORAL_ADDRESS or 127.0.0.1:7233)',
-      ).helpGroup(TEMPORAL_GROUP),
+      new Option('--address <host:port>', `Temporal frontend (default: ${from.address})`).helpGroup(TEMPORAL_GROUP),
     )
     .addOption(
-      new Option('--namespace <name>', 'Temporal namespace (default: $PRISM_NAMESPACE or "default")').helpGroup(
-        TEMPORAL_GROUP,
-      ),
+      new Option('--namespace <name>', `Temporal namespace (default: ${from.namespace})`).helpGroup(TEMPORAL_GROUP),
     )
     .addOption(
-      new Option('--task-queue <name>', 'the worker\'s task queue (default: $PRISM_TASK_QUEUE or "prism")').helpGroup(
+      new Option('--task-queue <name>', `the worker's task queue (default: ${from.taskQueue})`).helpGroup(
         TEMPORAL_GROUP,
       ),
     );

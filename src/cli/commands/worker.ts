@@ -6,23 +6,29 @@ import { loadConfig } from '../../config/load';
 import { act, examples, type CliContext } from '../command-kit';
 import { UsageError } from '../io';
 import { checkPortFree } from '../ports';
+import { withTemporalOptions, type TemporalFlags } from '../temporal';
 
 export function workerCommand(context: CliContext): Command {
-  return new Command('worker')
-    .description('run a worker: the patterns, backends and Temporal settings of a config file')
-    .option('--config <file.yaml>', 'the worker config (default: $PRISM_CONFIG)')
+  return withTemporalOptions(
+    new Command('worker')
+      .description('run a worker: the patterns, backends and Temporal settings of a config file')
+      .option('--config <file.yaml>', 'the worker config (default: $PRISM_CONFIG)'),
+    'worker',
+  )
     .addHelpText(
       'after',
-      `\nExit codes: 0 drained cleanly, 1 errors (a bad config included), 2 the shutdown timeout cut work short.` +
+      `\nExit codes: 0 drained cleanly, 1 errors (a bad config included), 2 the shutdown timeout cut work short.\n` +
         examples('prism worker --config config/demo.yaml'),
     )
     .action(
       act(context, async (command) => {
-        const file = command.opts<{ config?: string }>().config ?? process.env.PRISM_CONFIG;
+        const flags = command.opts<TemporalFlags & { config?: string }>();
+        const file = flags.config ?? process.env.PRISM_CONFIG;
         if (!file) throw new UsageError('worker needs --config <file.yaml> (or PRISM_CONFIG)');
         const { worker } = loadConfig(file);
         await checkPortFree(worker.http_host, worker.http_port, 'worker.http_port');
-        return (await import('../../worker')).main(['--config', file]);
+        const temporal = { address: flags.address, namespace: flags.namespace, task_queue: flags.taskQueue };
+        return (await import('../../worker')).main(['--config', file], { temporal });
       }),
     );
 }
