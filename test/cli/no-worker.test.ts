@@ -1,12 +1,11 @@
 // --wait on a task queue no worker polls: after a few seconds the CLI says so (on stderr, naming
 // the queue), instead of waiting in silence.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { PrismClient } from '../../src/client/prism-client';
 import { uniqueName } from '../helpers/env';
 import { waitFor } from '../helpers/worker-process';
-import { CLI } from './support';
+import { spawnCli } from './support';
 
 describe('prism start --wait with no worker', () => {
   const taskQueue = uniqueName('cli-nobody');
@@ -23,22 +22,20 @@ describe('prism start --wait with no worker', () => {
   });
 
   it('warns that no worker polls the task queue', async () => {
-    const proc = spawn(
-      process.execPath,
-      [CLI, 'start', 'kvProbeWorkflow', '--input', '{"key":"k","value":"v"}', '--id', workflowId, '--wait'],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PRISM_TASK_QUEUE: taskQueue } },
+    const waiting = spawnCli(
+      ['start', 'kvProbeWorkflow', '--input', '{"key":"k","value":"v"}', '--id', workflowId, '--wait'],
+      { ...process.env, PRISM_TASK_QUEUE: taskQueue },
     );
-    let stdout = '';
-    let stderr = '';
-    proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     try {
-      await waitFor('the warning', async () => /warning: no worker/.test(stderr), 60_000);
-      assert.match(stderr, new RegExp(`no worker is polling task queue "${taskQueue}" \\(namespace "default"\\)`));
-      assert.match(stdout, new RegExp(`workflow id: ${workflowId}`));
-      assert.equal(proc.exitCode, null, 'still waiting for the result');
+      await waitFor('the warning', async () => /warning: no worker/.test(waiting.stderr()), 60_000);
+      assert.match(
+        waiting.stderr(),
+        new RegExp(`no worker is polling task queue "${taskQueue}" \\(namespace "default"\\)`),
+      );
+      assert.match(waiting.stdout(), new RegExp(`workflow id: ${workflowId}`));
+      assert.equal(waiting.proc.exitCode, null, 'still waiting for the result');
     } finally {
-      proc.kill('SIGKILL');
+      waiting.proc.kill('SIGKILL');
     }
   });
 });

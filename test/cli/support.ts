@@ -1,5 +1,6 @@
 // What the CLI tests share: the built binary, an in-process runner that captures output (as fast
 // as a function call, for the many help and usage cases), and the command tree to iterate.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { run } from '../../src/cli/main';
@@ -40,3 +41,21 @@ export function commandTree(): TreeNode[] {
 }
 
 export const label = (path: string[]): string => ['prism', ...path].join(' ');
+
+export interface RunningCli {
+  proc: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `prism <argv>` as a process that keeps running (a worker, a --wait), output captured. */
+export function spawnCli(argv: string[], env: NodeJS.ProcessEnv = process.env): RunningCli {
+  const proc = spawn(process.execPath, [CLI, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+  return { proc, stdout: () => stdout, stderr: () => stderr, exited };
+}

@@ -2,11 +2,10 @@
 // winning over the config's temporal section; a workflow started on that queue completes; SIGTERM
 // drains it and exits 0.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { uniqueName } from '../helpers/env';
 import { runProcess, testConfig, waitFor, writeConfig } from '../helpers/worker-process';
-import { CLI } from './support';
+import { CLI, spawnCli } from './support';
 
 describe('prism worker', () => {
   it('--task-queue wins over the config; the worker runs workflows there and drains on SIGTERM', async () => {
@@ -18,15 +17,10 @@ describe('prism worker', () => {
         patterns: { 'kv-probe': { slots: { store: 'mem' } } },
       }),
     );
-    const proc = spawn(process.execPath, [CLI, 'worker', '--config', file, '--task-queue', flagged], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const exited = new Promise<number | null>((res) => proc.once('exit', (code) => res(code)));
+    const worker = spawnCli(['worker', '--config', file, '--task-queue', flagged]);
+    const output = () => worker.stdout() + worker.stderr();
     try {
-      await waitFor('the worker running', async () => output.includes('"msg":"worker running"'), 60_000);
+      await waitFor('the worker running', async () => output().includes('"msg":"worker running"'), 60_000);
       const r = await runProcess([
         CLI,
         'start',
@@ -39,11 +33,11 @@ describe('prism worker', () => {
       ]);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /result: +\{"key":"k","written":"v","readBack":"v","backend":"mem"\}/);
-      assert.ok(output.includes(flagged), 'the worker logs the queue it polls');
-      assert.ok(!output.includes(configured), "the config's queue is not polled");
+      assert.ok(output().includes(flagged), 'the worker logs the queue it polls');
+      assert.ok(!output().includes(configured), "the config's queue is not polled");
     } finally {
-      proc.kill('SIGTERM');
+      worker.proc.kill('SIGTERM');
     }
-    assert.equal(await exited, 0, output);
+    assert.equal(await worker.exited, 0, output());
   });
 });
