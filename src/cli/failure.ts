@@ -13,7 +13,8 @@ import {
 
 function describeLink(err: unknown): string {
   if (err instanceof WorkflowFailedError) return 'workflow execution failed';
-  if (err instanceof ActivityFailure) return `activity ${err.activityType ?? ''} failed`.replace('  ', ' ');
+  if (err instanceof ActivityFailure)
+    return err.activityType ? `activity ${err.activityType} failed` : 'activity failed';
   if (err instanceof ChildWorkflowFailure)
     return `child workflow ${err.execution.workflowId} (${err.workflowType}) failed`;
   if (err instanceof TimeoutFailure) return `timed out (${err.timeoutType ?? 'timeout'})`;

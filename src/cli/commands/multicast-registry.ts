@@ -179,11 +179,10 @@ function status(context: CliContext): Command {
         return withRegistry(flags, async (registry) => {
           const handle = registry.multicastOf(workflowId);
           const value = flags.targets ? await handle.report() : await handle.progress();
-          print(context.io, flags.output, value, () => [
-            ...recordLines({ ...value, statuses: undefined, ui: handle.uiUrl }).filter(
-              (l) => !l.startsWith('statuses'),
-            ),
-          ]);
+          const { targetCount, delivered, failed, pending, done } = value;
+          print(context.io, flags.output, value, () =>
+            recordLines({ targetCount, delivered, failed, pending, done, ui: handle.uiUrl }),
+          );
         });
       }),
     );
