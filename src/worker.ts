@@ -10,6 +10,8 @@ import type { PatternRegistry } from './sdk/pattern';
 import { PrismWorker, StartupError } from './runtime/prism-worker';
 
 export interface WorkerMainOptions {
+  /** Wins over the config's temporal section (the CLI's --address, --namespace, --task-queue). */
+  temporal?: { address?: string; namespace?: string; task_queue?: string };
   /** Patterns to host (default: the built-in ones). Users add theirs here. */
   patterns?: PatternRegistry;
   drivers?: DriverRegistry;
@@ -28,7 +30,9 @@ export async function main(argv: string[] = process.argv.slice(2), options: Work
   }
   let worker: PrismWorker;
   try {
-    const config = loadConfig(file);
+    const loaded = loadConfig(file);
+    const overrides = Object.entries(options.temporal ?? {}).filter(([, value]) => value !== undefined);
+    const config = { ...loaded, temporal: { ...loaded.temporal, ...Object.fromEntries(overrides) } };
     worker = await PrismWorker.create({
       config,
       configFile: file,

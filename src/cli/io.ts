@@ -1,6 +1,7 @@
 // What every CLI command shares: its output channels, usage errors, and JSON input (inline or @file).
 import { readFileSync } from 'node:fs';
 
+/** Bad arguments: reported with the command's usage line, exit code 2. */
 export class UsageError extends Error {}
 
 export interface Io {
@@ -30,5 +31,11 @@ export function parseJsonInput(text: string | undefined, field = '--input'): unk
   }
 }
 
-/** A subcommand: gets its arguments, prints through io, returns the exit code (2 for usage errors). */
-export type Command = (args: string[], io: Io) => Promise<number>;
+/** A JSON object argument (`--filter`, `--metadata`): anything else is a usage error naming the flag. */
+export function parseJsonObject(text: string | undefined, field: string): Record<string, unknown> {
+  const parsed = parseJsonInput(text, field);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`${field}: expected a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}

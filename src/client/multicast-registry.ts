@@ -36,6 +36,7 @@ import {
   type Channel,
   type DeliveryMode,
   type EnumeratePage,
+  type MulticastProgress,
   type MulticastReport,
   type QueuedDelivery,
   type Registration,
@@ -70,6 +71,8 @@ export interface MulticastOptions {
 export interface MulticastHandle extends Started {
   /** The report so far (the `multicastReport` query). */
   report(): Promise<MulticastReport>;
+  /** The counts so far (the `multicastProgress` query): cheap enough to poll. */
+  progress(): Promise<MulticastProgress>;
   /** Waits for the multicast to finish; the final report. */
   result(): Promise<MulticastReport>;
 }
@@ -296,11 +299,7 @@ export class MulticastRegistryClient {
       pattern: MULTICAST_REGISTRY,
       workflowId: workflowId ?? `${MULTICAST_REGISTRY}-multicast-${randomUUID()}`,
     });
-    return {
-      ...started,
-      report: () => started.handle.query<MulticastReport>('multicastReport'),
-      result: () => started.handle.result() as Promise<MulticastReport>,
-    };
+    return multicastHandle(started);
   }
 
   /** Multicasts and waits for the final report. */
@@ -311,4 +310,20 @@ export class MulticastRegistryClient {
   ): Promise<MulticastReport> {
     return (await this.startMulticast(filter, payload, options)).result();
   }
+
+  /** A multicast started earlier (by this or another client), by its workflow id. */
+  multicastOf(workflowId: string): MulticastHandle {
+    const handle = this.prism.handle(workflowId);
+    // No run id: the handle follows the multicast's latest run (it continues as new).
+    return multicastHandle({ workflowId, runId: '', uiUrl: this.prism.uiUrl(workflowId), handle });
+  }
+}
+
+function multicastHandle(started: Started): MulticastHandle {
+  return {
+    ...started,
+    report: () => started.handle.query<MulticastReport>('multicastReport'),
+    progress: () => started.handle.query<MulticastProgress>('multicastProgress'),
+    result: () => started.handle.result() as Promise<MulticastReport>,
+  };
 }

@@ -51,7 +51,10 @@ export class PrismClient {
     const namespace = options.namespace ?? temporal?.namespace ?? process.env.PRISM_NAMESPACE ?? 'default';
     const tls = options.tls ?? fromConfig?.tls;
     const payloadCodecs = options.payloadCodecs ?? fromConfig?.payloadCodecs ?? [];
-    const connection = await Connection.connect({ address, tls, connectTimeout: '5s' });
+    const connection = await Connection.connect({ address, tls, connectTimeout: '5s' }).catch((err: unknown) => {
+      // The SDK's message ("Failed to connect before the deadline") does not say where it tried.
+      throw new Error(`cannot reach Temporal at ${address}: ${(err as Error).message}`, { cause: err });
+    });
     const client = new Client({
       connection,
       namespace,

@@ -1,21 +1,18 @@
 // prism cdc: run and steer CDC pipelines (one workflow per pipeline, id `cdc-<pipeline>`).
-//   prism cdc start --input <json>|@<file> [--id <workflow-id>]   validates, starts, prints the UI link
-//   prism cdc status <pipeline|workflow-id> [--json]              position, lag, events/s, totals
-//   prism cdc pause|resume <pipeline|workflow-id>
-//   prism cdc stop <pipeline|workflow-id>                         finishes the batch in flight, keeps the slot
-//   prism cdc drop <pipeline|workflow-id>                         stops and drops the slot and publication
-import { parseArgs } from 'node:util';
-import { PrismClient } from '../../client/prism-client';
+//   start    validates the pipeline, starts it, prints the UI link
+//   status   position, lag, events/s, totals
+//   pause | resume
+//   stop     finishes the batch in flight, keeps the slot
+//   drop     stops and drops the slot and publication
+import { Command } from 'commander';
 import { cdcPipelineInput } from '../../workflows/cdc/input';
 import { CDC } from '../../workflows/cdc/slots';
 import type { CdcStatus } from '../../workflows/cdc/status';
 import { describeIssues } from '../../workflows/input';
-import { parseJsonInput, UsageError, type Command, type Io } from '../io';
-
-const USAGE = `usage:
-  prism cdc start --input <json>|@<file> [--id <workflow-id>]
-  prism cdc status <pipeline|workflow-id> [--json]
-  prism cdc pause|resume|stop|drop <pipeline|workflow-id>`;
+import { act, examples, type CliContext } from '../command-kit';
+import { parseJsonInput, UsageError } from '../io';
+import { outputOption, print, type OutputFormat } from '../output';
+import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
 
 export function pipelineWorkflowId(nameOrId: string): string {
   return nameOrId.startsWith(`${CDC}-`) ? nameOrId : `${CDC}-${nameOrId}`;
@@ -48,94 +45,88 @@ export function formatStatus(s: CdcStatus): string[] {
   ];
 }
 
-async function withClient<T>(fn: (client: PrismClient) => Promise<T>): Promise<T> {
-  const client = await PrismClient.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
+const TARGET = ['<pipeline>', 'pipeline name or its workflow id (cdc-<pipeline>)'] as const;
+
+function start(context: CliContext): Command {
+  const { io } = context;
+  return withTemporalOptions(
+    new Command('start')
+      .description('validate a pipeline and start it')
+      .requiredOption('--input <json|@file>', 'the pipeline as JSON, or @ and a file holding it')
+      .option('--id <workflow-id>', 'workflow id (default: cdc-<pipeline>)'),
+  )
+    .addHelpText('after', examples(`prism cdc start --input '{"pipeline":"orders","tables":["public.orders"]}'`))
+    .action(
+      act(context, async (command) => {
+        const flags = command.opts<TemporalFlags & { input: string; id?: string }>();
+        const input = parseJsonInput(flags.input);
+        const parsed = cdcPipelineInput.safeParse(input);
+        if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
+        const workflowId = flags.id ?? pipelineWorkflowId(parsed.data.pipeline);
+        await withTemporal(flags, async (client) => {
+          const started = await client.start('cdcPipelineWorkflow', [input], { pattern: CDC, workflowId });
+          io.out(`pipeline:    ${parsed.data.pipeline}`);
+          io.out(`workflow id: ${started.workflowId}`);
+          io.out(`run id:      ${started.runId}`);
+          io.out(`ui:          ${started.uiUrl}`);
+          io.out(`status:      prism cdc status ${parsed.data.pipeline}`);
+        });
+      }),
+    );
 }
 
-function oneTarget(positionals: string[], command: string): string {
-  if (positionals.length !== 1) throw new UsageError(`cdc ${command} takes exactly one pipeline name or workflow id`);
-  return pipelineWorkflowId(positionals[0]!);
+function status(context: CliContext): Command {
+  return withTemporalOptions(
+    new Command('status')
+      .description("a pipeline's position, lag, events/s and totals")
+      .argument(...TARGET)
+      .addOption(outputOption()),
+  )
+    .addHelpText('after', examples('prism cdc status demo', 'prism cdc status demo -o json'))
+    .action(
+      act(context, async (command) => {
+        const id = pipelineWorkflowId((command.processedArgs as [string])[0]);
+        const flags = command.opts<TemporalFlags & { output: OutputFormat }>();
+        await withTemporal(flags, async (client) => {
+          const s = await client.handle(id).query<CdcStatus>('status');
+          print(context.io, flags.output, s, () => [...formatStatus(s), `ui:          ${client.uiUrl(id)}`]);
+        });
+      }),
+    );
 }
 
-async function start(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { input: { type: 'string' }, id: { type: 'string' } },
-  });
-  if (positionals.length > 0) throw new UsageError('cdc start takes its pipeline as --input');
-  const input = parseJsonInput(values.input);
-  const parsed = cdcPipelineInput.safeParse(input);
-  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
-  const workflowId = values.id ?? pipelineWorkflowId(parsed.data.pipeline);
-  return withClient(async (client) => {
-    const started = await client.start('cdcPipelineWorkflow', [input], { pattern: CDC, workflowId });
-    io.out(`pipeline:    ${parsed.data.pipeline}`);
-    io.out(`workflow id: ${started.workflowId}`);
-    io.out(`run id:      ${started.runId}`);
-    io.out(`ui:          ${started.uiUrl}`);
-    io.out(`status:      prism cdc status ${parsed.data.pipeline}`);
-    return 0;
-  });
+const CONTROLS = {
+  pause: 'pause a pipeline (its slot keeps the position)',
+  resume: 'resume a paused pipeline',
+  stop: 'stop a pipeline after the batch in flight; keeps the slot and publication',
+  drop: 'stop a pipeline and drop its slot and publication',
+} as const;
+
+function control(context: CliContext, action: keyof typeof CONTROLS): Command {
+  const { io } = context;
+  return withTemporalOptions(new Command(action).description(CONTROLS[action]).argument(...TARGET))
+    .addHelpText('after', examples(`prism cdc ${action} demo`))
+    .action(
+      act(context, async (command) => {
+        const id = pipelineWorkflowId((command.processedArgs as [string])[0]);
+        await withTemporal(command.opts<TemporalFlags>(), async (client) => {
+          const handle = client.handle(id);
+          const s = await handle.executeUpdate<CdcStatus, [keyof typeof CONTROLS]>('control', { args: [action] });
+          io.out(`${s.pipeline}: ${s.state}`);
+          if (action === 'stop' || action === 'drop') {
+            const final = (await handle.result()) as CdcStatus;
+            io.out(`${final.pipeline}: ${final.state}${action === 'drop' ? ' (slot and publication dropped)' : ''}`);
+          }
+        });
+      }),
+    );
 }
 
-async function status(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false } },
-  });
-  const id = oneTarget(positionals, 'status');
-  return withClient(async (client) => {
-    const s = await client.handle(id).query<CdcStatus>('status');
-    if (values.json) io.out(JSON.stringify(s));
-    else for (const line of [...formatStatus(s), `ui:          ${client.uiUrl(id)}`]) io.out(line);
-    return 0;
-  });
+export function cdcCommand(context: CliContext): Command {
+  const cdc = new Command('cdc')
+    .description('CDC pipelines: Postgres changes or an outbox to Kafka or NATS')
+    .addHelpText('after', examples('prism cdc status demo'));
+  cdc.addCommand(start(context)).addCommand(status(context));
+  for (const action of Object.keys(CONTROLS) as (keyof typeof CONTROLS)[]) cdc.addCommand(control(context, action));
+  return cdc;
 }
-
-function control(action: 'pause' | 'resume' | 'stop' | 'drop'): Command {
-  return async (args, io) => {
-    const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-    const id = oneTarget(positionals, action);
-    return withClient(async (client) => {
-      const handle = client.handle(id);
-      const s = await handle.executeUpdate<CdcStatus, ['pause' | 'resume' | 'stop' | 'drop']>('control', {
-        args: [action],
-      });
-      io.out(`${s.pipeline}: ${s.state}`);
-      if (action === 'stop' || action === 'drop') {
-        const final = (await handle.result()) as CdcStatus;
-        io.out(`${final.pipeline}: ${final.state}${action === 'drop' ? ' (slot and publication dropped)' : ''}`);
-      }
-      return 0;
-    });
-  };
-}
-
-const SUBCOMMANDS: Record<string, Command> = {
-  start,
-  status,
-  pause: control('pause'),
-  resume: control('resume'),
-  stop: control('stop'),
-  drop: control('drop'),
-};
-
-export const cdcCommand: Command = async (args, io) => {
-  const [sub, ...rest] = args;
-  const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (!handler) {
-    if (sub === undefined || sub === 'help' || sub === '--help') {
-      io.out(USAGE);
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown cdc command "${sub}"\n${USAGE}`);
-  }
-  return handler(rest, io);
-};

@@ -1,18 +1,10 @@
 // prism multicast: the multicast registry from the command line. Registry and inbox operations run
-// as short operation workflows (the CLI talks only to Temporal); send starts a multicast workflow.
-//   prism multicast register <identity> [--metadata <json>] [--ttl <seconds>] [--replace]
-//   prism multicast heartbeat <identity> [--ttl <seconds>]
-//   prism multicast unregister <identity>
-//   prism multicast enumerate [--filter <json>] [--limit <n>] [--cursor <cursor>]
-//   prism multicast send --filter <json> --payload <text> [--delivery at-least-once|at-most-once]
-//                        [--channel pubsub|queue|both] [--content-type <type>] [--batch-size <n>]
-//                        [--concurrency <n>] [--id <id>] [--wait]
-//   prism multicast receive <identity> [--max <n>] [--visibility-timeout <ms>] [--wait <ms>] [--ack]
-//   prism multicast ack <identity> <receipt>
+// as short operation workflows (the CLI talks only to Temporal); send starts a multicast workflow,
+// and --wait polls its small `multicastProgress` query (counts only) until it finishes.
 // Every subcommand takes --registry <name> (default: $PRISM_MULTICAST_REGISTRY or "default").
-import { parseArgs } from 'node:util';
-import { MulticastRegistryClient, RegistryError } from '../../client/multicast-registry';
-import { PrismClient } from '../../client/prism-client';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { MulticastRegistryClient, RegistryError, type MulticastHandle } from '../../client/multicast-registry';
+import type { PrismClient } from '../../client/prism-client';
 import { describeIssues } from '../../workflows/input';
 import { filterProblem, type Metadata } from '../../workflows/multicast-registry/filter';
 import {
@@ -21,255 +13,337 @@ import {
   identityName,
   type Channel,
   type DeliveryMode,
+  type MulticastProgress,
   type MulticastReport,
 } from '../../workflows/multicast-registry/input';
-import { parseJsonInput, UsageError, type Command, type Io } from '../io';
+import { wholeNumber } from '../arguments';
+import { act, examples, type CliContext } from '../command-kit';
+import { parseJsonObject, UsageError, type Io } from '../io';
+import { warnIfNoWorker } from '../no-poller-warning';
+import { outputOption, print, recordLines, tableLines, type OutputFormat } from '../output';
+import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
 
-export const MULTICAST_USAGE = `usage:
-  prism multicast register <identity> [--metadata <json>] [--ttl <seconds>] [--replace]
-  prism multicast heartbeat <identity> [--ttl <seconds>]
-  prism multicast unregister <identity>
-  prism multicast enumerate [--filter <json>] [--limit <n>] [--cursor <cursor>]
-  prism multicast send --filter <json> --payload <text> [--delivery at-least-once|at-most-once]
-                       [--channel pubsub|queue|both] [--content-type <type>] [--batch-size <n>]
-                       [--concurrency <n>] [--id <id>] [--wait]
-  prism multicast receive <identity> [--max <n>] [--visibility-timeout <ms>] [--wait <ms>] [--ack]
-  prism multicast ack <identity> <receipt>
-  every subcommand: [--registry <name>] (default $PRISM_MULTICAST_REGISTRY or "default")`;
-
-const COMMON = { registry: { type: 'string' } } as const;
-
-function integer(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag}: expected a whole number, got "${value}"`);
-  return Number(value);
+interface RegistryFlags extends TemporalFlags {
+  registry?: string;
 }
 
-function objectArg(value: string | undefined, flag: string): Record<string, unknown> {
-  const parsed = parseJsonInput(value, flag);
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new UsageError(`${flag}: expected a JSON object`);
-  }
-  return parsed as Record<string, unknown>;
+const PROGRESS_POLL_MS = 1000;
+/** Without --wait, how long send watches for an empty match before leaving the multicast to run. */
+const EMPTY_MATCH_WATCH_MS = 5000;
+
+function identity(value: string): string {
+  const checked = identityName.safeParse(value);
+  if (!checked.success) throw new InvalidArgumentError(describeIssues(checked.error, 'identity'));
+  return value;
 }
 
-function oneIdentity(positionals: string[], sub: string, extra?: string): string {
-  const wanted = extra === undefined ? 1 : 2;
-  if (positionals.length !== wanted) {
-    throw new UsageError(
-      `multicast ${sub} takes exactly one identity${extra === undefined ? '' : ` and one ${extra}`}`,
-    );
-  }
-  const checked = identityName.safeParse(positionals[0]);
-  if (!checked.success) throw new UsageError(describeIssues(checked.error, 'identity'));
-  return positionals[0];
+function progressLine(p: MulticastProgress): string {
+  return `progress:    ${p.delivered + p.failed}/${p.targetCount}${p.done ? '' : '+'} accounted (delivered ${p.delivered}, failed ${p.failed}, pending ${p.pending})`;
 }
 
-function progressLine(r: MulticastReport): string {
-  return `progress:    ${r.delivered + r.failed}/${r.targetCount}${r.done ? '' : '+'} accounted (delivered ${r.delivered}, failed ${r.failed}, pending ${r.pending})`;
+function noMatchWarning(io: Io, registry: string): void {
+  io.err(`prism: warning: no identity in registry "${registry}" matches the filter; nothing was sent`);
 }
 
-async function withClient(
-  registryName: string | undefined,
-  run: (registry: MulticastRegistryClient, prism: PrismClient) => Promise<number>,
-): Promise<number> {
-  const prism = await PrismClient.connect();
-  try {
-    const name = registryName ?? process.env.PRISM_MULTICAST_REGISTRY ?? 'default';
+/** A subcommand of `prism multicast` with the flags every one of them takes. */
+function subcommand(name: string, description: string): Command {
+  return withTemporalOptions(
+    new Command(name)
+      .description(description)
+      .option('--registry <name>', 'the registry (default: $PRISM_MULTICAST_REGISTRY or "default")'),
+  );
+}
+
+/** Runs `fn` with a registry client; registry errors become usage errors (bad input) or failures. */
+function withRegistry(
+  flags: RegistryFlags,
+  fn: (registry: MulticastRegistryClient, prism: PrismClient) => Promise<number | void>,
+): Promise<number | void> {
+  return withTemporal(flags, async (prism) => {
+    const name = flags.registry ?? process.env.PRISM_MULTICAST_REGISTRY ?? 'default';
     let registry: MulticastRegistryClient;
     try {
       registry = new MulticastRegistryClient(prism, name);
     } catch (err) {
       throw new UsageError(`--registry: ${(err as Error).message}`);
     }
-    return await run(registry, prism);
-  } catch (err) {
-    // Refused input is a usage error; conflicts and missing identities are plain failures.
-    if (err instanceof RegistryError && err.type === 'InvalidInput') throw new UsageError(err.message);
-    if (err instanceof RegistryError) throw new Error(`${err.type}: ${err.message}`);
-    throw err;
-  } finally {
-    await prism.close();
+    try {
+      return await fn(registry, prism);
+    } catch (err) {
+      // Refused input is a usage error; conflicts and missing identities are plain failures.
+      if (err instanceof RegistryError && err.type === 'InvalidInput') throw new UsageError(err.message);
+      if (err instanceof RegistryError) throw new Error(`${err.type}: ${err.message}`);
+      throw err;
+    }
+  });
+}
+
+/** Polls the progress query, printing each change, until the multicast finishes; its final report. */
+async function follow(handle: MulticastHandle, io: Io): Promise<MulticastReport> {
+  const final = handle.result();
+  let finished = false;
+  void final.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  let last = '';
+  while (!finished) {
+    const line = await handle.progress().then(progressLine, () => '');
+    if (line && line !== last) io.out((last = line));
+    await Promise.race([final.catch(() => undefined), new Promise((r) => setTimeout(r, PROGRESS_POLL_MS))]);
+  }
+  return final;
+}
+
+/** Without --wait: watch briefly so an empty match is reported rather than silently sent to no one. */
+async function watchForEmptyMatch(handle: MulticastHandle, io: Io, registry: string): Promise<void> {
+  const deadline = Date.now() + EMPTY_MATCH_WATCH_MS;
+  while (Date.now() < deadline) {
+    const p = await handle.progress().catch(() => undefined);
+    if (p && p.targetCount > 0) return;
+    if (p?.done) return noMatchWarning(io, registry);
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-async function send(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON,
-      filter: { type: 'string' },
-      payload: { type: 'string' },
-      delivery: { type: 'string' },
-      channel: { type: 'string' },
-      'content-type': { type: 'string' },
-      'batch-size': { type: 'string' },
-      concurrency: { type: 'string' },
-      id: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length > 0) throw new UsageError('multicast send takes no positional arguments');
-  if (values.payload === undefined) throw new UsageError('multicast send: --payload is required');
-  if (values.filter === undefined) throw new UsageError('multicast send: --filter is required ({} for everyone)');
-  const filter = objectArg(values.filter, '--filter');
-  const problem = filterProblem(filter);
-  if (problem) throw new UsageError(`--filter: ${problem.message}`);
-  if (values.delivery !== undefined && !(DELIVERY_MODES as readonly string[]).includes(values.delivery)) {
-    throw new UsageError(`--delivery: expected one of ${DELIVERY_MODES.join(', ')}`);
-  }
-  if (values.channel !== undefined && !(CHANNELS as readonly string[]).includes(values.channel)) {
-    throw new UsageError(`--channel: expected one of ${CHANNELS.join(', ')}`);
-  }
-  const batchSize = integer(values['batch-size'], '--batch-size');
-  const concurrency = integer(values.concurrency, '--concurrency');
-  return withClient(values.registry, async (registry, prism) => {
-    const handle = await registry.startMulticast(filter, values.payload!, {
-      delivery: values.delivery as DeliveryMode | undefined,
-      channel: values.channel as Channel | undefined,
-      contentType: values['content-type'],
-      batchSize,
-      concurrency,
-      workflowId: values.id,
-    });
-    io.out(`workflow id: ${handle.workflowId}`);
-    io.out(`ui:          ${prism.uiUrl(handle.workflowId)}`);
-    if (!values.wait) return 0;
-    const final = handle.result();
-    let finished = false;
-    void final.then(
-      () => (finished = true),
-      () => (finished = true),
+interface SendFlags extends RegistryFlags {
+  filter: string;
+  payload: string;
+  delivery?: DeliveryMode;
+  channel?: Channel;
+  contentType?: string;
+  batchSize?: number;
+  concurrency?: number;
+  id?: string;
+  wait?: boolean;
+}
+
+function send(context: CliContext): Command {
+  const { io } = context;
+  return subcommand('send', 'multicast a payload to every identity matching a filter')
+    .requiredOption('--filter <json|@file>', 'Mongo-like metadata filter ({} for everyone)')
+    .requiredOption('--payload <text>', 'the payload')
+    .addOption(new Option('--delivery <mode>', 'delivery guarantee').choices(DELIVERY_MODES).default('at-least-once'))
+    .addOption(new Option('--channel <channel>', 'where targets get it').choices(CHANNELS).default('pubsub'))
+    .option('--content-type <type>', 'the payload content type', 'text/plain')
+    .option('--batch-size <n>', 'targets per activity', wholeNumber)
+    .option('--concurrency <n>', 'batches in flight at once', wholeNumber)
+    .option('--id <workflow-id>', 'workflow id (default: multicast-registry-multicast-<uuid>)')
+    .option('--wait', 'follow progress until done; exit 1 if any target failed')
+    .addHelpText(
+      'after',
+      examples(`prism multicast send --registry fleet --filter '{"region":"eu"}' --payload 'drain at 18:00' --wait`),
+    )
+    .action(
+      act(context, async (command) => {
+        const flags = command.opts<SendFlags>();
+        const filter = parseJsonObject(flags.filter, '--filter');
+        const problem = filterProblem(filter);
+        if (problem) throw new UsageError(`--filter: ${problem.message}`);
+        return withRegistry(flags, async (registry, prism) => {
+          const handle = await registry.startMulticast(filter, flags.payload, {
+            delivery: flags.delivery,
+            channel: flags.channel,
+            contentType: flags.contentType,
+            batchSize: flags.batchSize,
+            concurrency: flags.concurrency,
+            workflowId: flags.id,
+          });
+          io.out(`workflow id: ${handle.workflowId}`);
+          io.out(`ui:          ${prism.uiUrl(handle.workflowId)}`);
+          if (!flags.wait) return watchForEmptyMatch(handle, io, registry.registry);
+          const cancel = warnIfNoWorker(prism, io);
+          const report = await follow(handle, io).finally(cancel);
+          io.out(progressLine(report));
+          io.out(`result:      ${report.targetCount} targets, ${report.delivered} delivered, ${report.failed} failed`);
+          if (report.targetCount === 0) noMatchWarning(io, registry.registry);
+          for (const s of report.statuses.filter((t) => t.status === 'failed').slice(0, 20)) {
+            io.out(`  failed ${s.identity} after ${s.attempts} attempt(s): ${s.error ?? ''}`);
+          }
+          return report.failed === 0 ? 0 : 1;
+        });
+      }),
     );
-    let last = '';
-    while (!finished) {
-      const line = await handle.report().then(progressLine, () => '');
-      if (line && line !== last) io.out((last = line));
-      await Promise.race([final.catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
-    }
-    const report = await final;
-    io.out(progressLine(report));
-    io.out(`result:      ${report.targetCount} targets, ${report.delivered} delivered, ${report.failed} failed`);
-    for (const s of report.statuses.filter((t) => t.status === 'failed').slice(0, 20)) {
-      io.out(`  failed ${s.identity} after ${s.attempts} attempt(s): ${s.error ?? ''}`);
-    }
-    return report.failed === 0 ? 0 : 1;
-  });
 }
 
-async function register(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...COMMON, metadata: { type: 'string' }, ttl: { type: 'string' }, replace: { type: 'boolean' } },
-  });
-  const identity = oneIdentity(positionals, 'register');
-  const metadata = objectArg(values.metadata, '--metadata');
-  const ttlSeconds = integer(values.ttl, '--ttl');
-  return withClient(values.registry, async (registry) => {
-    const r = await registry.register(identity, metadata as Metadata, { ttlSeconds, replace: values.replace });
-    io.out(`registered ${r.identity} at ${r.registeredAt}${r.expiresAt ? `, lease until ${r.expiresAt}` : ''}`);
-    return 0;
-  });
+function status(context: CliContext): Command {
+  return subcommand('status', "a multicast's progress: targets, delivered, failed, pending")
+    .argument('<workflow-id>', "the multicast's workflow id (printed by send)")
+    .option('--targets', 'with -o json: include the per-target statuses (the full report)')
+    .addOption(outputOption())
+    .addHelpText('after', examples('prism multicast status multicast-registry-multicast-6f1e… -o json'))
+    .action(
+      act(context, async (command) => {
+        const [workflowId] = command.processedArgs as [string];
+        const flags = command.opts<RegistryFlags & { targets?: boolean; output: OutputFormat }>();
+        return withRegistry(flags, async (registry) => {
+          const handle = registry.multicastOf(workflowId);
+          const value = flags.targets ? await handle.report() : await handle.progress();
+          const { targetCount, delivered, failed, pending, done } = value;
+          print(context.io, flags.output, value, () =>
+            recordLines({ targetCount, delivered, failed, pending, done, ui: handle.uiUrl }),
+          );
+        });
+      }),
+    );
 }
 
-async function heartbeat(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...COMMON, ttl: { type: 'string' } },
-  });
-  const identity = oneIdentity(positionals, 'heartbeat');
-  const ttlSeconds = integer(values.ttl, '--ttl');
-  return withClient(values.registry, async (registry) => {
-    const r = await registry.heartbeat(identity, { ttlSeconds });
-    io.out(`renewed ${r.identity}${r.expiresAt ? `: lease until ${r.expiresAt}` : ' (no lease)'}`);
-    return 0;
-  });
+function register(context: CliContext): Command {
+  return subcommand('register', 'register an identity with metadata and an optional lease')
+    .argument('<identity>', 'identity name', identity)
+    .option('--metadata <json|@file>', 'metadata object', '{}')
+    .option('--ttl <seconds>', 'lease: the identity expires unless renewed (default: no lease)', wholeNumber)
+    .option('--replace', 'replace a live registration of the same identity')
+    .addHelpText(
+      'after',
+      examples(`prism multicast register web-1 --registry fleet --metadata '{"region":"eu"}' --ttl 60`),
+    )
+    .action(
+      act(context, async (command) => {
+        const [id] = command.processedArgs as [string];
+        const flags = command.opts<RegistryFlags & { metadata: string; ttl?: number; replace?: boolean }>();
+        const metadata = parseJsonObject(flags.metadata, '--metadata');
+        return withRegistry(flags, async (registry) => {
+          const r = await registry.register(id, metadata as Metadata, {
+            ttlSeconds: flags.ttl,
+            replace: flags.replace,
+          });
+          context.io.out(
+            `registered ${r.identity} at ${r.registeredAt}${r.expiresAt ? `, lease until ${r.expiresAt}` : ''}`,
+          );
+        });
+      }),
+    );
 }
 
-async function unregister(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
-  const identity = oneIdentity(positionals, 'unregister');
-  return withClient(values.registry, async (registry) => {
-    const { removed } = await registry.unregister(identity);
-    io.out(removed ? `unregistered ${identity}` : `${identity} was not registered`);
-    return 0;
-  });
+function heartbeat(context: CliContext): Command {
+  return subcommand('heartbeat', "renew an identity's lease")
+    .argument('<identity>', 'identity name', identity)
+    .option('--ttl <seconds>', 'the new lease (default: the one it was registered with)', wholeNumber)
+    .addHelpText('after', examples('prism multicast heartbeat web-1 --registry fleet --ttl 60'))
+    .action(
+      act(context, async (command) => {
+        const [id] = command.processedArgs as [string];
+        const flags = command.opts<RegistryFlags & { ttl?: number }>();
+        return withRegistry(flags, async (registry) => {
+          const r = await registry.heartbeat(id, { ttlSeconds: flags.ttl });
+          context.io.out(`renewed ${r.identity}${r.expiresAt ? `: lease until ${r.expiresAt}` : ' (no lease)'}`);
+        });
+      }),
+    );
 }
 
-async function enumerate(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { ...COMMON, filter: { type: 'string' }, limit: { type: 'string' }, cursor: { type: 'string' } },
-  });
-  if (positionals.length > 0) throw new UsageError('multicast enumerate takes no positional arguments');
-  const filter = values.filter === undefined ? {} : objectArg(values.filter, '--filter');
-  const limit = integer(values.limit, '--limit');
-  return withClient(values.registry, async (registry) => {
-    const page = await registry.enumerate(filter, { limit, cursor: values.cursor ?? null });
-    for (const r of page.identities) {
-      io.out(`${r.identity}\t${JSON.stringify(r.metadata)}${r.expiresAt ? `\texpires ${r.expiresAt}` : ''}`);
-    }
-    io.out(page.cursor === null ? `(${page.identities.length} shown, end)` : `next: --cursor ${page.cursor}`);
-    return 0;
-  });
+function unregister(context: CliContext): Command {
+  return subcommand('unregister', 'remove an identity (idempotent)')
+    .argument('<identity>', 'identity name', identity)
+    .addHelpText('after', examples('prism multicast unregister web-1 --registry fleet'))
+    .action(
+      act(context, async (command) => {
+        const [id] = command.processedArgs as [string];
+        return withRegistry(command.opts<RegistryFlags>(), async (registry) => {
+          const { removed } = await registry.unregister(id);
+          context.io.out(removed ? `unregistered ${id}` : `${id} was not registered`);
+        });
+      }),
+    );
 }
 
-async function receive(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...COMMON,
-      max: { type: 'string' },
-      'visibility-timeout': { type: 'string' },
-      wait: { type: 'string' },
-      ack: { type: 'boolean', default: false },
-    },
-  });
-  const identity = oneIdentity(positionals, 'receive');
-  const max = integer(values.max, '--max');
-  const visibilityTimeoutMs = integer(values['visibility-timeout'], '--visibility-timeout');
-  const waitMs = integer(values.wait, '--wait');
-  return withClient(values.registry, async (registry) => {
-    const messages = await registry.receive(identity, { max, visibilityTimeoutMs, waitMs });
-    for (const m of messages) {
-      io.out(
-        `message ${m.messageId} from ${m.multicastId ?? '(unknown)'}, delivery ${m.deliveryCount}, ${m.contentType}`,
-      );
-      io.out(`  payload: ${m.payload}`);
-      if (values.ack) await registry.ack(identity, m.receipt);
-      io.out(values.ack ? '  acked' : `  receipt: ${m.receipt}`);
-    }
-    io.out(`(${messages.length} message${messages.length === 1 ? '' : 's'})`);
-    return 0;
-  });
+function enumerate(context: CliContext): Command {
+  return subcommand('enumerate', 'list live identities matching a filter, a page at a time')
+    .option('--filter <json|@file>', 'Mongo-like metadata filter', '{}')
+    .option('--limit <n>', 'identities per page', wholeNumber)
+    .option('--cursor <cursor>', 'the cursor a previous page returned')
+    .addOption(outputOption())
+    .addHelpText('after', examples(`prism multicast enumerate --registry fleet --filter '{"region":"eu"}' -o json`))
+    .action(
+      act(context, async (command) => {
+        const flags = command.opts<
+          RegistryFlags & { filter: string; limit?: number; cursor?: string; output: OutputFormat }
+        >();
+        const filter = parseJsonObject(flags.filter, '--filter');
+        return withRegistry(flags, async (registry) => {
+          const page = await registry.enumerate(filter, { limit: flags.limit, cursor: flags.cursor ?? null });
+          print(context.io, flags.output, page, () => [
+            ...tableLines(
+              ['identity', 'metadata', 'expires'],
+              page.identities.map((r) => [r.identity, r.metadata, r.expiresAt]),
+            ),
+            page.cursor === null ? `(${page.identities.length} shown, end)` : `next: --cursor ${page.cursor}`,
+          ]);
+        });
+      }),
+    );
 }
 
-async function ack(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: COMMON });
-  const identity = oneIdentity(positionals, 'ack', 'receipt');
-  return withClient(values.registry, async (registry) => {
-    await registry.ack(identity, positionals[1]);
-    io.out(`acked ${identity}'s message`);
-    return 0;
-  });
+function receive(context: CliContext): Command {
+  return subcommand('receive', "take messages from an identity's queue (multicasts sent with --channel queue|both)")
+    .argument('<identity>', 'identity name', identity)
+    .option('--max <n>', 'messages at most', wholeNumber, 10)
+    .option('--visibility-timeout <ms>', 'hand an unacked message out again after this long', wholeNumber, 30_000)
+    .option('--wait <ms>', 'wait up to this long when the queue is empty', wholeNumber, 0)
+    .option('--ack', 'ack each message as it is printed')
+    .addOption(outputOption())
+    .addHelpText('after', examples('prism multicast receive web-1 --registry fleet --ack --wait 2000'))
+    .action(
+      act(context, async (command) => {
+        const [id] = command.processedArgs as [string];
+        const flags = command.opts<
+          RegistryFlags & { max: number; visibilityTimeout: number; wait: number; ack?: boolean; output: OutputFormat }
+        >();
+        return withRegistry(flags, async (registry) => {
+          const messages = await registry.receive(id, {
+            max: flags.max,
+            visibilityTimeoutMs: flags.visibilityTimeout,
+            waitMs: flags.wait,
+          });
+          if (flags.ack) for (const m of messages) await registry.ack(id, m.receipt);
+          const { io } = context;
+          print(
+            io,
+            flags.output,
+            messages.map((m) => ({ ...m, acked: flags.ack })),
+            () => [
+              ...messages.flatMap((m) => [
+                `message ${m.messageId} from ${m.multicastId ?? '(unknown)'}, delivery ${m.deliveryCount}, ${m.contentType}`,
+                `  payload: ${m.payload}`,
+                flags.ack ? '  acked' : `  receipt: ${m.receipt}`,
+              ]),
+              `(${messages.length} message${messages.length === 1 ? '' : 's'})`,
+            ],
+          );
+        });
+      }),
+    );
 }
 
-const SUBCOMMANDS: Record<string, Command> = { register, heartbeat, unregister, enumerate, send, receive, ack };
+function ack(context: CliContext): Command {
+  return subcommand('ack', 'remove a received message for good')
+    .argument('<identity>', 'identity name', identity)
+    .argument('<receipt>', 'the receipt receive printed')
+    .addHelpText('after', examples('prism multicast ack web-1 <receipt> --registry fleet'))
+    .action(
+      act(context, async (command) => {
+        const [id, receipt] = command.processedArgs as [string, string];
+        return withRegistry(command.opts<RegistryFlags>(), async (registry) => {
+          await registry.ack(id, receipt);
+          context.io.out(`acked ${id}'s message`);
+        });
+      }),
+    );
+}
 
-export const multicastCommand: Command = async (args, io) => {
-  const [sub, ...rest] = args;
-  const handler = sub === undefined ? undefined : SUBCOMMANDS[sub];
-  if (!handler) {
-    if (sub === undefined || sub === 'help' || sub === '--help') {
-      io.out(MULTICAST_USAGE);
-      return sub === undefined ? 2 : 0;
-    }
-    throw new UsageError(`unknown multicast subcommand "${sub}"\n\n${MULTICAST_USAGE}`);
+export function multicastCommand(context: CliContext): Command {
+  const multicast = new Command('multicast')
+    .description('the multicast registry: register identities, enumerate them, multicast to those matching a filter')
+    .addHelpText(
+      'after',
+      examples(
+        `prism multicast register web-1 --registry fleet --metadata '{"region":"eu"}' --ttl 60`,
+        `prism multicast send --registry fleet --filter '{"region":"eu"}' --payload 'drain at 18:00' --wait`,
+      ),
+    );
+  for (const make of [register, heartbeat, unregister, enumerate, send, status, receive, ack]) {
+    multicast.addCommand(make(context));
   }
-  return handler(rest, io);
-};
+  return multicast;
+}

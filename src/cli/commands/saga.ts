@@ -1,20 +1,19 @@
 // prism saga: start the order example or a declarative saga, query a saga's status, list sagas by status.
-//   prism saga start order --input <json>|@<file> [--id <id>] [--wait]
-//   prism saga start --definition <file.yaml|json> [--input <json>|@<file>] [--id <id>] [--wait]
-//   prism saga status <workflow-id>
-//   prism saga list [--status running|compensating|completed|compensated|compensation_failed]
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { PrismClient } from '../../client/prism-client';
 import { describeIssues } from '../../workflows/input';
 import { validateDefinition } from '../../workflows/saga/definition';
 import { orderSagaInput } from '../../workflows/saga/order-input';
 import type { SagaState } from '../../workflows/saga/plan';
 import { SAGA } from '../../workflows/saga/slots';
-import { parseJsonInput, UsageError, type Command, type Io } from '../io';
+import { act, examples, type CliContext } from '../command-kit';
+import { parseJsonInput, UsageError } from '../io';
+import { waitWatched } from '../no-poller-warning';
+import { outputOption, print, recordLines, tableLines, type OutputFormat } from '../output';
+import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
 
-const STATUSES = ['running', 'compensating', 'completed', 'compensated', 'compensation_failed'];
+const STATUSES = ['running', 'compensating', 'completed', 'compensated', 'compensation_failed'] as const;
 
 function readDefinition(file: string): unknown {
   let text: string;
@@ -30,97 +29,148 @@ function readDefinition(file: string): unknown {
   }
 }
 
-async function start(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      input: { type: 'string' },
-      definition: { type: 'string' },
-      id: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-    },
+interface StartFlags extends TemporalFlags {
+  input?: string;
+  definition?: string;
+  id?: string;
+  wait?: boolean;
+}
+
+function start(context: CliContext): Command {
+  const { io } = context;
+  return withTemporalOptions(
+    new Command('start')
+      .description('start the order saga, or a saga declared in a YAML/JSON file')
+      .argument('[saga]', 'a built-in saga: "order" (omit with --definition)')
+      .option('--input <json|@file>', 'the saga input as JSON, or @ and a file holding it')
+      .option('--definition <file>', 'a declarative saga (YAML or JSON)')
+      .option('--id <workflow-id>', 'workflow id (default: saga-<uuid>)')
+      .option('--wait', 'wait for the outcome; exit 1 unless the saga completed'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        `prism saga start order --wait --input '{"orderId":"o-1","sku":"blue-mug","quantity":2,"customer":"alice","amount":2400,"openingStock":100,"openingBalance":100000}'`,
+        'prism saga start --definition examples/saga/order.yaml --input @examples/saga/order-input.json',
+      ),
+    )
+    .action(
+      act(context, async (command) => {
+        const [name] = command.processedArgs as [string | undefined];
+        const flags = command.opts<StartFlags>();
+        const input = parseJsonInput(flags.input);
+        let workflow: string;
+        let workflowArg: unknown;
+        if (flags.definition !== undefined) {
+          if (name !== undefined) throw new UsageError('saga start takes either a saga name or --definition');
+          const definition = readDefinition(flags.definition);
+          const { problems } = validateDefinition(definition, input);
+          if (problems.length > 0) throw new UsageError(`invalid saga definition:\n  ${problems.join('\n  ')}`);
+          workflow = 'declarativeSagaWorkflow';
+          workflowArg = { definition, input };
+        } else {
+          if (name !== 'order') throw new UsageError('saga start: name the saga ("order") or give --definition <file>');
+          const parsed = orderSagaInput.safeParse(input);
+          if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
+          workflow = 'orderSagaWorkflow';
+          workflowArg = input;
+        }
+        return withTemporal(flags, async (client) => {
+          const started = await client.start(workflow, [workflowArg], { pattern: SAGA, workflowId: flags.id });
+          io.out(`workflow id: ${started.workflowId}`);
+          io.out(`run id:      ${started.runId}`);
+          io.out(`ui:          ${started.uiUrl}`);
+          if (!flags.wait) return 0;
+          const result = (await waitWatched(client, io, started.handle.result())) as { status: string };
+          io.out(`status:      ${result.status}`);
+          io.out(`result:      ${JSON.stringify(result)}`);
+          return result.status === 'completed' ? 0 : 1;
+        });
+      }),
+    );
+}
+
+function stateLines(state: SagaState): string[] {
+  const lines = recordLines({
+    saga: state.sagaId,
+    status: state.status,
+    'in flight': state.currentSteps.join(', ') || '-',
+    'pivot passed': state.pivotPassed,
+    ...(state.failure ? { failure: `${state.failure.step}: ${state.failure.error}` } : {}),
+    ...(state.compensationFailure
+      ? { 'compensation failure': `${state.compensationFailure.step}: ${state.compensationFailure.error}` }
+      : {}),
   });
-  const input = parseJsonInput(values.input);
-  let workflow: string;
-  let workflowArg: unknown;
-  if (values.definition !== undefined) {
-    if (positionals.length > 0) throw new UsageError('saga start takes either a saga name or --definition');
-    const definition = readDefinition(values.definition);
-    const { problems } = validateDefinition(definition, input);
-    if (problems.length > 0) throw new UsageError(`invalid saga definition:\n  ${problems.join('\n  ')}`);
-    workflow = 'declarativeSagaWorkflow';
-    workflowArg = { definition, input };
-  } else {
-    if (positionals.length !== 1 || positionals[0] !== 'order') {
-      throw new UsageError('saga start: name the saga ("order") or give --definition <file>');
-    }
-    const parsed = orderSagaInput.safeParse(input);
-    if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
-    workflow = 'orderSagaWorkflow';
-    workflowArg = input;
-  }
-  const client = await PrismClient.connect();
-  try {
-    const started = await client.start(workflow, [workflowArg], { pattern: SAGA, workflowId: values.id });
-    io.out(`workflow id: ${started.workflowId}`);
-    io.out(`run id:      ${started.runId}`);
-    io.out(`ui:          ${started.uiUrl}`);
-    if (values.wait) {
-      const result = (await started.handle.result()) as { status: string };
-      io.out(`status:      ${result.status}`);
-      io.out(`result:      ${JSON.stringify(result)}`);
-      return result.status === 'completed' ? 0 : 1;
-    }
-    return 0;
-  } finally {
-    await client.close();
-  }
+  const steps = Object.entries(state.steps).map(([step, o]) => [
+    step,
+    o.status,
+    o.attempts,
+    o.error ?? o.compensationError ?? '',
+  ]);
+  return steps.length === 0 ? lines : [...lines, '', ...tableLines(['step', 'status', 'attempts', 'error'], steps)];
 }
 
-async function status(args: string[], io: Io): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 1) throw new UsageError('saga status takes exactly one workflow id');
-  const client = await PrismClient.connect();
-  try {
-    const state = await client.handle(positionals[0]).query<SagaState>('sagaStatus');
-    io.out(JSON.stringify(state, null, 2));
-    return 0;
-  } finally {
-    await client.close();
-  }
+function status(context: CliContext): Command {
+  return withTemporalOptions(
+    new Command('status')
+      .description("a saga's state: status, steps in flight, each step's outcome")
+      .argument('<workflow-id>', "the saga's workflow id")
+      .addOption(outputOption()),
+  )
+    .addHelpText('after', examples('prism saga status saga-5d1a… -o json'))
+    .action(
+      act(context, async (command) => {
+        const [workflowId] = command.processedArgs as [string];
+        const flags = command.opts<TemporalFlags & { output: OutputFormat }>();
+        await withTemporal(flags, async (client) => {
+          const state = await client.handle(workflowId).query<SagaState>('sagaStatus');
+          print(context.io, flags.output, state, () => stateLines(state));
+        });
+      }),
+    );
 }
 
-async function list(args: string[], io: Io): Promise<number> {
-  const { values } = parseArgs({ args, options: { status: { type: 'string' } } });
-  if (values.status !== undefined && !STATUSES.includes(values.status)) {
-    throw new UsageError(`--status: expected one of ${STATUSES.join(', ')}`);
-  }
-  const query = `PrismPattern = '${SAGA}'` + (values.status ? ` AND PrismStatus = '${values.status}'` : '');
-  const client = await PrismClient.connect();
-  try {
-    for await (const w of client.temporal.workflow.list({ query })) {
-      const s = w.searchAttributes?.PrismStatus;
-      io.out(`${w.workflowId}\t${w.type}\t${Array.isArray(s) ? String(s[0]) : '-'}\t${w.startTime.toISOString()}`);
-    }
-    return 0;
-  } finally {
-    await client.close();
-  }
+function list(context: CliContext): Command {
+  return withTemporalOptions(
+    new Command('list')
+      .description('list sagas, optionally by status (from the PrismStatus search attribute)')
+      .addOption(new Option('--status <status>', 'only sagas in this status').choices(STATUSES))
+      .addOption(outputOption()),
+  )
+    .addHelpText('after', examples('prism saga list --status compensated'))
+    .action(
+      act(context, async (command) => {
+        const flags = command.opts<TemporalFlags & { status?: string; output: OutputFormat }>();
+        const query = `PrismPattern = '${SAGA}'` + (flags.status ? ` AND PrismStatus = '${flags.status}'` : '');
+        await withTemporal(flags, async (client) => {
+          const sagas: { workflowId: string; type: string; status: string | null; started: string }[] = [];
+          for await (const w of client.temporal.workflow.list({ query })) {
+            const s = w.searchAttributes?.PrismStatus;
+            sagas.push({
+              workflowId: w.workflowId,
+              type: w.type,
+              status: Array.isArray(s) ? String(s[0]) : null,
+              started: w.startTime.toISOString(),
+            });
+          }
+          print(context.io, flags.output, sagas, () =>
+            tableLines(
+              ['workflow id', 'type', 'status', 'started'],
+              sagas.map((s) => [s.workflowId, s.type, s.status, s.started]),
+            ),
+          );
+        });
+      }),
+    );
 }
 
-export const sagaCommand: Command = async (args, io) => {
-  const [sub, ...rest] = args;
-  switch (sub) {
-    case 'start':
-      return start(rest, io);
-    case 'status':
-      return status(rest, io);
-    case 'list':
-      return list(rest, io);
-    default:
-      throw new UsageError(
-        'usage: prism saga start order --input <json> | start --definition <file> --input <json> | status <id> | list [--status S]',
-      );
-  }
-};
+export function sagaCommand(context: CliContext): Command {
+  const saga = new Command('saga')
+    .description('sagas: steps with compensations, typed or declared in YAML')
+    .addHelpText(
+      'after',
+      examples('prism saga start order --input @examples/saga/order-input.json --wait', 'prism saga list'),
+    );
+  for (const make of [start, status, list]) saga.addCommand(make(context));
+  return saga;
+}

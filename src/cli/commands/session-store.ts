@@ -1,137 +1,264 @@
 // prism session …: the session store from the command line, through the same fast path as the
 // client API (the topology comes from patterns.session-store.settings in the worker's config).
-//   prism session create --user U [--client C] [--home REGION] [--ttl S] [--attr k=v …]
-//   prism session get <id> | get-data <id> <key> | set <id> <key> <json> | delete-data <id> <key>
-//   prism session delete <id> | extend <id> <seconds> | status <id>
-//   prism session list [--user U] [--in REGION] [--limit N] [--cursor C]
+// Writes also connect to Temporal: they signal the session's replication workflow.
 // Every subcommand takes --config <file.yaml> (or PRISM_CONFIG) and --region <r> (the client's region).
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { loadConfig } from '../../config/load';
-import { PrismClient } from '../../client/prism-client';
+import type { PrismClient } from '../../client/prism-client';
 import { SessionStore, type Session, type SessionValue } from '../../client/session-store';
-import { UsageError, type Command } from '../io';
+import { collect, wholeNumber } from '../arguments';
+import { act, examples, type CliContext } from '../command-kit';
+import { UsageError } from '../io';
+import { outputOption, print, recordLines, tableLines, type OutputFormat } from '../output';
+import { connect, withTemporalOptions, type TemporalFlags } from '../temporal';
 
-const WRITES = new Set(['create', 'set', 'delete-data', 'delete', 'extend', 'status']);
+interface SessionFlags extends TemporalFlags {
+  config?: string;
+  region: string;
+  output: OutputFormat;
+}
 
 function printable(value: SessionValue | undefined): unknown {
   if (value instanceof Uint8Array) return { $bytes: Buffer.from(value).toString('base64') };
   return value;
 }
 
-function printSession(session: Session): string {
+type PrintableSession = Omit<Session, 'data'> & { data: Record<string, unknown> };
+
+function printableSession(session: Session): PrintableSession {
   const data: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(session.data)) data[k] = printable(v);
-  return JSON.stringify({ ...session, data });
+  return { ...session, data };
 }
 
-function args(positionals: string[], count: number, usage: string): string[] {
-  if (positionals.length !== count) throw new UsageError(`session ${usage}`);
-  return positionals;
-}
-
-export const sessionCommand: Command = async (argv, io) => {
-  const [sub, ...rest] = argv;
-  if (sub === undefined) throw new UsageError('session needs a subcommand: create, get, get-data, set, …');
-  const { values, positionals } = parseArgs({
-    args: rest,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string' },
-      region: { type: 'string' },
-      user: { type: 'string' },
-      client: { type: 'string' },
-      home: { type: 'string' },
-      ttl: { type: 'string' },
-      attr: { type: 'string', multiple: true },
-      in: { type: 'string' },
-      limit: { type: 'string' },
-      cursor: { type: 'string' },
-    },
+function sessionLines(session: Session): string[] {
+  const s = printableSession(session);
+  return recordLines({
+    session: s.sessionId,
+    user: s.metadata.userId,
+    client: s.metadata.clientId,
+    home: s.metadata.region,
+    attributes: s.metadata.attributes,
+    created: new Date(s.createdAt),
+    'last accessed': new Date(s.lastAccessed),
+    expires: new Date(s.expiresAt),
+    version: s.version,
+    data: s.data,
   });
-  const file = values.config ?? process.env.PRISM_CONFIG;
+}
+
+/** A session subcommand with the flags every one of them takes. */
+function subcommand(name: string, description: string, example: string): Command {
+  return withTemporalOptions(
+    new Command(name)
+      .description(description)
+      .option('--config <file.yaml>', 'the worker config with the session-store topology (default: $PRISM_CONFIG)')
+      .requiredOption('--region <region>', 'the region this client is in')
+      .addOption(outputOption()),
+  ).addHelpText('after', examples(`prism session ${example} --config config/demo.yaml --region eu`));
+}
+
+/** Opens the store (and, for writes, Temporal for replication), runs `fn`, closes both. */
+async function withStore<T>(
+  flags: SessionFlags,
+  writes: boolean,
+  fn: (store: SessionStore, temporal?: PrismClient) => Promise<T>,
+): Promise<T> {
+  const file = flags.config ?? process.env.PRISM_CONFIG;
   if (!file) throw new UsageError('session needs --config <file.yaml> (or PRISM_CONFIG)');
-  if (!values.region) throw new UsageError('session needs --region <the region this client is in>');
   const config = loadConfig(file);
-  const temporal = WRITES.has(sub) ? await PrismClient.connect({ config }) : undefined;
-  const store = await SessionStore.fromConfig(config, {
-    region: values.region,
-    file,
-    replication: temporal && { client: temporal.temporal, taskQueue: temporal.taskQueue },
-  });
+  let temporal: PrismClient | undefined;
+  if (writes) temporal = await connect(flags, config);
   try {
-    switch (sub) {
-      case 'create': {
-        if (!values.user) throw new UsageError('session create needs --user <id>');
-        const attributes: Record<string, string> = {};
-        for (const pair of values.attr ?? []) {
-          const eq = pair.indexOf('=');
-          if (eq < 1) throw new UsageError(`--attr ${pair}: expected key=value`);
-          attributes[pair.slice(0, eq)] = pair.slice(eq + 1);
-        }
-        const session = await store.createSession(
-          { userId: values.user, clientId: values.client, region: values.home, attributes },
-          { ttlSeconds: values.ttl === undefined ? undefined : Number(values.ttl) },
-        );
-        io.out(printSession(session));
-        return 0;
-      }
-      case 'get':
-        io.out(printSession(await store.getSession(args(positionals, 1, 'get <id>')[0])));
-        return 0;
-      case 'get-data': {
-        const [id, key] = args(positionals, 2, 'get-data <id> <key>');
-        io.out(JSON.stringify(printable(await store.getData(id, key)) ?? null));
-        return 0;
-      }
-      case 'set': {
-        const [id, key, json] = args(positionals, 3, 'set <id> <key> <json>');
-        let value: SessionValue;
-        try {
-          value = JSON.parse(json) as SessionValue;
-        } catch {
-          throw new UsageError(`session set: value is not JSON: ${json}`);
-        }
-        io.out(printSession(await store.setData(id, key, value)));
-        return 0;
-      }
-      case 'delete-data': {
-        const [id, key] = args(positionals, 2, 'delete-data <id> <key>');
-        io.out(JSON.stringify({ deleted: await store.deleteData(id, key) }));
-        return 0;
-      }
-      case 'delete':
-        await store.deleteSession(args(positionals, 1, 'delete <id>')[0]);
-        io.out(JSON.stringify({ deleted: true }));
-        return 0;
-      case 'extend': {
-        const [id, seconds] = args(positionals, 2, 'extend <id> <seconds>');
-        io.out(printSession(await store.extend(id, Number(seconds))));
-        return 0;
-      }
-      case 'list': {
-        args(positionals, 0, 'list takes no positional arguments');
-        const page = await store.listSessions({
-          userId: values.user,
-          region: values.in,
-          limit: values.limit === undefined ? undefined : Number(values.limit),
-          cursor: values.cursor,
-        });
-        for (const s of page.sessions) io.out(printSession(s));
-        io.out(JSON.stringify({ cursor: page.cursor }));
-        return 0;
-      }
-      case 'status': {
-        const id = args(positionals, 1, 'status <id>')[0];
-        const status = await store.replicationStatus(id);
-        io.out(JSON.stringify(status));
-        if (temporal) io.out(`ui: ${temporal.uiUrl(`session-replication-${id}`)}`);
-        return 0;
-      }
-      default:
-        throw new UsageError(`unknown session subcommand "${sub}"`);
+    const store = await SessionStore.fromConfig(config, {
+      region: flags.region,
+      file,
+      replication: temporal && { client: temporal.temporal, taskQueue: temporal.taskQueue },
+    });
+    try {
+      return await fn(store, temporal);
+    } finally {
+      await store.close();
     }
   } finally {
-    await store.close();
     await temporal?.close();
   }
-};
+}
+
+/** A subcommand whose result is a session (or a small object), printed per -o. */
+function sessionAction(
+  context: CliContext,
+  writes: boolean,
+  run: (store: SessionStore, args: string[], command: Command) => Promise<Session | Record<string, unknown> | null>,
+): (...args: unknown[]) => Promise<void> {
+  return act(context, async (command) => {
+    const flags = command.opts<SessionFlags>();
+    await withStore(flags, writes, async (store) => {
+      const result = await run(store, command.processedArgs as string[], command);
+      const isSession = result !== null && 'sessionId' in result && 'metadata' in result;
+      const value = isSession ? printableSession(result as Session) : result;
+      print(context.io, flags.output, value, () =>
+        isSession ? sessionLines(result as Session) : recordLines(result ?? { value: null }),
+      );
+    });
+  });
+}
+
+function parseValue(json: string): SessionValue {
+  try {
+    return JSON.parse(json) as SessionValue;
+  } catch {
+    throw new UsageError(`session set: value is not JSON: ${json}`);
+  }
+}
+
+function attributes(pairs: string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq < 1) throw new UsageError(`--attr ${pair}: expected key=value`);
+    result[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return result;
+}
+
+export function sessionCommand(context: CliContext): Command {
+  const session = new Command('session')
+    .description('the session store: sessions with sliding TTL, sharded and replicated across regions')
+    .addHelpText('after', examples('prism session create --config config/demo.yaml --region eu --user alice'));
+  session.addCommand(
+    subcommand('create', 'create a session', 'create --user alice --attr plan=pro')
+      .requiredOption('--user <id>', 'the user the session belongs to')
+      .option('--client <id>', 'the client (device, app) it is for')
+      .option('--home <region>', 'its home region (default: --region)')
+      .option('--ttl <seconds>', 'sliding TTL (default: settings.default_ttl_seconds)', wholeNumber)
+      .option('--attr <key=value>', 'an attribute (repeatable)', collect, [])
+      .action(
+        sessionAction(context, true, async (store, _args, command) => {
+          const f = command.opts<{ user: string; client?: string; home?: string; ttl?: number; attr: string[] }>();
+          return store.createSession(
+            { userId: f.user, clientId: f.client, region: f.home, attributes: attributes(f.attr) },
+            { ttlSeconds: f.ttl },
+          );
+        }),
+      ),
+  );
+  session.addCommand(
+    subcommand('get', 'read a session (renews its TTL)', 'get <session-id>')
+      .argument('<session-id>')
+      .action(sessionAction(context, false, (store, [id]) => store.getSession(id))),
+  );
+  session.addCommand(
+    subcommand('get-data', "read one key of a session's data", 'get-data <session-id> cart')
+      .argument('<session-id>')
+      .argument('<key>')
+      .action(
+        sessionAction(context, false, async (store, [id, key]) => ({
+          key,
+          value: printable(await store.getData(id, key)) ?? null,
+        })),
+      ),
+  );
+  session.addCommand(
+    subcommand('set', "write one key of a session's data (a JSON value)", `set <session-id> cart '{"items":[3]}'`)
+      .argument('<session-id>')
+      .argument('<key>')
+      .argument('<json>', 'the value as JSON')
+      .action(sessionAction(context, true, (store, [id, key, json]) => store.setData(id, key, parseValue(json)))),
+  );
+  session.addCommand(
+    subcommand('delete-data', "delete one key of a session's data", 'delete-data <session-id> cart')
+      .argument('<session-id>')
+      .argument('<key>')
+      .action(sessionAction(context, true, async (store, [id, key]) => ({ deleted: await store.deleteData(id, key) }))),
+  );
+  session.addCommand(
+    subcommand('delete', 'delete a session', 'delete <session-id>')
+      .argument('<session-id>')
+      .action(
+        sessionAction(context, true, async (store, [id]) => {
+          await store.deleteSession(id);
+          return { deleted: true };
+        }),
+      ),
+  );
+  session.addCommand(
+    subcommand('extend', "set a session's TTL from now", 'extend <session-id> 3600')
+      .argument('<session-id>')
+      .argument('<seconds>', 'the new TTL', wholeNumber)
+      .action(
+        sessionAction(context, true, (store, _args, command) => {
+          const [id, seconds] = command.processedArgs as [string, number];
+          return store.extend(id, seconds);
+        }),
+      ),
+  );
+  session.addCommand(
+    subcommand('status', "a session's replication to the other regions", 'status <session-id>')
+      .argument('<session-id>')
+      .action(
+        act(context, async (command) => {
+          const flags = command.opts<SessionFlags>();
+          const [id] = command.processedArgs as [string];
+          await withStore(flags, true, async (store, temporal) => {
+            const status = await store.replicationStatus(id);
+            const ui = temporal!.uiUrl(`session-replication-${id}`);
+            print(context.io, flags.output, { sessionId: id, replication: status, ui }, () => [
+              ...recordLines({ session: id, 'latest write': status?.latestWrite ?? null, ui }),
+              ...(status
+                ? [
+                    '',
+                    ...tableLines(
+                      ['region', 'applied up to', 'lag s', 'max lag s', 'pending', 'rounds'],
+                      Object.entries(status.regions).map(([region, r]) => [
+                        region,
+                        r.appliedUpTo === null ? null : new Date(r.appliedUpTo),
+                        r.lagSeconds,
+                        r.maxLagSeconds,
+                        r.pending,
+                        r.rounds,
+                      ]),
+                    ),
+                  ]
+                : ['(no replication recorded for this session)']),
+            ]);
+          });
+        }),
+      ),
+  );
+  session.addCommand(
+    subcommand('list', 'list sessions in a region, a page at a time', 'list --user alice')
+      .option('--user <id>', "only this user's sessions")
+      .option('--in <region>', 'the region to list (default: --region)')
+      .option('--limit <n>', 'sessions per page (1..1000)', wholeNumber, 50)
+      .option('--cursor <cursor>', 'the cursor a previous page returned')
+      .action(
+        act(context, async (command) => {
+          const flags = command.opts<SessionFlags & { user?: string; in?: string; limit: number; cursor?: string }>();
+          await withStore(flags, false, async (store) => {
+            const page = await store.listSessions({
+              userId: flags.user,
+              region: flags.in,
+              limit: flags.limit,
+              cursor: flags.cursor,
+            });
+            const value = { sessions: page.sessions.map(printableSession), cursor: page.cursor };
+            print(context.io, flags.output, value, () => [
+              ...tableLines(
+                ['session', 'user', 'home', 'expires', 'keys'],
+                page.sessions.map((s) => [
+                  s.sessionId,
+                  s.metadata.userId,
+                  s.metadata.region,
+                  new Date(s.expiresAt),
+                  Object.keys(s.data).join(',') || '-',
+                ]),
+              ),
+              page.cursor === null ? `(${page.sessions.length} shown, end)` : `next: --cursor ${page.cursor}`,
+            ]);
+          });
+        }),
+      ),
+  );
+  return session;
+}

@@ -248,4 +248,7 @@ export interface MulticastReport {
   statusesTruncated: boolean;
 }
 
+/** A multicast's counts only (the `multicastProgress` query): small enough to poll every second. */
+export type MulticastProgress = Pick<MulticastReport, 'targetCount' | 'delivered' | 'failed' | 'pending' | 'done'>;
+
 export const STATUS_LIST_LIMIT = 10_000;

@@ -2,7 +2,14 @@
 // the workflow can carry it across continue-as-new and tests can check it directly. The status
 // list is bounded (STATUS_LIST_LIMIT): failures are always kept first, delivered targets only
 // while room is left, so results and queries stay far below Temporal's payload limit.
-import { STATUS_LIST_LIMIT, type Channel, type DeliveryMode, type MulticastReport, type TargetReport } from './input';
+import {
+  STATUS_LIST_LIMIT,
+  type Channel,
+  type DeliveryMode,
+  type MulticastProgress,
+  type MulticastReport,
+  type TargetReport,
+} from './input';
 
 export interface LedgerState {
   targetCount: number;
@@ -57,6 +64,11 @@ export class MulticastLedger {
 
   get accounted(): number {
     return this.s.delivered + this.s.failed;
+  }
+
+  progress(done: boolean): MulticastProgress {
+    const { targetCount, delivered, failed } = this.s;
+    return { targetCount, delivered, failed, pending: targetCount - this.accounted, done };
   }
 
   report(done: boolean, delivery: DeliveryMode, channel: Channel): MulticastReport {

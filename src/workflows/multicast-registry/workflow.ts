@@ -4,7 +4,8 @@
 // registry slot), fan each page out in batches through the shared FanOutPool primitive (one
 // activity per batch and channel, at most `concurrency` batches in flight across pages), retry
 // transiently failed targets per the input's policy, and account for every target in a report
-// that is both the result and the `multicastReport` query. Channels: `pubsub` publishes on the
+// that is both the result and the `multicastReport` query (`multicastProgress` answers the counts
+// alone, for polling). Channels: `pubsub` publishes on the
 // messaging slot, `queue` enqueues on the optional durability slot, `both` does both and counts a
 // target delivered only when every channel took it (each channel retries only its own failures,
 // so a retry never queues a target twice). History stays bounded: one activity per batch (not per
@@ -40,6 +41,7 @@ import {
   registryOperationInput,
   type MulticastInput,
   type MulticastOptions,
+  type MulticastProgress,
   type MulticastReport,
   type RegistryOperationInput,
   type RegistryOperationResult,
@@ -48,6 +50,8 @@ import { MulticastLedger, type LedgerState } from './ledger';
 import { MULTICAST_REGISTRY } from './slots';
 
 export const multicastReportQuery = defineQuery<MulticastReport>('multicastReport');
+/** Counts only, for polling: the report carries up to STATUS_LIST_LIMIT target statuses. */
+export const multicastProgressQuery = defineQuery<MulticastProgress>('multicastProgress');
 
 /** What a multicast carries into its next run after continue-as-new. */
 export interface MulticastCarry {
@@ -97,6 +101,7 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
   let enumerated = carry !== undefined && carry.cursor === null;
   let done = false;
   setHandler(multicastReportQuery, () => ledger.report(done, input.delivery, input.channel));
+  setHandler(multicastProgressQuery, () => ledger.progress(done));
   const slots = await bindSlots(MULTICAST_REGISTRY);
   // Before any work: `queue` and `both` need the optional durability slot.
   const durabilityBinding =

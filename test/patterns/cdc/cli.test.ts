@@ -58,7 +58,7 @@ describe('prism cdc', () => {
 
     assert.match(await cli('pause', pipeline), /: paused/);
     assert.match(await cli('resume', pipeline), /: running/);
-    const json = JSON.parse(await cli('status', pipeline, '--json')) as { totals: { eventsDelivered: number } };
+    const json = JSON.parse(await cli('status', pipeline, '-o', 'json')) as { totals: { eventsDelivered: number } };
     assert.equal(json.totals.eventsDelivered, 20);
     assert.match(await cli('drop', pipeline), /stopped \(slot and publication dropped\)/);
     assert.equal(await slotExists(pg, pipeline), false);

@@ -1,5 +1,6 @@
-// prism multicast from the command line: register, enumerate, send --wait (progress and the UI
-// link), unregister; send --channel queue then receive --ack; bad arguments are usage errors.
+// prism multicast from the command line: register, enumerate (table and JSON), send --wait
+// (progress and the UI link), status, unregister; a send no identity matches warns; send --channel
+// queue then receive --ack; bad arguments are usage errors.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -48,9 +49,15 @@ describe('prism multicast', () => {
 
     const listed = await prism('enumerate', '--filter', '{"team":"a"}');
     assert.equal(listed.code, 0, listed.stderr);
-    assert.match(listed.stdout, /^alpha\t\{"team":"a"\}/m);
-    assert.match(listed.stdout, /^beta\t/m);
+    assert.match(listed.stdout, /^IDENTITY +METADATA +EXPIRES$/m);
+    assert.match(listed.stdout, /^alpha +\{"team":"a"\} +\d{4}-/m);
+    assert.match(listed.stdout, /^beta +/m);
     assert.doesNotMatch(listed.stdout, /gamma/);
+    const json = await prism('enumerate', '--filter', '{"team":"a"}', '-o', 'json');
+    assert.equal(json.code, 0, json.stderr);
+    const page = JSON.parse(json.stdout) as { identities: { identity: string }[]; cursor: string | null };
+    assert.deepEqual(page.identities.map((r) => r.identity).sort(), ['alpha', 'beta']);
+    assert.equal(page.cursor, null);
 
     const sent = await prism('send', '--filter', '{"team":"a"}', '--payload', 'hi', '--wait');
     assert.equal(sent.code, 0, sent.stderr);
@@ -58,12 +65,38 @@ describe('prism multicast', () => {
     assert.match(sent.stdout, /ui: +http:\/\/.*\/namespaces\/default\/workflows\/multicast-registry-multicast-/);
     assert.match(sent.stdout, /progress: +2\/2 accounted \(delivered 2, failed 0, pending 0\)/);
     assert.match(sent.stdout, /result: +2 targets, 2 delivered, 0 failed/);
+    assert.equal(sent.stderr, '', 'no warning when identities matched');
+
+    // status: the progress query's counts (or, with --targets, the whole report) as one JSON document.
+    const workflowId = /workflow id: (\S+)/.exec(sent.stdout)![1];
+    const status = await prism('status', workflowId, '-o', 'json');
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual(JSON.parse(status.stdout), { targetCount: 2, delivered: 2, failed: 0, pending: 0, done: true });
+    const full = await prism('status', workflowId, '--targets', '-o', 'json');
+    const report = JSON.parse(full.stdout) as { statuses: { identity: string; status: string }[] };
+    assert.deepEqual(report.statuses.map((t) => `${t.identity}:${t.status}`).sort(), [
+      'alpha:delivered',
+      'beta:delivered',
+    ]);
+    const table = await prism('status', workflowId);
+    assert.match(table.stdout, /^targetCount: +2$/m);
+    assert.match(table.stdout, /^done: +true$/m);
 
     const gone = await prism('unregister', 'beta');
     assert.match(gone.stdout, /unregistered beta/);
     const again = await prism('unregister', 'beta');
     assert.equal(again.code, 0);
     assert.match(again.stdout, /beta was not registered/);
+  });
+
+  it('send to a filter no identity matches: the multicast finishes and a warning says nothing was sent', async () => {
+    const waited = await prism('send', '--filter', '{"team":"nobody"}', '--payload', 'x', '--wait');
+    assert.equal(waited.code, 0, waited.stderr);
+    assert.match(waited.stdout, /result: +0 targets/);
+    assert.match(waited.stderr, new RegExp(`warning: no identity in registry "${registry}" matches the filter`));
+    const fired = await prism('send', '--filter', '{"team":"nobody"}', '--payload', 'x');
+    assert.equal(fired.code, 0, fired.stderr);
+    assert.match(fired.stderr, /warning: no identity in registry .* matches the filter; nothing was sent/);
   });
 
   it('send --channel queue, then the consumer receives, acks, and finds its queue empty', async () => {
@@ -93,22 +126,24 @@ describe('prism multicast', () => {
     assert.match(taken.stdout, /acked/);
     const empty = await prism('receive', 'delta');
     assert.match(empty.stdout, /\(0 messages\)/);
+    assert.deepEqual(JSON.parse((await prism('receive', 'delta', '-o', 'json')).stdout), []);
   });
 
   it('bad arguments: usage and exit 2', async () => {
     const cases: [string[], RegExp][] = [
-      [['send', '--payload', 'x'], /--filter is required/],
+      [['send', '--payload', 'x'], /required option '--filter <json\|@file>' not specified/],
       [['send', '--filter', '{"a":{"$bad":1}}', '--payload', 'x'], /--filter: filter\.a\.\$bad: unknown operator/],
       [['send', '--filter', '{nope', '--payload', 'x'], /--filter: not valid JSON/],
-      [['register'], /takes exactly one identity/],
+      [['register'], /missing required argument 'identity'/],
       [['register', 'bad id!'], /identity: expected 1-128 letters/],
-      [['frobnicate'], /unknown multicast subcommand/],
+      [['frobnicate'], /unknown command 'frobnicate'/],
       [
         ['send', '--filter', '{}', '--payload', 'x', '--channel', 'pigeon'],
-        /--channel: expected one of pubsub, queue, both/,
+        /--channel <channel>' argument 'pigeon' is invalid\. Allowed choices are pubsub, queue, both/,
       ],
-      [['receive', 'delta', '--max', 'ten'], /--max: expected a whole number/],
-      [['ack', 'delta'], /takes exactly one identity and one receipt/],
+      [['receive', 'delta', '--max', 'ten'], /--max <n>' argument 'ten' is invalid\. expected a whole number/],
+      [['ack', 'delta'], /missing required argument 'receipt'/],
+      [['enumerate', '-o', 'yaml'], /argument 'yaml' is invalid\. Allowed choices are table, json/],
     ];
     for (const [args, expect] of cases) {
       const r = await prism(...args);

@@ -20,6 +20,8 @@ describe('multicast ledger', () => {
       { identity: 'a', status: 'delivered', attempts: 1 },
     ]);
     assert.equal(r.statusesTruncated, false);
+    // The progress query: the same counts, no statuses.
+    assert.deepEqual(l.progress(false), { targetCount: 3, delivered: 1, failed: 1, pending: 1, done: false });
   });
 
   it('keeps the status list bounded, failures first', () => {

@@ -117,7 +117,7 @@ describe('declarative sagas', () => {
     const order = await runProcess([CLI, 'saga', 'start', 'order', '--input', `@${orderFile}`, '--id', id, '--wait']);
     assert.equal(order.code, 0, order.stderr);
     assert.match(order.stdout, /status: +completed/);
-    const status = await runProcess([CLI, 'saga', 'status', id]);
+    const status = await runProcess([CLI, 'saga', 'status', id, '-o', 'json']);
     assert.equal(status.code, 0, status.stderr);
     assert.equal((JSON.parse(status.stdout) as { status: string }).status, 'completed');
     const decl = await runProcess([

@@ -20,7 +20,8 @@ describe('session store: CLI', () => {
       },
     }),
   );
-  const prism = (...args: string[]) => runProcess([CLI, 'session', ...args, '--config', file, '--region', 'a']);
+  const prism = (...args: string[]) =>
+    runProcess([CLI, 'session', ...args, '--config', file, '--region', 'a', '-o', 'json']);
 
   it('creates a session, writes and reads a value, lists it, deletes it', async () => {
     const user = uniqueName('user');
@@ -29,17 +30,38 @@ describe('session store: CLI', () => {
     const session = JSON.parse(created.stdout) as { sessionId: string; metadata: { attributes: object } };
     assert.deepEqual(session.metadata.attributes, { plan: 'pro' });
 
-    assert.equal((await prism('set', session.sessionId, 'cart', '{"items":[3]}')).code, 0);
+    const set = await prism('set', session.sessionId, 'cart', '{"items":[3]}');
+    assert.equal(set.code, 0, set.stderr);
+    assert.deepEqual((JSON.parse(set.stdout) as { data: object }).data, { cart: { items: [3] } });
+    const extended = await prism('extend', session.sessionId, '600');
+    assert.equal((JSON.parse(extended.stdout) as { sessionId: string }).sessionId, session.sessionId);
+    // status: the replication state and the UI link, inside the one JSON document.
+    const status = await prism('status', session.sessionId);
+    assert.equal(status.code, 0, status.stderr);
+    const replication = JSON.parse(status.stdout) as { sessionId: string; ui: string };
+    assert.equal(replication.sessionId, session.sessionId);
+    assert.match(replication.ui, /\/workflows\/session-replication-/);
     const read = await prism('get-data', session.sessionId, 'cart');
-    assert.deepEqual(JSON.parse(read.stdout), { items: [3] });
+    assert.deepEqual(JSON.parse(read.stdout), { key: 'cart', value: { items: [3] } });
 
+    // One JSON document on stdout: the page and its cursor together.
     const listed = await prism('list', '--user', user);
-    const lines = listed.stdout.trim().split('\n');
-    assert.equal(lines.length, 2);
-    assert.equal((JSON.parse(lines[0]) as { sessionId: string }).sessionId, session.sessionId);
-    assert.deepEqual(JSON.parse(lines[1]), { cursor: null });
+    const page = JSON.parse(listed.stdout) as { sessions: { sessionId: string }[]; cursor: string | null };
+    assert.deepEqual(
+      page.sessions.map((s) => s.sessionId),
+      [session.sessionId],
+    );
+    assert.equal(page.cursor, null);
 
-    assert.equal((await prism('delete', session.sessionId)).code, 0);
+    // The table form is for people: a header and the session's row.
+    const table = await runProcess([CLI, 'session', 'get', session.sessionId, '--config', file, '--region', 'a']);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, new RegExp(`^session: +${session.sessionId}$`, 'm'));
+    assert.match(table.stdout, /^data: +\{"cart":\{"items":\[3\]\}\}$/m);
+
+    assert.deepEqual(JSON.parse((await prism('delete-data', session.sessionId, 'cart')).stdout), { deleted: true });
+    assert.deepEqual(JSON.parse((await prism('get', session.sessionId)).stdout).data, {});
+    assert.deepEqual(JSON.parse((await prism('delete', session.sessionId)).stdout), { deleted: true });
     const gone = await prism('get', session.sessionId);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /session .* does not exist/);
@@ -47,13 +69,14 @@ describe('session store: CLI', () => {
 
   it('reports bad input clearly', async () => {
     const badTtl = await prism('create', '--user', 'u', '--ttl', 'soon');
-    assert.equal(badTtl.code, 1);
-    assert.match(badTtl.stderr, /ttlSeconds must be a whole number of seconds/);
+    assert.equal(badTtl.code, 2);
+    assert.match(badTtl.stderr, /--ttl <seconds>' argument 'soon' is invalid\. expected a whole number/);
     const badRegion = await prism('list', '--in', 'mars');
     assert.equal(badRegion.code, 1);
     assert.match(badRegion.stderr, /unknown region "mars"/);
     const usage = await prism('set', 'only-an-id');
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /session set <id> <key> <json>/);
+    assert.match(usage.stderr, /missing required argument 'key'/);
+    assert.match(usage.stderr, /usage: prism session set \[options\] <session-id> <key> <json>/);
   });
 });

@@ -1,0 +1,56 @@
+// prism start <workflow> [--input <json>|@<file>] [--id <id>] [--wait]: any built-in workflow by name.
+import { Command } from 'commander';
+import { builtinPatterns } from '../../patterns/builtin';
+import { act, examples, type CliContext } from '../command-kit';
+import { parseJsonInput, UsageError } from '../io';
+import { waitWatched } from '../no-poller-warning';
+import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
+
+function patternOf(workflow: string): string {
+  const registry = builtinPatterns();
+  for (const name of registry.names()) {
+    if (registry.get(name)!.workflows.includes(workflow)) return name;
+  }
+  throw new UsageError(`unknown workflow "${workflow}"`);
+}
+
+interface StartFlags extends TemporalFlags {
+  input?: string;
+  id?: string;
+  wait?: boolean;
+}
+
+export function startCommand(context: CliContext): Command {
+  const { io } = context;
+  return withTemporalOptions(
+    new Command('start')
+      .description('start a workflow of a built-in pattern and print its id and UI link')
+      .argument('<workflow>', 'workflow type, e.g. kvProbeWorkflow')
+      .option('--input <json|@file>', 'the workflow input as JSON, or @ and a file holding it', '{}')
+      .option('--id <workflow-id>', 'workflow id (default: <pattern>-<uuid>)')
+      .option('--wait', 'wait for the result and print it (exit 1 if the workflow fails)'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        `prism start kvProbeWorkflow --input '{"key":"greeting","value":"hello"}' --wait`,
+        'prism start kvProbeWorkflow --input @examples/kv-probe/input.json',
+      ),
+    )
+    .action(
+      act(context, async (command) => {
+        const [workflow] = command.processedArgs as [string];
+        const flags = command.opts<StartFlags>();
+        const pattern = patternOf(workflow);
+        const input = parseJsonInput(flags.input);
+        return withTemporal(flags, async (client) => {
+          const started = await client.start(workflow, [input], { pattern, workflowId: flags.id });
+          io.out(`workflow id: ${started.workflowId}`);
+          io.out(`run id:      ${started.runId}`);
+          io.out(`ui:          ${started.uiUrl}`);
+          if (flags.wait)
+            io.out(`result:      ${JSON.stringify(await waitWatched(client, io, started.handle.result()))}`);
+        });
+      }),
+    );
+}
