@@ -91,7 +91,7 @@ export class MulticastLoad implements PatternLoad {
       this.handle = await retrying(
         async () =>
           client.startMulticast({}, PAYLOAD, { batchSize: 250, concurrency: 8, workflowId }).catch((err: Error) => {
-            if (err.name === 'WorkflowExecutionAlreadyStartedError') return this.attach(workflowId);
+            if (err.name === 'WorkflowExecutionAlreadyStartedError') return client.multicastOf(workflowId);
             throw err;
           }),
         this.deadline,
@@ -100,18 +100,6 @@ export class MulticastLoad implements PatternLoad {
     })().catch((err: Error) => {
       this.reportError = err.message;
     });
-  }
-
-  private attach(workflowId: string): MulticastHandle {
-    const handle = this.prism.handle(workflowId);
-    return {
-      workflowId,
-      runId: '',
-      uiUrl: this.prism.uiUrl(workflowId),
-      handle,
-      report: () => handle.query<MulticastReport>('multicastReport'),
-      result: () => handle.result() as Promise<MulticastReport>,
-    };
   }
 
   progress(): number {
