@@ -88,7 +88,7 @@ export { DEFAULT_LIMITS, type Limits } from './drivers/limits';
 export { main as runWorker, type WorkerMainOptions } from './worker';
 export { PrismWorker, StartupError, type ExitCode, type PrismWorkerOptions } from './runtime/prism-worker';
 export { loadConfig, parseConfig } from './config/load';
-export { ConfigError } from './config/errors';
+export { ConfigError } from './common/config-errors';
 export {
   configSchema,
   type ActivityConfig,

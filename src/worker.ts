@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The worker process: `node dist/src/worker.js --config prism.yaml` (or PRISM_CONFIG).
 // Exit codes: 0 drained cleanly, 1 errors (bad config included), 2 the shutdown timeout cut work short.
-import { ConfigError } from './config/errors';
+import { ConfigError } from './common/config-errors';
 import { loadConfig } from './config/load';
 import { createLogger } from './observability/logger';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';

@@ -7,7 +7,7 @@ import type { ActivityConfig } from '../config/schema';
 import type { ResolvedSlots, SlotActivityOptions, SlotBinding } from '../sdk/slot';
 import { backendTaskQueue } from '../sdk/slot';
 import type { Driver } from '../drivers/driver';
-import type { SlotMatch } from '../runtime/slot-matcher';
+import type { SlotMatch } from '../sdk/slot-match';
 
 export function toSlotActivityOptions(activity: ActivityConfig): SlotActivityOptions {
   return {

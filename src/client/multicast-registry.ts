@@ -43,11 +43,11 @@ import {
   type RegistryOperationInput,
 } from '../workflows/multicast-registry/input';
 import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../common/config-errors';
 import type { PrismConfig } from '../config/schema';
 import type { BackendHandle } from '../runtime/backend-handle';
 import { BackendPool } from '../runtime/backend-pool';
-import { prepareSecurity } from '../security/prepare';
+import { prepareSecurity } from '../config/prepare-security';
 import type { PrismClient, Started } from './prism-client';
 import type { z } from 'zod';
 

@@ -6,7 +6,7 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config/load';
 import type { PrismConfig } from '../config/schema';
-import { prepareConnectionSecurity } from '../security/prepare';
+import { prepareConnectionSecurity } from '../config/prepare-security';
 import { PAYLOAD_CONVERTER } from '../runtime/workflow-bundle';
 import { PRISM_PATTERN } from '../workflows/search-attributes';
 

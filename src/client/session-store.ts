@@ -15,9 +15,9 @@
 // earlier than the home copy of a session that is only read.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { ConfigError, zodProblems } from '../config/errors';
+import { ConfigError, zodProblems } from '../common/config-errors';
 import type { PrismConfig } from '../config/schema';
-import { prepareSecurity } from '../security/prepare';
+import { prepareSecurity } from '../config/prepare-security';
 import { sessionStoreSettingsSchema } from '../workflows/session-store/settings';
 import { hasCapability } from '../drivers/driver';
 import type { BackendHandle } from '../runtime/backend-handle';

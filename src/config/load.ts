@@ -1,7 +1,7 @@
 // Reads a YAML config file and validates it; every problem is reported with its field path.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, zodProblems } from './errors';
+import { ConfigError, zodProblems } from '../common/config-errors';
 import { configSchema, type PrismConfig } from './schema';
 
 export function parseConfig(text: string, file = '<inline>'): PrismConfig {

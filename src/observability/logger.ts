@@ -1,7 +1,7 @@
 // Structured JSON logs, one object per line. Fields whose names look secret are redacted, so a
 // config or an error object logged by mistake does not leak a password; resolved secret values
 // and URL passwords are scrubbed from every string, the message included.
-import { scrubText } from '../security/secret-registry';
+import { scrubText } from '../common/secret-registry';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };

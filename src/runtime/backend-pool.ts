@@ -10,7 +10,7 @@
 // unless given another pool, e.g. a worker's (`worker.backends`), which puts their calls on
 // that worker's /metrics and /health.
 import { Registry } from 'prom-client';
-import { ConfigError, zodProblems } from '../config/errors';
+import { ConfigError, zodProblems } from '../common/config-errors';
 import { backendSchema, type BackendConfig } from '../config/schema';
 import { builtinDrivers } from '../drivers/builtin';
 import type { Driver } from '../drivers/driver';

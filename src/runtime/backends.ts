@@ -1,7 +1,8 @@
 // Opens the backends a worker's config uses (only those: each driver loads its client library on
 // open) through the worker's BackendPool, and checks that every instance offers what its slots need.
 import type { PrismConfig } from '../config/schema';
-import { checkInstanceCapabilities, type SlotMatch } from './slot-matcher';
+import type { SlotMatch } from '../sdk/slot-match';
+import { checkInstanceCapabilities } from './slot-matcher';
 import type { BackendHandle } from './backend-handle';
 import type { BackendPool } from './backend-pool';
 

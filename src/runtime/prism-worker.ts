@@ -15,7 +15,7 @@ import {
   type LogEntry,
 } from '@temporalio/worker';
 import { register as defaultRegistry, Registry } from 'prom-client';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../common/config-errors';
 import type { PrismConfig } from '../config/schema';
 import type { DriverRegistry } from '../drivers/registry';
 import { capabilityActivities } from '../activities/capability-activities';
@@ -31,10 +31,11 @@ import { backendTaskQueue, patternActivityName, RESOLVE_SLOTS_ACTIVITY } from '.
 import type { BackendHandle } from './backend-handle';
 import { BackendPool } from './backend-pool';
 import { closeBackends, openBackends, StartupError } from './backends';
-import { matchSlots, type SlotMatch } from './slot-matcher';
+import type { SlotMatch } from '../sdk/slot-match';
+import { matchSlots } from './slot-matcher';
 import { buildWorkflowBundle, PAYLOAD_CONVERTER, prebuiltBundle } from './workflow-bundle';
-import { zodProblems } from '../config/errors';
-import { prepareSecurity, scrubError, type PreparedSecurity } from '../security/prepare';
+import { zodProblems } from '../common/config-errors';
+import { prepareSecurity, scrubError, type PreparedSecurity } from '../config/prepare-security';
 
 export interface PrismWorkerOptions {
   config: PrismConfig;

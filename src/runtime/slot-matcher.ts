@@ -3,20 +3,11 @@
 // slot's elements are matched one by one and named by index (`slots.shards[1]`).
 import type { Capability } from '../drivers/capabilities';
 import type { DriverRegistry } from '../drivers/registry';
-import { zodProblems } from '../config/errors';
+import type { SlotMatch } from '../sdk/slot-match';
+import { zodProblems } from '../common/config-errors';
 import type { PatternConfig, PrismConfig } from '../config/schema';
 import type { PatternDefinition, PatternRegistry } from '../sdk/pattern';
 import { isListSlot, slotField, type ListSlotSpec, type SlotSpec } from '../sdk/slot';
-
-export interface SlotMatch {
-  pattern: string;
-  slot: string;
-  /** For an element of a list slot: its position in the config's list. */
-  index?: number;
-  backend: string;
-  driver: string;
-  requires: readonly Capability[];
-}
 
 interface Found {
   matches: SlotMatch[];

@@ -2,7 +2,7 @@
 // bytes, or text (file or environment variable) with 64 hex digits or 44 base64 characters.
 import { readFileSync } from 'node:fs';
 import type { CodecConfig } from './config';
-import { registerSecret } from './secret-registry';
+import { registerSecret } from '../common/secret-registry';
 import { SecretError } from './secrets';
 
 export const KEY_BYTES = 32;

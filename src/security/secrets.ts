@@ -3,8 +3,8 @@
 // in error messages (errors name the field and the variable or file, not the value).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { formatPath } from '../config/errors';
-import { registerSecret, REDACTED, scrubText } from './secret-registry';
+import { formatPath } from '../common/config-errors';
+import { registerSecret, REDACTED, scrubText } from '../common/secret-registry';
 
 export const secretRefSchema = z.union([
   z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),

@@ -3,7 +3,7 @@
 // backend opens the breaker so later calls, and later opens, fail fast without touching it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError } from '../../src/config/errors';
+import { ConfigError } from '../../src/common/config-errors';
 import { isDriverError } from '../../src/drivers/errors';
 import { CircuitOpenError } from '../../src/resilience/errors';
 import { BackendPool } from '../../src/runtime/backend-pool';

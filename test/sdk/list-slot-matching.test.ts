@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { slotBindings } from '../../src/activities/resolve-slots';
 import { loadConfig, parseConfig } from '../../src/config/load';
-import { ConfigError } from '../../src/config/errors';
+import { ConfigError } from '../../src/common/config-errors';
 import { builtinDrivers } from '../../src/drivers/builtin';
 import { builtinPatterns } from '../../src/patterns/builtin';
 import { checkInstanceCapabilities, matchSlots } from '../../src/runtime/slot-matcher';
-import { prepareSecurity } from '../../src/security/prepare';
+import { prepareSecurity } from '../../src/config/prepare-security';
 import { definePattern, PatternRegistry } from '../../src/sdk/pattern';
 import { stackEnv } from '../helpers/env';
 import {

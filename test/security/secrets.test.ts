@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client as PgClient } from 'pg';
 import { PrismClient } from '../../src/client/prism-client';
 import { createLogger } from '../../src/observability/logger';
-import { registerSecret, scrubText } from '../../src/security/secret-registry';
+import { registerSecret, scrubText } from '../../src/common/secret-registry';
 import { redactConfig, resolveSecretRefs, SecretError } from '../../src/security/secrets';
 import { stackEnv, uniqueName } from '../helpers/env';
 import { runProcess, startWorker, testConfig, WORKER_MAIN, writeConfig } from '../helpers/worker-process';

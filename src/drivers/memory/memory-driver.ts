@@ -47,7 +47,7 @@ import {
 import type { DriverContext } from '../registry';
 import { checkBatchMessages } from '../pubsub-batch';
 import { MemoryLedger } from './ledger';
-import { MEMORY_CAPABILITIES, type MemoryConfig } from './index';
+import { MEMORY_CAPABILITIES, type MemoryConfig } from './config';
 
 const DRIVER = 'memory';
 const DEFAULT_SCAN_LIMIT = 100;

@@ -53,7 +53,7 @@ import {
   type Limits,
 } from '../limits';
 import type { DriverContext } from '../registry';
-import { REDIS_CAPABILITIES, type RedisConfig } from './index';
+import { REDIS_CAPABILITIES, type RedisConfig } from './config';
 import { RedisLedger } from './ledger';
 import * as lua from './lua';
 

@@ -4,12 +4,12 @@
 // Every problem becomes a ConfigError naming the field; no secret value is ever in a message.
 import type { PayloadCodec } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
-import { ConfigError } from '../config/errors';
-import type { PrismConfig } from '../config/schema';
-import { payloadCodecsFromConfig } from './codec';
-import { scrubText } from './secret-registry';
-import { resolveSecretRefs, SecretError } from './secrets';
-import { temporalTlsOptions } from './tls';
+import { ConfigError } from '../common/config-errors';
+import type { PrismConfig } from './schema';
+import { payloadCodecsFromConfig } from '../security/codec';
+import { scrubText } from '../common/secret-registry';
+import { resolveSecretRefs, SecretError } from '../security/secrets';
+import { temporalTlsOptions } from '../security/tls';
 
 export interface PreparedSecurity {
   /** The config with secret references in driver configs and pattern settings replaced by their values. */
