@@ -70,6 +70,8 @@ export function orderInput(extra: Partial<OrderSagaInput> = {}, prefix = 'order'
     topic: `saga-${id}`,
     openingStock: 10,
     openingBalance: 1000,
+    // The tests' injected faults fail an action a few times: 3 attempts keep those runs short.
+    actionAttempts: 3,
     ...extra,
   };
 }

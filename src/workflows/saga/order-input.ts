@@ -24,6 +24,10 @@ export const orderSagaInput = z
     pivot: step.optional(),
     openingStock: z.number().int().min(0).optional(),
     openingBalance: z.number().int().min(0).optional(),
+    /** How long an action's transient failures are retried before the saga compensates. */
+    actionRetrySeconds: z.number().int().min(1).max(86_400).default(120),
+    /** Attempts of an action within actionRetrySeconds; 0: as many as fit. */
+    actionAttempts: z.number().int().min(0).max(1000).default(0),
     /** Attempts of each compensation before the saga ends in compensation_failed. */
     compensationAttempts: z.number().int().min(1).max(1000).default(10),
   })

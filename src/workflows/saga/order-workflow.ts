@@ -25,10 +25,23 @@ export type OrderSagaResult = SagaResult & { duplicateOf?: string };
  */
 export const ORDER_KEYS_PATCH = 'order-saga-keyed-by-order-id';
 
-const ACTION: StepOptions = {
-  timeout: '30s',
-  retry: { initialInterval: '200ms', maximumInterval: '2s', maximumAttempts: 3 },
-};
+/**
+ * An action's transient failures (a backend down for a while, an open breaker) are retried for
+ * actionRetrySeconds before the saga gives up on it and compensates; a business refusal (out of
+ * stock, payment declined) is non-retryable and compensates at once.
+ */
+function action(input: OrderSagaSettings): StepOptions {
+  return {
+    timeout: '30s',
+    retryFor: `${input.actionRetrySeconds}s`,
+    retry: {
+      initialInterval: '200ms',
+      maximumInterval: '5s',
+      // Set either way, so the slot's configured attempts do not cut the window short.
+      maximumAttempts: input.actionAttempts > 0 ? input.actionAttempts : Number.POSITIVE_INFINITY,
+    },
+  };
+}
 
 /** Looking up and recording an order's outcome must not give up: the saga's effects depend on it. */
 const OUTCOME_OPTIONS = {
@@ -71,7 +84,7 @@ export async function orderSagaWorkflow(rawInput: OrderSagaInput): Promise<Order
   const opts = (
     s: OrderStep,
   ): Pick<Parameters<typeof step>[0], 'options' | 'compensationOptions' | 'pivot' | 'compensateOnFailure'> => ({
-    options: ACTION,
+    options: action(input),
     compensationOptions: compensation(input),
     pivot: pivot(s),
     compensateOnFailure: s !== 'publish',
@@ -150,7 +163,8 @@ export async function orderPlainWorkflow(rawInput: OrderSagaInput): Promise<{ st
   const input = parseInput(orderSagaInput, rawInput);
   const slots = await bindSlots(SAGA);
   const key = (s: string): string => `${input.orderId}:${s}`;
-  const options = { startToCloseTimeout: ACTION.timeout, retry: ACTION.retry };
+  const { timeout, retryFor, retry } = action(input);
+  const options = { startToCloseTimeout: timeout, scheduleToCloseTimeout: retryFor, retry };
   const orders = useSlotActivities<OrdersActivities>(required(slots.orders, 'orders'), options);
   const events = useSlotActivities<EventsActivities>(required(slots.events, 'events'), options);
   await orders.reserveStock(key('reserve'), {

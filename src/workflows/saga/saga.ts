@@ -41,6 +41,11 @@ export interface StepOptions {
   retry?: RetryPolicy;
   /** Start-to-close timeout of each activity the step runs. */
   timeout?: Duration;
+  /**
+   * How long the step's retries may go on in all (schedule-to-close): a transient failure (a
+   * backend briefly down, an open breaker) is retried within it rather than counted out by attempts.
+   */
+  retryFor?: Duration;
   heartbeatTimeout?: Duration;
   /** Template of the step's idempotency key: `${sagaId}` and `${step}` (default `${sagaId}:${step}`). */
   idempotencyKey?: string;
@@ -126,6 +131,7 @@ function toActivityOptions(options: StepOptions | undefined): Partial<ActivityOp
   const out: Partial<ActivityOptions> = {};
   if (options?.retry) out.retry = options.retry;
   if (options?.timeout !== undefined) out.startToCloseTimeout = options.timeout;
+  if (options?.retryFor !== undefined) out.scheduleToCloseTimeout = options.retryFor;
   if (options?.heartbeatTimeout !== undefined) out.heartbeatTimeout = options.heartbeatTimeout;
   return out;
 }
@@ -189,8 +195,10 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
 
   // A forward retry round lets Temporal retry its activities without limit, server side: attempts
   // add no history events, so a step stuck past the pivot cannot grow the history to its limit.
+  // A forward round has no overall deadline either (retryFor is the first run's, before the pivot).
   const forwardOptions = (options: StepOptions | undefined): StepOptions => ({
     ...options,
+    retryFor: undefined,
     retry: {
       ...options?.retry,
       maximumAttempts: Number.POSITIVE_INFINITY,

@@ -142,6 +142,21 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     assert.notEqual(await backends.cached(input.orderId), null);
   });
 
+  it('with the default action retry, a backend failing for a few seconds delays the order instead of cancelling it', async () => {
+    // No actionAttempts: the production default retries transient failures for actionRetrySeconds.
+    const { actionAttempts: _short, ...input } = orderInput();
+    const { handle, result } = await runOrder(input, { failStep: 'charge', failTimes: 5 });
+    assert.equal(result.status, 'completed');
+    assert.equal(result.steps.charge.status, 'completed');
+    assert.equal(result.steps.charge.attempts, 1, 'one scheduled attempt: the retries stayed inside its policy');
+    const charged = ((await handle.fetchHistory()).events ?? []).find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'saga.orders.charge',
+    )?.activityTaskScheduledEventAttributes;
+    assert.equal(charged?.retryPolicy?.maximumAttempts ?? 0, 0);
+    assert.equal(Number(charged?.scheduleToCloseTimeout?.seconds), 120);
+    assert.equal(await backends.balance(input.customer), 500);
+  });
+
   it('a compensation that keeps failing ends in compensation_failed, by query, result and search attribute', async () => {
     const input = orderInput({ compensationAttempts: 2 });
     const { handle, result } = await runOrder(input, { failStep: 'cache', failCompensation: 'charge' });
