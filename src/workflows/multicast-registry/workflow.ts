@@ -19,6 +19,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   defineQuery,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -209,6 +210,11 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
     if (failures.length > 0) throw failures[0].error;
   };
 
+  // Enumeration may yield an identity twice (SCAN repeats, a scan started again after the
+  // registry's server changed): each page is claimed in the registry (marks per multicast, kept
+  // there rather than in history), so a target is sent and counted once. Runs begun before this
+  // existed go on without it.
+  const claimTargets = patched('multicast-claim-targets');
   let cursor = carry?.cursor ?? null;
   let pages = 0;
   while (!enumerated) {
@@ -217,6 +223,9 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
       filter: input.filter,
       limit: input.pageSize,
       cursor,
+      ...(claimTargets && {
+        claim: { multicastId: workflowInfo().firstExecutionRunId, token: `${workflowInfo().runId}/${pages}` },
+      }),
     });
     ledger.addTargets(page.identities.length);
     await pool.submit(page.identities);
