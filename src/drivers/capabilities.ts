@@ -52,7 +52,13 @@ export interface ScanPage {
 }
 
 export interface KeyValueScan {
-  /** Keys starting with prefix, a page at a time; no key is returned twice in one full scan. */
+  /**
+   * Keys starting with prefix, a page at a time. Every key present for the whole scan is returned
+   * at least once, whatever happens to the server meanwhile: a cursor the server can no longer
+   * resume (Redis: a restart or failover since the cursor was issued) starts the iteration again
+   * rather than skip keys. A key may therefore come back on a later page (Redis also repeats keys
+   * when its table shrinks mid-scan); callers that must not see repeats remove them themselves.
+   */
   scan(prefix: string, options?: { cursor?: string | null; limit?: number }): Promise<ScanPage>;
 }
 

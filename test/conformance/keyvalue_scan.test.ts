@@ -1,11 +1,25 @@
 // keyvalue_scan: cursor paging over a stable key set returns every key with the prefix exactly
-// once, only those keys, never more than `limit` per page, whatever the page size.
+// once, only those keys, never more than `limit` per page, whatever the page size. Across a
+// server restart (Redis, on a private server) every key present throughout is still returned at
+// least once: repeats are allowed there, gaps never.
 import assert from 'node:assert/strict';
-import { before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { KeyValueScan } from '../../src/drivers/capabilities';
+import type { Driver } from '../../src/drivers/driver';
+import { isDriverError } from '../../src/drivers/errors';
 import { uniqueName } from '../helpers/env';
-import { forEachDriverWith } from './harness';
-import { assertDriverError, bytes, eventually, ifCapability, removeAll, withCapability, writeAll } from './support';
+import { ExtraRedis } from '../helpers/extra-redis';
+import { driverUnderTest, forEachDriverWith } from './harness';
+import {
+  assertDriverError,
+  bytes,
+  eventually,
+  ifCapability,
+  removeAll,
+  sleep,
+  withCapability,
+  writeAll,
+} from './support';
 
 const KEY_COUNT = 2_500;
 /** A scan of KEY_COUNT keys that needs more calls than this is not paging, it is looping. */
@@ -142,5 +156,72 @@ forEachDriverWith('keyvalue_scan', (driver) => {
     await removeAll(driver(), written);
     const { keys } = await scanAll(driver(), base, 1_000);
     assert.deepEqual(keys, []);
+  });
+});
+
+describe('keyvalue_scan on redis across a server restart', () => {
+  // A private Redis (append-only file on, so keys survive): its hash seed, and with it what a
+  // SCAN cursor means, changes with every server process.
+  const server = new ExtraRedis('kvs-restart', Number(process.env.PRISM_TEST_SCAN_REDIS_PORT ?? 16601));
+  const prefix = `${uniqueName('kvs-restart')}/`;
+  const expected = Array.from({ length: KEY_COUNT * 2 }, (_, i) => `${prefix}${String(i).padStart(5, '0')}`);
+  let driver: Driver & KeyValueScan;
+
+  before(async () => {
+    server.up();
+    const { factory } = driverUnderTest('redis');
+    const config = factory.configSchema.parse({ url: server.url, connectTimeoutMs: 1000, commandTimeoutMs: 2000 });
+    driver = (await factory.create(config, { backend: 'conformance-redis-restart' })) as Driver & KeyValueScan;
+    await writeAll(
+      driver,
+      expected.map((key) => ({ key, value: bytes('v') })),
+    );
+  });
+
+  after(async () => {
+    await driver?.close();
+    server.down();
+  });
+
+  /** One page; while the server is coming back, the same call again (what every caller does). */
+  const pageAfterOutage = async (cursor: string | null): Promise<{ keys: string[]; cursor: string | null }> => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await driver.scan(prefix, { cursor, limit: 100 });
+      } catch (err) {
+        if (!isDriverError(err) || !err.retryable || Date.now() > deadline) throw err;
+        await sleep(100);
+      }
+    }
+  };
+
+  it('returns every key present throughout at least once when the server restarts mid-scan', async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 20; page += 1) {
+      const next = await driver.scan(prefix, { cursor, limit: 100 });
+      seen.push(...next.keys);
+      cursor = next.cursor;
+    }
+    assert.ok(cursor !== null, 'the scan is still under way at the restart');
+    server.restart();
+    let pages = 0;
+    while (cursor !== null) {
+      const next = await pageAfterOutage(cursor);
+      seen.push(...next.keys);
+      cursor = next.cursor;
+      pages += 1;
+      assert.ok(pages <= MAX_PAGES, `scan did not finish within ${MAX_PAGES} pages`);
+    }
+    const want = new Set(expected);
+    assert.deepEqual(
+      seen.filter((k) => !want.has(k)),
+      [],
+      'keys outside the expected set',
+    );
+    const unique = new Set(seen);
+    const missing = expected.filter((k) => !unique.has(k));
+    assert.equal(missing.length, 0, `${missing.length} key(s) never returned, e.g. ${missing.slice(0, 5).join(', ')}`);
   });
 });

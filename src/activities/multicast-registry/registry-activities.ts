@@ -5,12 +5,23 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityMap } from '../../sdk/pattern';
 import type { EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
 import type { Metadata } from '../../workflows/multicast-registry/filter';
-import { RegistryError, RegistryStore, type EnumerateRequest, type RegistryDriver } from './registry-store';
+import {
+  RegistryError,
+  RegistryStore,
+  type EnumerateRequest,
+  type RegistryDriver,
+  type TargetClaim,
+} from './registry-store';
 
 /** A page of matching identities, names only: what a multicast needs, kept small for history. */
 export interface TargetPage {
   identities: string[];
   cursor: string | null;
+}
+
+export interface TargetPageRequest extends EnumerateRequest {
+  /** When set, the page holds only identities this multicast had not taken on yet (see RegistryStore.claim). */
+  claim?: TargetClaim;
 }
 
 export interface RegistryActivities {
@@ -24,7 +35,7 @@ export interface RegistryActivities {
   heartbeat(input: { registry: string; identity: string; ttlSeconds?: number }): Promise<Registration>;
   unregister(input: { registry: string; identity: string }): Promise<{ removed: boolean }>;
   enumerate(input: EnumerateRequest): Promise<EnumeratePage>;
-  enumerateTargets(input: EnumerateRequest): Promise<TargetPage>;
+  enumerateTargets(input: TargetPageRequest): Promise<TargetPage>;
 }
 
 /** Registry errors are the caller's problem, not the backend's: non-retryable, with a stable type. */
@@ -55,8 +66,13 @@ export function registryActivities(driver: RegistryDriver): RegistryActivities &
     enumerate: (input) => asFailure(() => store.enumerate(input, heartbeat)),
     enumerateTargets: (input) =>
       asFailure(async () => {
-        const page = await store.enumerate(input, heartbeat);
-        return { identities: page.identities.map((r) => r.identity), cursor: page.cursor };
+        const { claim, ...request } = input;
+        const page = await store.enumerate(request, heartbeat);
+        const identities = page.identities.map((r) => r.identity);
+        return {
+          identities: claim ? await store.claim(input.registry, claim, identities) : identities,
+          cursor: page.cursor,
+        };
       }),
   };
 }

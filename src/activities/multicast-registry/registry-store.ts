@@ -39,6 +39,20 @@ export function identityPrefix(registry: string): string {
   return `mcr/${registry}/id/`;
 }
 
+/** Where a multicast marks the identities it has taken on (outside identityPrefix, so never enumerated). */
+export function claimPrefix(registry: string, multicastId: string): string {
+  return `mcr/${registry}/sent/${multicastId}/`;
+}
+
+/** How long a multicast's marks stay (with keyvalue_ttl): far longer than any multicast runs. */
+export const CLAIM_TTL_SECONDS = 7 * 24 * 3600;
+
+/** Who claims a page of targets: the multicast, and a token the same page's retries share. */
+export interface TargetClaim {
+  multicastId: string;
+  token: string;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -175,14 +189,47 @@ export class RegistryStore {
 
   private async readMany(keys: string[]): Promise<(StoredRecord | null)[]> {
     if (keys.length === 0) return [];
-    if (this.hasBatch) return (await this.driver.getMany!(keys)).map(decode);
-    return Promise.all(keys.map(async (k) => decode(await this.driver.get(k))));
+    return (await this.readRaw(keys)).map(decode);
+  }
+
+  /**
+   * The identities (of one page) this multicast has not taken on yet, now marked as taken: one
+   * batch read and one batch of writes. Enumeration may yield an identity twice (SCAN repeats, a
+   * scan started again after the registry's server changed); only its first claim returns it. A
+   * retry of the same claim (same token) gets the same answer, so a lost reply loses no target.
+   */
+  async claim(registry: string, claim: TargetClaim, identities: string[]): Promise<string[]> {
+    const unique = [...new Set(identities)];
+    if (unique.length === 0) return [];
+    const prefix = claimPrefix(registry, claim.multicastId);
+    const keys = unique.map((identity) => prefix + identity);
+    const marks = await this.readRaw(keys);
+    const fresh = unique.filter((_, i) => {
+      const mark = marks[i];
+      return mark === null || decoder.decode(mark) === claim.token;
+    });
+    const token = encoder.encode(claim.token);
+    const entries = fresh.map((identity) => ({ key: prefix + identity, value: token }));
+    if (this.hasTtl) {
+      await Promise.all(entries.map((e) => this.driver.setWithTtl!(e.key, e.value, CLAIM_TTL_SECONDS)));
+    } else if (this.hasBatch) {
+      await this.driver.setMany!(entries);
+    } else {
+      await Promise.all(entries.map((e) => this.driver.set(e.key, e.value)));
+    }
+    return fresh;
+  }
+
+  private async readRaw(keys: string[]): Promise<(Uint8Array | null)[]> {
+    if (this.hasBatch) return this.driver.getMany!(keys);
+    return Promise.all(keys.map((k) => this.driver.get(k)));
   }
 
   /**
    * A page of live identities matching the filter. Each scan call asks for no more keys than the
    * page still needs, so every key scanned is either returned or rejected, never left over: the
-   * driver's cursor alone resumes without duplicates or gaps.
+   * driver's cursor alone resumes without gaps. The driver may return a key again (see
+   * KeyValueScan), so may this: a multicast claims its targets (claim) to take each on once.
    */
   async enumerate(request: EnumerateRequest, onProgress?: (cursor: string | null) => void): Promise<EnumeratePage> {
     let filter: FilterNode;

@@ -240,11 +240,20 @@ function toStreamRecords(entries: [Buffer, Buffer[]][] | null): StreamRecord[] {
 }
 
 /** What a scan page leaves for the next: the Redis cursor ('' once SCAN is done), keys found but
- * not yet returned, and the COUNT hint that suited the key density so far. */
+ * not yet returned, the COUNT hint that suited the key density so far, and the run_id of the
+ * server process that issued the cursor (absent in cursors of older versions). */
 interface ScanState {
   c: string;
   p: string[];
   n: number;
+  s?: string;
+}
+
+/** INFO server's run_id: random per server process, so it changes on a restart or a failover. */
+function parseRunId(info: string): string {
+  const match = /^run_id:([0-9a-f]+)\s*$/m.exec(info);
+  if (!match) throw new DriverError(DRIVER, 'Unsupported', 'INFO server has no run_id');
+  return match[1];
 }
 
 function encodeScanCursor(state: ScanState): string {
@@ -270,11 +279,12 @@ function decodeScanCursor(cursor: unknown): ScanState | null {
     !Array.isArray(s.p) ||
     !s.p.every((k) => typeof k === 'string') ||
     typeof s.n !== 'number' ||
-    !Number.isInteger(s.n)
+    !Number.isInteger(s.n) ||
+    (s.s !== undefined && typeof s.s !== 'string')
   ) {
     throw bad();
   }
-  return { c: s.c, p: s.p, n: Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, s.n)) };
+  return { c: s.c, p: s.p, n: Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, s.n)), s: s.s };
 }
 
 function readFile(what: string, path: string | undefined): Buffer | undefined {
@@ -339,6 +349,9 @@ export class RedisDriver
   private readonly ledger: RedisLedger;
   private lastError: string | undefined;
   private closed = false;
+  /** Counts lost connections; with it, the server run a cached run_id belongs to. */
+  private connectionEpoch = 0;
+  private serverRun: Promise<string> | undefined;
 
   private constructor(
     private readonly client: Redis,
@@ -355,6 +368,11 @@ export class RedisDriver
     });
     client.on('error', (err: Error) => {
       this.lastError = err.message;
+    });
+    // The next connection may reach another server process (a restart, a failover).
+    client.on('close', () => {
+      this.connectionEpoch += 1;
+      this.serverRun = undefined;
     });
   }
 
@@ -474,6 +492,11 @@ export class RedisDriver
    * pages, which callers that must not see repeats remove themselves. Within a page keys are
    * unique, and a page never holds more than `limit` keys: extra keys found by one SCAN call travel
    * in the cursor to the next page.
+   *
+   * A SCAN cursor only means something to the server process that issued it (the hash seed is
+   * random per process), so a cursor carries that process's run_id: resumed on another process
+   * (after a restart or a failover) the iteration starts again from the beginning, so keys present
+   * throughout are still returned, some of them twice, rather than silently skipped.
    */
   async scan(prefix: string, options?: { cursor?: string | null; limit?: number }): Promise<ScanPage> {
     return this.run(async () => {
@@ -485,11 +508,13 @@ export class RedisDriver
         p: [],
         n: Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, limit)),
       };
+      const epoch = this.connectionEpoch;
+      const run = await this.serverRunId();
       const pattern = `${globEscape(this.keyPrefix + prefix)}*`;
       const keys: string[] = [];
       const seen = new Set<string>();
       let pending = state.p.filter((k) => k.startsWith(prefix));
-      let redisCursor: string | null = state.c === '' ? null : state.c;
+      let redisCursor: string | null = state.c === '' ? null : state.s === run ? state.c : '0';
       let count = state.n;
       for (let calls = 0; ; calls += 1) {
         while (keys.length < limit && pending.length > 0) {
@@ -501,6 +526,9 @@ export class RedisDriver
         }
         if (keys.length >= limit || redisCursor === null || calls >= MAX_SCAN_CALLS) break;
         const [next, batch] = await this.client.scanBuffer(redisCursor, 'MATCH', pattern, 'COUNT', count);
+        if (this.connectionEpoch !== epoch) {
+          throw new DriverError(DRIVER, 'Unavailable', 'the connection was re-established during the scan');
+        }
         const found = this.userKeys(batch, prefix).filter((k) => !seen.has(k));
         pending = [...new Set(found)];
         redisCursor = next.toString() === '0' ? null : next.toString();
@@ -511,8 +539,20 @@ export class RedisDriver
             : Math.min(MAX_SCAN_COUNT, Math.max(MIN_SCAN_COUNT, Math.ceil((count * limit) / found.length)));
       }
       const done = redisCursor === null && pending.length === 0;
-      return { keys, cursor: done ? null : encodeScanCursor({ c: redisCursor ?? '', p: pending, n: count }) };
+      return { keys, cursor: done ? null : encodeScanCursor({ c: redisCursor ?? '', p: pending, n: count, s: run }) };
     });
+  }
+
+  /** The connected server process's run_id, asked once per connection. */
+  private serverRunId(): Promise<string> {
+    if (!this.serverRun) {
+      const asked = this.client.info('server').then(parseRunId);
+      asked.catch(() => {
+        if (this.serverRun === asked) this.serverRun = undefined;
+      });
+      this.serverRun = asked;
+    }
+    return this.serverRun;
   }
 
   // --- keyvalue_batch ---------------------------------------------------------------------------

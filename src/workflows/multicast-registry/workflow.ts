@@ -20,6 +20,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   defineQuery,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -96,6 +97,12 @@ type Settle = (identity: string, attempts: number, error?: string) => void;
 
 export async function multicastWorkflow(rawInput: MulticastInput, carry?: MulticastCarry): Promise<MulticastReport> {
   const input: MulticastOptions = parseInput(multicastInput, rawInput);
+  // Enumeration may yield an identity twice (SCAN repeats, a scan started again after the
+  // registry's server changed): each page is claimed in the registry (marks per multicast, kept
+  // there rather than in history), so a target is sent and counted once. Runs begun before this
+  // existed go on without it. Asked first, before any command, so replay always meets the marker
+  // where it was recorded.
+  const claimTargets = patched('multicast-claim-targets');
   // The query answers from the first workflow task on, before any activity ran.
   const ledger = new MulticastLedger(carry?.ledger);
   let enumerated = carry !== undefined && carry.cursor === null;
@@ -222,6 +229,9 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
       filter: input.filter,
       limit: input.pageSize,
       cursor,
+      ...(claimTargets && {
+        claim: { multicastId: workflowInfo().firstExecutionRunId, token: `${workflowInfo().runId}/${pages}` },
+      }),
     });
     ledger.addTargets(page.identities.length);
     await pool.submit(page.identities);

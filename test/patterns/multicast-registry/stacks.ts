@@ -60,9 +60,10 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
-function redisNats(): Stack {
+/** Redis (the shared one unless `redisUrl` names another, e.g. a fault test's own) and NATS. */
+export function redisNats(redisUrl = stackEnv.redisUrl): Stack {
   const subjectPrefix = `mcrtest.${uniqueName('s').replace(/[^A-Za-z0-9-]/g, '-')}`;
-  const redisConfig = { url: stackEnv.redisUrl };
+  const redisConfig = { url: redisUrl };
   return {
     name: 'redis+nats',
     targets: 1000,

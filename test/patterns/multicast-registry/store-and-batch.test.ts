@@ -8,6 +8,8 @@ import { durabilityActivities } from '../../../src/activities/multicast-registry
 import { Inbox } from '../../../src/activities/multicast-registry/inbox';
 import { messagingActivities } from '../../../src/activities/multicast-registry/messaging-activities';
 import {
+  CLAIM_TTL_SECONDS,
+  claimPrefix,
   RegistryError,
   RegistryStore,
   type RegistryDriver,
@@ -53,6 +55,35 @@ describe('registry store without keyvalue_ttl', () => {
       store.register({ registry: 'r', identity: 'b', metadata: {}, replace: false }),
       (e: unknown) => e instanceof RegistryError && e.type === 'IdentityConflict',
     );
+    await driver.close();
+  });
+});
+
+describe('registry store: a multicast claims each identity once', () => {
+  it('repeats (within a page or across pages) come back once; a retried claim gets the same answer', async () => {
+    const full = await memoryDriver.create(memoryDriver.configSchema.parse({}), { backend: 'test' });
+    for (const driver of [await basicOnly(), full as RegistryDriver & { close(): Promise<void> }]) {
+      const store = new RegistryStore(driver);
+      const claim = (token: string) => ({ multicastId: 'run-1', token });
+      assert.deepEqual(await store.claim('r', claim('p0'), ['a', 'b', 'a', 'c']), ['a', 'b', 'c']);
+      assert.deepEqual(await store.claim('r', claim('p0'), ['a', 'b', 'c']), ['a', 'b', 'c'], 'same token: a retry');
+      assert.deepEqual(await store.claim('r', claim('p1'), ['c', 'd', 'b', 'e']), ['d', 'e'], 'a later page');
+      assert.deepEqual(
+        await store.claim('r', { multicastId: 'run-2', token: 'p0' }, ['a']),
+        ['a'],
+        'another multicast',
+      );
+      const page = await store.enumerate({ registry: 'r', filter: {}, limit: 10, cursor: null });
+      assert.deepEqual(page.identities, [], 'marks are not identities');
+      await driver.close();
+    }
+  });
+
+  it('marks expire when the backend has keyvalue_ttl', async () => {
+    const driver = await memoryDriver.create(memoryDriver.configSchema.parse({}), { backend: 'test' });
+    await new RegistryStore(driver as RegistryDriver).claim('r', { multicastId: 'm', token: 't' }, ['a']);
+    const ttl = await driver.ttl!(`${claimPrefix('r', 'm')}a`);
+    assert.ok(ttl !== null && ttl > 0 && ttl <= CLAIM_TTL_SECONDS, `ttl ${ttl}`);
     await driver.close();
   });
 });
