@@ -26,5 +26,9 @@ export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
 if (require.main === module) {
   // `prism … | head` closes the pipe early: that is the reader's choice, not a failure.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => process.exit(err.code === 'EPIPE' ? 0 : 1));
-  void run(process.argv.slice(2)).then((code) => process.exit(code));
+  // Exit once stdout has flushed: into a pipe it is written asynchronously, and exiting at once
+  // would cut a long output (a saga list as JSON) short.
+  void run(process.argv.slice(2)).then((code) =>
+    process.stdout.write('', () => process.stderr.write('', () => process.exit(code))),
+  );
 }

@@ -12,7 +12,7 @@ export const NATS_SUBJECT_PREFIX = 'chaos.pubsub';
 /** Redis databases of the two session regions (the registry and the saga cache use db 0). */
 export const SESSION_REGIONS = { eu: 1, us: 2 } as const;
 export type SessionRegion = keyof typeof SESSION_REGIONS;
-/** Schema of the saga's orders slot (its ledgers live in <schema>.kv). */
+/** Schema of the saga's orders slot (its ledgers live in <schema>.ledger). */
 export const SAGA_SCHEMA = 'prism_chaos_saga';
 
 /** Retries that outlast a 30 s outage: unlimited attempts, backing off to 5 s. */
@@ -82,11 +82,10 @@ export const sagaLedgerKeys = {
 };
 
 /**
- * The SQL that reads the counts of ledgers, by key, from the orders slot's Postgres (the ledger
- * is a JSON value `{count, applied}` in the driver's kv table today).
+ * The SQL that reads the counts of ledgers, by key, from the orders slot's Postgres: ledger_basic's
+ * counter table (src/drivers/postgres/ledger.ts), read directly rather than through the driver.
  */
-export const SAGA_LEDGER_SQL = `SELECT key, convert_from(value, 'UTF8')::json->>'count' AS count
-  FROM ${SAGA_SCHEMA}.kv WHERE key = ANY($1)`;
+export const SAGA_LEDGER_SQL = `SELECT key, count FROM ${SAGA_SCHEMA}.ledger WHERE key = ANY($1)`;
 
 /**
  * A handle on one of the worker's backends in the client process (driver + breaker + bulkhead),
