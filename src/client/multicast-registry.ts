@@ -198,6 +198,7 @@ export class MulticastRegistryClient {
     const started = await this.prism.start('multicastRegistryOperationWorkflow', [input], {
       pattern: MULTICAST_REGISTRY,
       workflowId: `${MULTICAST_REGISTRY}-${input.op}-${randomUUID()}`,
+      memo: { registry: this.registry, operation: input.op },
     });
     try {
       return (await started.handle.result()) as T;
@@ -298,6 +299,7 @@ export class MulticastRegistryClient {
     const started = await this.prism.start('multicastWorkflow', [input], {
       pattern: MULTICAST_REGISTRY,
       workflowId: workflowId ?? `${MULTICAST_REGISTRY}-multicast-${randomUUID()}`,
+      memo: { registry: this.registry },
     });
     return multicastHandle(started);
   }

@@ -74,11 +74,14 @@ export class PrismClient {
     return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
   }
 
-  /** Starts a workflow by type name (or function) with its input; tagged with its pattern. */
+  /**
+   * Starts a workflow by type name (or function) with its input; tagged with its pattern. memo
+   * carries its business keys (an order id, a registry, a pipeline) to the Temporal UI.
+   */
   async start<F extends WorkflowFn>(
     workflow: F | string,
     args: Parameters<F>,
-    options: { pattern: string; workflowId?: string },
+    options: { pattern: string; workflowId?: string; memo?: Record<string, string> },
   ): Promise<Started> {
     const workflowId = options.workflowId ?? `${options.pattern}-${randomUUID()}`;
     const startOptions = {
@@ -86,6 +89,7 @@ export class PrismClient {
       workflowId,
       args,
       typedSearchAttributes: [{ key: PRISM_PATTERN, value: options.pattern }],
+      ...(options.memo ? { memo: options.memo } : {}),
     } as unknown as WorkflowStartOptions<F>;
     const handle = await this.temporal.workflow.start(workflow, startOptions);
     return {

@@ -101,6 +101,23 @@ describe('prism against a worker', () => {
     );
   });
 
+  it('describe names the business key and the outcome: a compensated saga does not read as a success', async () => {
+    const input = orderInput({ amount: 5000, openingBalance: 100 });
+    const started = await prism('saga', 'start', 'order', '--input', JSON.stringify(input), '--wait');
+    assert.equal(started.code, 1, started.stdout + started.stderr);
+    assert.match(started.stdout, /status: +compensated/);
+    const workflowId = /workflow id: (\S+)/.exec(started.stdout)![1];
+    const json = await prism('describe', workflowId, '-o', 'json');
+    assert.equal(json.code, 0, json.stderr);
+    const d = JSON.parse(json.stdout) as { status: string; pattern: string; patternStatus: string; memo: object };
+    assert.deepEqual(
+      { status: d.status, pattern: d.pattern, patternStatus: d.patternStatus, memo: d.memo },
+      { status: 'COMPLETED', pattern: 'saga', patternStatus: 'compensated', memo: { orderId: input.orderId } },
+    );
+    const table = await prism('describe', workflowId);
+    assert.match(table.stdout, /^patternStatus: +compensated$/m);
+  });
+
   it('config dump -o json is the redacted config as JSON', async () => {
     const r = await runProcess([CLI, 'config', 'dump', '--config', configFile, '-o', 'json']);
     assert.equal(r.code, 0, r.stderr);

@@ -64,7 +64,11 @@ function start(context: CliContext): Command {
         if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
         const workflowId = flags.id ?? pipelineWorkflowId(parsed.data.pipeline);
         await withTemporal(flags, async (client) => {
-          const started = await client.start('cdcPipelineWorkflow', [input], { pattern: CDC, workflowId });
+          const started = await client.start('cdcPipelineWorkflow', [input], {
+            pattern: CDC,
+            workflowId,
+            memo: { pipeline: parsed.data.pipeline },
+          });
           io.out(`pipeline:    ${parsed.data.pipeline}`);
           io.out(`workflow id: ${started.workflowId}`);
           io.out(`run id:      ${started.runId}`);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { act, examples, type CliContext } from '../command-kit';
 import { outputOption, print, recordLines, type OutputFormat } from '../output';
+import { PRISM_PATTERN, PRISM_STATUS } from '../../workflows/search-attributes';
 import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
 
 export function describeCommand(context: CliContext): Command {
@@ -25,6 +26,10 @@ export function describeCommand(context: CliContext): Command {
             runId: d.runId,
             type: d.type,
             status: d.status.name,
+            // A saga that compensated completes as a workflow: its outcome is the pattern's status.
+            patternStatus: d.typedSearchAttributes.get(PRISM_STATUS) ?? null,
+            pattern: d.typedSearchAttributes.get(PRISM_PATTERN) ?? null,
+            memo: d.memo ?? {},
             taskQueue: d.taskQueue,
             started: d.startTime.toISOString(),
             closed: d.closeTime?.toISOString() ?? null,

@@ -61,6 +61,7 @@ function start(context: CliContext): Command {
         const input = parseJsonInput(flags.input);
         let workflow: string;
         let workflowArg: unknown;
+        let memo: Record<string, string> | undefined;
         if (flags.definition !== undefined) {
           if (name !== undefined) throw new UsageError('saga start takes either a saga name or --definition');
           const definition = readDefinition(flags.definition);
@@ -74,9 +75,10 @@ function start(context: CliContext): Command {
           if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
           workflow = 'orderSagaWorkflow';
           workflowArg = input;
+          memo = { orderId: parsed.data.orderId };
         }
         return withTemporal(flags, async (client) => {
-          const started = await client.start(workflow, [workflowArg], { pattern: SAGA, workflowId: flags.id });
+          const started = await client.start(workflow, [workflowArg], { pattern: SAGA, workflowId: flags.id, memo });
           io.out(`workflow id: ${started.workflowId}`);
           io.out(`run id:      ${started.runId}`);
           io.out(`ui:          ${started.uiUrl}`);

@@ -44,6 +44,10 @@ describe('prism cdc', () => {
     const input = JSON.stringify({ pipeline, tables: [table], idleWaitMs: 300 });
     const out = await cli('start', '--input', input);
     assert.match(out, new RegExp(`workflow id: cdc-${pipeline}`));
+    const described = JSON.parse(
+      await runProcess([CLI, 'describe', `cdc-${pipeline}`, '-o', 'json']).then((r) => r.stdout),
+    );
+    assert.deepEqual(described.memo, { pipeline }, 'the pipeline is the execution’s business key, in its memo');
     assert.match(out, new RegExp(`ui: +http://127\\.0\\.0\\.1:8233/namespaces/default/workflows/cdc-${pipeline}/`));
 
     await waitFor('running', async () => /state: +running/.test(await cli('status', pipeline)));

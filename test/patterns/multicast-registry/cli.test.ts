@@ -69,6 +69,9 @@ describe('prism multicast', () => {
 
     // status: the progress query's counts (or, with --targets, the whole report) as one JSON document.
     const workflowId = /workflow id: (\S+)/.exec(sent.stdout)![1];
+    // The registry is the execution's business key, in its memo (the Temporal UI shows it).
+    const described = await runProcess([CLI, 'describe', workflowId, '-o', 'json']);
+    assert.deepEqual((JSON.parse(described.stdout) as { memo: object }).memo, { registry });
     const status = await prism('status', workflowId, '-o', 'json');
     assert.equal(status.code, 0, status.stderr);
     assert.deepEqual(JSON.parse(status.stdout), { targetCount: 2, delivered: 2, failed: 0, pending: 0, done: true });
