@@ -1,10 +1,14 @@
-// prism multicast: the multicast registry from the command line. Registry and inbox operations run
-// as short operation workflows (the CLI talks only to Temporal); send starts a multicast workflow,
-// and --wait polls its small `multicastProgress` query (counts only) until it finishes.
+// prism multicast: the multicast registry from the command line. With a worker config (--config or
+// PRISM_CONFIG), registry and inbox operations go straight to the registry's backend through a
+// guarded pool handle: a register or heartbeat is a few backend calls, not an execution in the
+// workflow list. Without one, the CLI talks only to Temporal and they run as short operation
+// workflows. send starts a multicast workflow either way, and --wait polls its small
+// `multicastProgress` query (counts only) until it finishes.
 // Every subcommand takes --registry <name> (default: $PRISM_MULTICAST_REGISTRY or "default").
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { MulticastRegistryClient, RegistryError, type MulticastHandle } from '../../client/multicast-registry';
 import type { PrismClient } from '../../client/prism-client';
+import { loadConfig } from '../../config/load';
 import { describeIssues } from '../../workflows/input';
 import { filterProblem, type Metadata } from '../../workflows/multicast-registry/filter';
 import {
@@ -25,6 +29,7 @@ import { withTemporal, withTemporalOptions, type TemporalFlags } from '../tempor
 
 interface RegistryFlags extends TemporalFlags {
   registry?: string;
+  config?: string;
 }
 
 const PROGRESS_POLL_MS = 1000;
@@ -50,7 +55,11 @@ function subcommand(name: string, description: string): Command {
   return withTemporalOptions(
     new Command(name)
       .description(description)
-      .option('--registry <name>', 'the registry (default: $PRISM_MULTICAST_REGISTRY or "default")'),
+      .option('--registry <name>', 'the registry (default: $PRISM_MULTICAST_REGISTRY or "default")')
+      .option(
+        '--config <file.yaml>',
+        "a worker config: registry operations then call the registry's backend directly, guarded, instead of running a workflow each (default: $PRISM_CONFIG)",
+      ),
   );
 }
 
@@ -59,23 +68,34 @@ function withRegistry(
   flags: RegistryFlags,
   fn: (registry: MulticastRegistryClient, prism: PrismClient) => Promise<number | void>,
 ): Promise<number | void> {
-  return withTemporal(flags, async (prism) => {
-    const name = flags.registry ?? process.env.PRISM_MULTICAST_REGISTRY ?? 'default';
-    let registry: MulticastRegistryClient;
-    try {
-      registry = new MulticastRegistryClient(prism, name);
-    } catch (err) {
-      throw new UsageError(`--registry: ${(err as Error).message}`);
-    }
-    try {
-      return await fn(registry, prism);
-    } catch (err) {
-      // Refused input is a usage error; conflicts and missing identities are plain failures.
-      if (err instanceof RegistryError && err.type === 'InvalidInput') throw new UsageError(err.message);
-      if (err instanceof RegistryError) throw new Error(`${err.type}: ${err.message}`);
-      throw err;
-    }
-  });
+  const file = flags.config ?? process.env.PRISM_CONFIG;
+  const config = file === undefined ? undefined : loadConfig(file);
+  return withTemporal(
+    flags,
+    async (prism) => {
+      const name = flags.registry ?? process.env.PRISM_MULTICAST_REGISTRY ?? 'default';
+      let registry: MulticastRegistryClient;
+      try {
+        registry = config
+          ? await MulticastRegistryClient.fromConfig(prism, name, config, { file })
+          : new MulticastRegistryClient(prism, name);
+      } catch (err) {
+        if (err instanceof RegistryError) throw new UsageError(`--registry: ${err.message}`);
+        throw err;
+      }
+      try {
+        return await fn(registry, prism);
+      } catch (err) {
+        // Refused input is a usage error; conflicts and missing identities are plain failures.
+        if (err instanceof RegistryError && err.type === 'InvalidInput') throw new UsageError(err.message);
+        if (err instanceof RegistryError) throw new Error(`${err.type}: ${err.message}`);
+        throw err;
+      } finally {
+        await registry.close();
+      }
+    },
+    config,
+  );
 }
 
 /** Polls the progress query, printing each change, until the multicast finishes; its final report. */

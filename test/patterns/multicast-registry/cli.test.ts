@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { uniqueName } from '../../helpers/env';
-import { DIST_ROOT, runProcess, startWorker, type WorkerProcess } from '../../helpers/worker-process';
+import { DIST_ROOT, runProcess, startWorker, writeConfig, type WorkerProcess } from '../../helpers/worker-process';
 import { stacks, workerConfig } from './stacks';
 
 const CLI = join(DIST_ROOT, 'src/cli/main.js');
@@ -29,6 +29,28 @@ describe('prism multicast', () => {
   });
 
   const prism = (...args: string[]) => runProcess([CLI, 'multicast', ...args, '--registry', registry]);
+
+  it('with --config, registry operations call the backend directly: no workflow, so no worker is needed', async () => {
+    // The config's task queue has no worker: an operation that ran as a workflow would never finish.
+    const file = writeConfig(workerConfig(uniqueName('mcr-no-worker'), stack, {}, { durability: true }));
+    const direct = uniqueName('direct');
+    const run = (...args: string[]) =>
+      runProcess([CLI, 'multicast', ...args, '--registry', direct, '--config', file], { timeoutMs: 30_000 });
+    const registered = await run('register', 'delta', '--metadata', '{"team":"d"}', '--ttl', '300');
+    assert.equal(registered.code, 0, registered.stderr);
+    const listed = await run('enumerate', '-o', 'json');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { identities: { identity: string }[] }).identities.map((r) => r.identity),
+      ['delta'],
+    );
+    const unknown = await run('heartbeat', 'nobody');
+    assert.equal(unknown.code, 1, unknown.stdout);
+    assert.match(unknown.stderr, /NotFound/);
+    const removed = await run('unregister', 'delta');
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(JSON.parse((await run('enumerate', '-o', 'json')).stdout).identities, []);
+  });
 
   it('register, enumerate, send --wait, unregister', async () => {
     for (const id of ['alpha', 'beta', 'gamma']) {
