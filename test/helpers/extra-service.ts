@@ -2,7 +2,7 @@
 // stack script (same code path as the shared one) on its own ports and data folder, so fault
 // tests can stop, restart or freeze it without disturbing the shared stack.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -128,7 +128,11 @@ export class ExtraService {
     const home = join(this.dir, 'kafka');
     if (!existsSync(join(main, 'libs')) || !existsSync(join(main, '.pom'))) return;
     mkdirSync(home, { recursive: true });
-    if (!existsSync(join(home, 'libs'))) symlinkSync(join(main, 'libs'), join(home, 'libs'));
+    const libs = join(home, 'libs');
+    if (!existsSync(libs)) {
+      rmSync(libs, { force: true }); // a link left dangling by a stack folder that moved
+      symlinkSync(join(main, 'libs'), libs);
+    }
     copyFileSync(join(main, '.pom'), join(home, '.pom'));
   }
 }
