@@ -3,11 +3,7 @@
 import type { LedgerBasic, LedgerChange, LedgerOutcome } from '../capabilities';
 import { checkLedgerChange } from '../ledger-checks';
 import { checkKey, type Limits } from '../limits';
-
-const DRIVER = 'memory';
-
-/** Monotonic milliseconds: retention must not jump with the wall clock. */
-const now = (): number => performance.now();
+import { DRIVER, now } from './context';
 
 export class MemoryLedger implements LedgerBasic {
   private readonly counters = new Map<string, number>();

@@ -9,9 +9,8 @@ import type { LedgerBasic, LedgerChange, LedgerOutcome, LedgerRefusal } from '..
 import { DriverError } from '../errors';
 import { checkLedgerChange } from '../ledger-checks';
 import { checkKey, type Limits } from '../limits';
+import { DRIVER } from './errors';
 import { LuaScript } from './lua';
-
-const DRIVER = 'redis';
 
 /**
  * KEYS: counter, change record, onlyAfter's record. ARGV: delta, initial ('' for none), floor
@@ -35,7 +34,7 @@ return {'applied', now}
 
 export interface RedisLedgerAccess {
   limits: Limits;
-  /** A name in the driver's reserved namespace (see redis-driver.ts). */
+  /** A name in the driver's reserved namespace (see context.ts). */
   internalKey(kind: string, ...parts: string[]): Buffer;
   eval(script: LuaScript, keys: Buffer[], args: string[]): Promise<unknown>;
   get(key: Buffer): Promise<Buffer | null>;

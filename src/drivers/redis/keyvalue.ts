@@ -1,0 +1,178 @@
+// keyvalue_basic, keyvalue_ttl, keyvalue_batch and keyvalue_cas on Redis: a value is a plain
+// string at its key; writes go through the Lua scripts of lua.ts, which keep the value's CAS
+// version (a companion key in the reserved namespace) in step with it. Scans are in scan.ts.
+import type {
+  Bytes,
+  CasResult,
+  KeyValueBasic,
+  KeyValueBatch,
+  KeyValueCas,
+  KeyValueTtl,
+  Versioned,
+} from '../capabilities';
+import { DriverError } from '../errors';
+import { checkBatch, checkKey, checkTtl, checkValue, type Limits } from '../limits';
+import { checkKeyList, ttlMs } from './checks';
+import type { RedisContext } from './context';
+import { DRIVER, invalid } from './errors';
+import * as lua from './lua';
+import { asBuffer, toBuffer } from './replies';
+
+export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch, KeyValueCas {
+  private readonly limits: Limits;
+
+  constructor(private readonly ctx: RedisContext) {
+    this.limits = ctx.limits;
+  }
+
+  // --- keyvalue_basic ---------------------------------------------------------------------------
+
+  async get(key: string): Promise<Bytes | null> {
+    return this.ctx.run(() => {
+      checkKey(DRIVER, key, this.limits);
+      return this.ctx.client.getBuffer(this.ctx.valueKey(key));
+    });
+  }
+
+  async set(key: string, value: Bytes): Promise<void> {
+    await this.ctx.run(() => {
+      checkKey(DRIVER, key, this.limits);
+      checkValue(DRIVER, value, this.limits);
+      return this.ctx.eval(lua.SET, this.pairKeys(key), [toBuffer(value), '']);
+    });
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      return Number(await this.ctx.eval(lua.DELETE_MANY, this.pairKeys(key), [])) > 0;
+    });
+  }
+
+  async exists(key: string): Promise<boolean> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      return (await this.ctx.client.exists(this.ctx.valueKey(key))) > 0;
+    });
+  }
+
+  // --- keyvalue_ttl -----------------------------------------------------------------------------
+
+  async setWithTtl(key: string, value: Bytes, ttlSeconds: number): Promise<void> {
+    await this.ctx.run(() => {
+      checkKey(DRIVER, key, this.limits);
+      checkValue(DRIVER, value, this.limits);
+      const ms = ttlMs(checkTtl(DRIVER, ttlSeconds));
+      return this.ctx.eval(lua.SET, this.pairKeys(key), [toBuffer(value), ms]);
+    });
+  }
+
+  async expire(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      const ms = ttlMs(checkTtl(DRIVER, ttlSeconds));
+      return Number(await this.ctx.eval(lua.EXPIRE, this.pairKeys(key), [ms])) === 1;
+    });
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      const ms = await this.ctx.client.pttl(this.ctx.valueKey(key));
+      if (ms === -2) return null;
+      if (ms === -1) return -1;
+      return Math.max(0, ms) / 1000;
+    });
+  }
+
+  async persist(key: string): Promise<boolean> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      return Number(await this.ctx.eval(lua.PERSIST, this.pairKeys(key), [])) === 1;
+    });
+  }
+
+  // --- keyvalue_batch ---------------------------------------------------------------------------
+
+  async getMany(keys: string[]): Promise<(Bytes | null)[]> {
+    return this.ctx.run(async () => {
+      const checked = checkKeyList(keys, this.limits);
+      if (checked.length === 0) return [];
+      return this.ctx.client.mgetBuffer(checked.map((k) => this.ctx.valueKey(k)));
+    });
+  }
+
+  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+    await this.ctx.run(async () => {
+      checkBatch(DRIVER, 'entries', entries);
+      for (const entry of entries) {
+        if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
+        checkKey(DRIVER, entry.key, this.limits);
+        checkValue(DRIVER, entry.value, this.limits);
+      }
+      if (entries.length === 0) return;
+      const keys = entries.flatMap(({ key }) => this.pairKeys(key));
+      await this.ctx.eval(
+        lua.SET_MANY,
+        keys,
+        entries.map(({ value }) => toBuffer(value)),
+      );
+    });
+  }
+
+  async deleteMany(keys: string[]): Promise<number> {
+    return this.ctx.run(async () => {
+      const checked = checkKeyList(keys, this.limits);
+      if (checked.length === 0) return 0;
+      const redisKeys = checked.flatMap((key) => this.pairKeys(key));
+      return Number(await this.ctx.eval(lua.DELETE_MANY, redisKeys, []));
+    });
+  }
+
+  // --- keyvalue_cas -----------------------------------------------------------------------------
+
+  async getVersioned(key: string): Promise<Versioned | null> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      const reply = await this.ctx.eval(lua.GET_VERSIONED, this.casKeys(key), []);
+      if (!Array.isArray(reply)) return null;
+      return { value: asBuffer(reply[0]), version: asBuffer(reply[1]).toString('utf8') };
+    });
+  }
+
+  async compareAndSet(
+    key: string,
+    value: Bytes,
+    expectedVersion: string | null,
+    ttlSeconds?: number,
+  ): Promise<CasResult> {
+    return this.ctx.run(async () => {
+      checkKey(DRIVER, key, this.limits);
+      checkValue(DRIVER, value, this.limits);
+      if (expectedVersion !== null && typeof expectedVersion !== 'string') {
+        throw invalid('expectedVersion must be a string or null');
+      }
+      const ms = ttlSeconds === undefined ? '' : ttlMs(checkTtl(DRIVER, ttlSeconds));
+      const expected = expectedVersion === null ? '' : `=${expectedVersion}`;
+      const reply = await this.ctx.eval(lua.COMPARE_AND_SET, this.casKeys(key), [toBuffer(value), expected, ms]);
+      if (!Array.isArray(reply)) throw new DriverError(DRIVER, 'Unavailable', 'unexpected reply to compareAndSet');
+      const version = asBuffer(reply[1]).toString('utf8');
+      return { ok: Number(reply[0]) === 1, version: version === '' ? null : version };
+    });
+  }
+
+  // --- keys -------------------------------------------------------------------------------------
+
+  private versionKey(key: string): Buffer {
+    return this.ctx.internalKey('v', key);
+  }
+
+  /** A value's key and its version's: the scripts that write a value take both. */
+  private pairKeys(key: string): Buffer[] {
+    return [this.ctx.valueKey(key), this.versionKey(key)];
+  }
+
+  private casKeys(key: string): Buffer[] {
+    return [this.ctx.valueKey(key), this.versionKey(key), this.ctx.internalKey('clock')];
+  }
+}
