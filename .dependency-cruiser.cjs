@@ -62,6 +62,8 @@ module.exports = {
   ],
   options: {
     tsPreCompilationDeps: true,
+    // A worktree may link node_modules from another checkout: keep the paths as they are written.
+    preserveSymlinks: true,
     tsConfig: { fileName: 'tsconfig.json' },
     doNotFollow: { path: 'node_modules' },
     exclude: { path: '^(dist|node_modules)/' },
