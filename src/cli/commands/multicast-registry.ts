@@ -63,10 +63,15 @@ function subcommand(name: string, description: string): Command {
   );
 }
 
-/** Runs `fn` with a registry client; registry errors become usage errors (bad input) or failures. */
+/**
+ * Runs `fn` with a registry client; registry errors become usage errors (bad input) or failures.
+ * usesBackends: false for commands that only talk to Temporal (send, status), which then open no
+ * backend even with a config.
+ */
 function withRegistry(
   flags: RegistryFlags,
   fn: (registry: MulticastRegistryClient, prism: PrismClient) => Promise<number | void>,
+  usesBackends = true,
 ): Promise<number | void> {
   const file = flags.config ?? process.env.PRISM_CONFIG;
   const config = file === undefined ? undefined : loadConfig(file);
@@ -76,9 +81,10 @@ function withRegistry(
       const name = flags.registry ?? process.env.PRISM_MULTICAST_REGISTRY ?? 'default';
       let registry: MulticastRegistryClient;
       try {
-        registry = config
-          ? await MulticastRegistryClient.fromConfig(prism, name, config, { file })
-          : new MulticastRegistryClient(prism, name);
+        registry =
+          config && usesBackends
+            ? await MulticastRegistryClient.fromConfig(prism, name, config, { file })
+            : new MulticastRegistryClient(prism, name);
       } catch (err) {
         if (err instanceof RegistryError) throw new UsageError(`--registry: ${err.message}`);
         throw err;
@@ -160,28 +166,34 @@ function send(context: CliContext): Command {
         const filter = parseJsonObject(flags.filter, '--filter');
         const problem = filterProblem(filter);
         if (problem) throw new UsageError(`--filter: ${problem.message}`);
-        return withRegistry(flags, async (registry, prism) => {
-          const handle = await registry.startMulticast(filter, flags.payload, {
-            delivery: flags.delivery,
-            channel: flags.channel,
-            contentType: flags.contentType,
-            batchSize: flags.batchSize,
-            concurrency: flags.concurrency,
-            workflowId: flags.id,
-          });
-          io.out(`workflow id: ${handle.workflowId}`);
-          io.out(`ui:          ${prism.uiUrl(handle.workflowId)}`);
-          if (!flags.wait) return watchForEmptyMatch(handle, io, registry.registry);
-          const cancel = warnIfNoWorker(prism, io);
-          const report = await follow(handle, io).finally(cancel);
-          io.out(progressLine(report));
-          io.out(`result:      ${report.targetCount} targets, ${report.delivered} delivered, ${report.failed} failed`);
-          if (report.targetCount === 0) noMatchWarning(io, registry.registry);
-          for (const s of report.statuses.filter((t) => t.status === 'failed').slice(0, 20)) {
-            io.out(`  failed ${s.identity} after ${s.attempts} attempt(s): ${s.error ?? ''}`);
-          }
-          return report.failed === 0 ? 0 : 1;
-        });
+        return withRegistry(
+          flags,
+          async (registry, prism) => {
+            const handle = await registry.startMulticast(filter, flags.payload, {
+              delivery: flags.delivery,
+              channel: flags.channel,
+              contentType: flags.contentType,
+              batchSize: flags.batchSize,
+              concurrency: flags.concurrency,
+              workflowId: flags.id,
+            });
+            io.out(`workflow id: ${handle.workflowId}`);
+            io.out(`ui:          ${prism.uiUrl(handle.workflowId)}`);
+            if (!flags.wait) return watchForEmptyMatch(handle, io, registry.registry);
+            const cancel = warnIfNoWorker(prism, io);
+            const report = await follow(handle, io).finally(cancel);
+            io.out(progressLine(report));
+            io.out(
+              `result:      ${report.targetCount} targets, ${report.delivered} delivered, ${report.failed} failed`,
+            );
+            if (report.targetCount === 0) noMatchWarning(io, registry.registry);
+            for (const s of report.statuses.filter((t) => t.status === 'failed').slice(0, 20)) {
+              io.out(`  failed ${s.identity} after ${s.attempts} attempt(s): ${s.error ?? ''}`);
+            }
+            return report.failed === 0 ? 0 : 1;
+          },
+          false,
+        );
       }),
     );
 }
@@ -196,14 +208,18 @@ function status(context: CliContext): Command {
       act(context, async (command) => {
         const [workflowId] = command.processedArgs as [string];
         const flags = command.opts<RegistryFlags & { targets?: boolean; output: OutputFormat }>();
-        return withRegistry(flags, async (registry) => {
-          const handle = registry.multicastOf(workflowId);
-          const value = flags.targets ? await handle.report() : await handle.progress();
-          const { targetCount, delivered, failed, pending, done } = value;
-          print(context.io, flags.output, value, () =>
-            recordLines({ targetCount, delivered, failed, pending, done, ui: handle.uiUrl }),
-          );
-        });
+        return withRegistry(
+          flags,
+          async (registry) => {
+            const handle = registry.multicastOf(workflowId);
+            const value = flags.targets ? await handle.report() : await handle.progress();
+            const { targetCount, delivered, failed, pending, done } = value;
+            print(context.io, flags.output, value, () =>
+              recordLines({ targetCount, delivered, failed, pending, done, ui: handle.uiUrl }),
+            );
+          },
+          false,
+        );
       }),
     );
 }
