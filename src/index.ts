@@ -115,6 +115,7 @@ export type { PrismMetrics } from './observability/metrics';
 
 // The client
 export { PrismClient, type PrismClientOptions, type Started } from './client/prism-client';
+export { SagaClient, SagaInputError, checkDefinition, checkOrderInput, type SagaSummary } from './client/saga';
 export { PAYLOAD_CONVERTER } from './runtime/workflow-bundle';
 
 // Values in payloads

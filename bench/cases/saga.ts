@@ -5,7 +5,7 @@
 // CONCURRENCY executions in flight.
 import { randomUUID } from 'node:crypto';
 import { PrismClient } from '../../src/client/prism-client';
-import type { OrderSagaInput } from '../../src/workflows/saga/order-input';
+import type { OrderSagaInput } from '../../src/workflows/saga/input';
 import { sagaWorkerConfig } from '../../test/helpers/saga-env';
 import { startWorker } from '../../test/helpers/worker-process';
 import { percentile } from '../lib/stats';

@@ -1,8 +1,8 @@
 // The saga pattern: the order example's activities on its three slots, the order saga, its
 // saga-less baseline and the interpreter of declarative sagas.
-import { orderCacheActivities } from '../activities/saga/order-cache';
-import { orderEventActivities } from '../activities/saga/order-events';
-import { orderLedgerActivities } from '../activities/saga/order-orders';
+import { orderCacheActivities } from '../activities/saga/cache-activities';
+import { orderEventActivities } from '../activities/saga/events-activities';
+import { orderLedgerActivities } from '../activities/saga/orders-activities';
 import { sagaSettingsSchema, type SagaSettings } from '../activities/saga/settings';
 import { definePattern } from '../sdk/pattern';
 import { SAGA, sagaSlots } from '../workflows/saga/slots';

@@ -3,4 +3,5 @@ export { kvProbeWorkflow } from './kv-probe/workflow';
 export { sessionReplicationWorkflow, sessionRebalanceWorkflow } from './session-store/workflow';
 export { cdcPipelineWorkflow } from './cdc/workflow';
 export { multicastWorkflow, multicastRegistryOperationWorkflow } from './multicast-registry/workflow';
-export { orderSagaWorkflow, orderPlainWorkflow, declarativeSagaWorkflow } from './saga';
+export { orderSagaWorkflow, orderPlainWorkflow } from './saga/workflow';
+export { declarativeSagaWorkflow } from './saga/declarative-workflow';

@@ -5,8 +5,8 @@
 // imply.
 import { Client } from 'pg';
 import type { PrismClient } from '../../src/client/prism-client';
-import type { OrderSagaInput } from '../../src/workflows/saga/order-input';
-import type { SagaResult } from '../../src/workflows/saga/saga';
+import type { OrderSagaInput } from '../../src/workflows/saga/input';
+import type { SagaResult } from '../../src/workflows/saga/run-saga';
 import { SAGA_LEDGER_SQL, sagaLedgerKeys } from './config';
 import { examples, retrying, sleep, until, type PatternCheck, type PatternLoad } from './load';
 import type { ChaosStack } from './stack';

@@ -24,6 +24,7 @@ describe('public API', () => {
       'ConfigError',
       'StartupError',
       'PrismClient',
+      'SagaClient',
       'BackendPool',
       'PAYLOAD_CONVERTER',
       'CAPABILITIES',

@@ -2,17 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
-import { describeIssues } from '../../workflows/input';
-import { declarativeSagaWorkflow } from '../../workflows/saga/declarative-workflow';
-import { validateDefinition } from '../../workflows/saga/definition';
-import { orderSagaInput } from '../../workflows/saga/order-input';
-import { orderSagaWorkflow } from '../../workflows/saga/order-workflow';
-import type { SagaState } from '../../workflows/saga/plan';
-import { SAGA } from '../../workflows/saga/slots';
+import { checkDefinition, checkOrderInput, SagaClient, SagaInputError } from '../../client/saga';
+import type { OrderSagaInput } from '../../workflows/saga/input';
+import type { SagaState, SagaStatus } from '../../workflows/saga/logic';
 import { act, examples, type CliContext } from '../command-kit';
-import { parseJsonInput, UsageError } from '../io';
+import { parseJsonObject, UsageError } from '../io';
 import { waitWatched } from '../no-poller-warning';
-import type { PrismClient, Started } from '../../client/prism-client';
 import { outputOption, print, recordLines, tableLines, type OutputFormat } from '../output';
 import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
 
@@ -61,28 +56,22 @@ function start(context: CliContext): Command {
       act(context, async (command) => {
         const [name] = command.processedArgs as [string | undefined];
         const flags = command.opts<StartFlags>();
-        const input = parseJsonInput(flags.input);
-        // Started by function reference: the argument and the result are typed from the workflow.
-        let startSaga: (
-          client: PrismClient,
-        ) => Promise<Started<typeof orderSagaWorkflow | typeof declarativeSagaWorkflow>>;
-        if (flags.definition !== undefined) {
-          if (name !== undefined) throw new UsageError('saga start takes either a saga name or --definition');
-          const definition = readDefinition(flags.definition);
-          const { problems } = validateDefinition(definition, input);
-          if (problems.length > 0) throw new UsageError(`invalid saga definition:\n  ${problems.join('\n  ')}`);
-          const arg = { definition, input } as Parameters<typeof declarativeSagaWorkflow>[0];
-          startSaga = (client) => client.start(declarativeSagaWorkflow, [arg], { pattern: SAGA, workflowId: flags.id });
-        } else {
-          if (name !== 'order') throw new UsageError('saga start: name the saga ("order") or give --definition <file>');
-          const parsed = orderSagaInput.safeParse(input);
-          if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
-          const arg = input as Parameters<typeof orderSagaWorkflow>[0];
-          const memo = { orderId: parsed.data.orderId };
-          startSaga = (client) => client.start(orderSagaWorkflow, [arg], { pattern: SAGA, workflowId: flags.id, memo });
-        }
+        const input = parseJsonObject(flags.input ?? '{}', '--input');
+        if (flags.definition !== undefined && name !== undefined)
+          throw new UsageError('saga start takes either a saga name or --definition');
+        if (flags.definition === undefined && name !== 'order')
+          throw new UsageError('saga start: name the saga ("order") or give --definition <file>');
+        const definition = flags.definition === undefined ? undefined : readDefinition(flags.definition);
+        // Refused before connecting: a bad input is a usage error, whether or not Temporal is up.
+        refusedAsUsage(() =>
+          definition === undefined ? checkOrderInput(input, '--input') : checkDefinition(definition, input),
+        );
         return withTemporal(flags, async (client) => {
-          const started = await startSaga(client);
+          const sagas = new SagaClient(client);
+          const started =
+            definition === undefined
+              ? await sagas.startOrder(input as OrderSagaInput, { workflowId: flags.id, field: '--input' })
+              : await sagas.startDeclarative(definition, input, { workflowId: flags.id });
           io.out(`workflow id: ${started.workflowId}`);
           io.out(`run id:      ${started.runId}`);
           io.out(`ui:          ${started.uiUrl}`);
@@ -94,6 +83,16 @@ function start(context: CliContext): Command {
         });
       }),
     );
+}
+
+/** A refused input is the caller's mistake: exit 2 like any usage error. */
+function refusedAsUsage(check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    if (err instanceof SagaInputError) throw new UsageError(err.message);
+    throw err;
+  }
 }
 
 function stateLines(state: SagaState): string[] {
@@ -129,7 +128,7 @@ function status(context: CliContext): Command {
         const [workflowId] = command.processedArgs as [string];
         const flags = command.opts<TemporalFlags & { output: OutputFormat }>();
         await withTemporal(flags, async (client) => {
-          const state = await client.handle(workflowId).query<SagaState>('sagaStatus');
+          const state = await new SagaClient(client).status(workflowId);
           print(context.io, flags.output, state, () => stateLines(state));
         });
       }),
@@ -146,19 +145,9 @@ function list(context: CliContext): Command {
     .addHelpText('after', examples('prism saga list --status compensated'))
     .action(
       act(context, async (command) => {
-        const flags = command.opts<TemporalFlags & { status?: string; output: OutputFormat }>();
-        const query = `PrismPattern = '${SAGA}'` + (flags.status ? ` AND PrismStatus = '${flags.status}'` : '');
+        const flags = command.opts<TemporalFlags & { status?: SagaStatus; output: OutputFormat }>();
         await withTemporal(flags, async (client) => {
-          const sagas: { workflowId: string; type: string; status: string | null; started: string }[] = [];
-          for await (const w of client.temporal.workflow.list({ query })) {
-            const s = w.searchAttributes?.PrismStatus;
-            sagas.push({
-              workflowId: w.workflowId,
-              type: w.type,
-              status: Array.isArray(s) ? String(s[0]) : null,
-              started: w.startTime.toISOString(),
-            });
-          }
+          const sagas = await new SagaClient(client).list(flags.status);
           print(context.io, flags.output, sagas, () =>
             tableLines(
               ['workflow id', 'type', 'status', 'started'],

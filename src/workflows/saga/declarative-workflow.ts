@@ -7,7 +7,7 @@ import type { Capability } from '../../drivers/capabilities';
 import type { SlotBindings } from '../../sdk/slot';
 import { bindSlots, useSlot, useSlotActivities } from '../slots';
 import { validateDefinition, type CallDefinition, type StepDefinition } from './definition';
-import { INVALID_SAGA, runSaga, type SagaResult, type SagaStep, type StepContext, type StepOptions } from './saga';
+import { INVALID_SAGA, runSaga, type SagaResult, type SagaStep, type StepContext, type StepOptions } from './run-saga';
 import { render } from './template';
 import { SAGA } from './slots';
 

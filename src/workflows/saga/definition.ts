@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { CAPABILITY_OPERATIONS, type Capability } from '../../drivers/capabilities';
 import { describeIssues } from '../input';
-import { checkStages, type StepShape } from './plan';
+import { checkStages, type StepShape } from './logic';
 import { hasPath, isValidPath, templateReferences } from './template';
 import { SAGA_SLOT_ACTIVITIES, sagaSlots, type SagaSlotName } from './slots';
 

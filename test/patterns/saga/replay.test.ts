@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { PAYLOAD_CONVERTER } from '../../../src/runtime/workflow-bundle';
-import { ORDER_KEYS_PATCH } from '../../../src/workflows/saga/order-workflow';
+import { ORDER_KEYS_PATCH } from '../../../src/workflows/saga/workflow';
 import { DIST_ROOT } from '../../helpers/worker-process';
 
 // The histories live in the source tree; tests run from dist/, so look in both.

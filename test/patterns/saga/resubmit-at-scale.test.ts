@@ -6,14 +6,14 @@
 // applies nothing. Balances are read from the backend itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { orderLedgerActivities, type OrdersDriver } from '../../../src/activities/saga/order-orders';
+import { orderLedgerActivities, type OrdersDriver } from '../../../src/activities/saga/orders-activities';
 import type { Driver } from '../../../src/drivers/driver';
 import { postgresDriver } from '../../../src/drivers/postgres';
 import { redisDriver } from '../../../src/drivers/redis';
 import { PrismClient } from '../../../src/client/prism-client';
-import type { OrderSagaInput } from '../../../src/workflows/saga/order-input';
-import { orderKeys } from '../../../src/workflows/saga/order-types';
-import type { OrderSagaResult } from '../../../src/workflows/saga/order-workflow';
+import type { OrderSagaInput } from '../../../src/workflows/saga/input';
+import { orderKeys } from '../../../src/workflows/saga/input';
+import type { OrderSagaResult } from '../../../src/workflows/saga/workflow';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { SAGA_SCHEMA, SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
 import { startWorker, type WorkerProcess } from '../../helpers/worker-process';

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { PrismClient } from '../../../src/client/prism-client';
-import { orderKeys } from '../../../src/workflows/saga/order-types';
-import type { SagaState } from '../../../src/workflows/saga/plan';
-import type { SagaResult } from '../../../src/workflows/saga/saga';
+import { orderKeys } from '../../../src/workflows/saga/input';
+import type { SagaState } from '../../../src/workflows/saga/logic';
+import type { SagaResult } from '../../../src/workflows/saga/run-saga';
 import { uniqueName } from '../../helpers/env';
 import { writeSagaFaults } from '../../fixtures/saga-faults/interceptor';
 import { orderInput, SagaBackends, sagaFaultsDir, startSagaFaultWorker } from '../../helpers/saga-env';

@@ -13,8 +13,8 @@ import type {
   OrderOutcome,
   PaymentRequest,
   StockRequest,
-} from '../../workflows/saga/order-types';
-import { orderKeys } from '../../workflows/saga/order-types';
+} from '../../workflows/saga/input';
+import { orderKeys } from '../../workflows/saga/input';
 import { legacyCount } from './legacy-ledger';
 
 export type OrdersDriver = Ops<'keyvalue_basic' | 'keyvalue_cas' | 'ledger_basic'>;

@@ -7,12 +7,13 @@ import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { PrismClient } from '../../../src/client/prism-client';
+import { SagaClient } from '../../../src/client/saga';
 import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
-import { ORDER_STEPS, type OrderSagaInput } from '../../../src/workflows/saga/order-input';
-import { orderKeys } from '../../../src/workflows/saga/order-types';
-import type { OrderSagaResult } from '../../../src/workflows/saga/order-workflow';
-import type { SagaState } from '../../../src/workflows/saga/plan';
-import type { SagaResult } from '../../../src/workflows/saga/saga';
+import { ORDER_STEPS, type OrderSagaInput } from '../../../src/workflows/saga/input';
+import { orderKeys } from '../../../src/workflows/saga/input';
+import type { OrderSagaResult } from '../../../src/workflows/saga/workflow';
+import type { SagaState } from '../../../src/workflows/saga/logic';
+import type { SagaResult } from '../../../src/workflows/saga/run-saga';
 import { uniqueName } from '../../helpers/env';
 import { writeSagaFaults, type SagaFaults } from '../../fixtures/saga-faults/interceptor';
 import { orderInput, SagaBackends, sagaFaultsDir, startSagaFaultWorker } from '../../helpers/saga-env';
@@ -42,7 +43,7 @@ describe('order saga on Postgres, Kafka and Redis', () => {
   async function startOrder(input: OrderSagaInput, faults?: SagaFaults): Promise<WorkflowHandle> {
     const workflowId = uniqueName('saga-order');
     if (faults) writeSagaFaults(faultsDir, workflowId, faults);
-    const started = await client.start('orderSagaWorkflow', [input], { pattern: 'saga', workflowId });
+    const started = await new SagaClient(client).startOrder(input, { workflowId });
     recorded.push({ name: `${input.orderId} (${workflowId})`, handle: started.handle });
     return started.handle;
   }

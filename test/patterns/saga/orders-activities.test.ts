@@ -8,11 +8,11 @@ import {
   orderLedgerActivities,
   type OrdersActivities,
   type OrdersDriver,
-} from '../../../src/activities/saga/order-orders';
+} from '../../../src/activities/saga/orders-activities';
 import type { Driver } from '../../../src/drivers/driver';
 import { memoryConfigSchema, memoryDriver } from '../../../src/drivers/memory';
-import { orderKeys } from '../../../src/workflows/saga/order-types';
-import type { SagaResult } from '../../../src/workflows/saga/saga';
+import { orderKeys } from '../../../src/workflows/saga/input';
+import type { SagaResult } from '../../../src/workflows/saga/run-saga';
 
 const DAY_MS = 24 * 3_600_000;
 

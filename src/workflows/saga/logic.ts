@@ -1,6 +1,6 @@
 // The saga's planning logic, pure: which shapes are valid, how each event moves the saga's state,
 // which compensations run (and in what order) once a step has failed for good. The workflow
-// runtime (saga.ts) only executes what this module decides, so every rule here is unit-tested
+// runtime (run-saga.ts) only executes what this module decides, so every rule here is unit-tested
 // without Temporal.
 
 export type SagaStatus = 'running' | 'compensating' | 'completed' | 'compensated' | 'compensation_failed';

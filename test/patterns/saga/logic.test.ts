@@ -13,7 +13,7 @@ import {
   type SagaState,
   type Stages,
   type StepShape,
-} from '../../../src/workflows/saga/plan';
+} from '../../../src/workflows/saga/logic';
 
 const s = (name: string, extra: Partial<StepShape> = {}): StepShape => ({
   name,

@@ -1,6 +1,6 @@
 // The saga primitive for workflow code: run steps in order (parallel groups together); when one
 // fails for good, run the compensations of the completed steps in reverse order; past the pivot,
-// retry forward instead. The rules live in plan.ts; this file only executes them, keeps the
+// retry forward instead. The rules live in logic.ts; this file only executes them, keeps the
 // state queryable (`sagaStatus`) and mirrors the status into search attributes.
 import {
   ActivityFailure,
@@ -30,11 +30,11 @@ import {
   type SagaStatus,
   type Stages,
   type StepOutcome,
-} from './plan';
+} from './logic';
 import { idempotencyKey } from './template';
 
-export type { CompensationReport, SagaState, SagaStatus, StepOutcome } from './plan';
-export { skippedReason } from './plan';
+export type { CompensationReport, SagaState, SagaStatus, StepOutcome } from './logic';
+export { skippedReason } from './logic';
 
 /** Per-step activity options: the action's and the compensation's are set separately. */
 export interface StepOptions {

@@ -5,17 +5,17 @@ import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@t
 import { parseInput } from '../input';
 import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
-import type { CacheActivities } from '../../activities/saga/order-cache';
-import type { EventsActivities } from '../../activities/saga/order-events';
-import type { OrdersActivities } from '../../activities/saga/order-orders';
+import type { CacheActivities } from '../../activities/saga/cache-activities';
+import type { EventsActivities } from '../../activities/saga/events-activities';
+import type { OrdersActivities } from '../../activities/saga/orders-activities';
 import {
   legacyOrderSagaInput,
   orderSagaInput,
   type OrderSagaInput,
   type OrderSagaSettings,
   type OrderStep,
-} from './order-input';
-import { runSaga, step, type SagaResult, type StepOptions } from './saga';
+} from './input';
+import { runSaga, step, type SagaResult, type StepOptions } from './run-saga';
 import { SAGA } from './slots';
 
 /** The order saga's result; duplicateOf names the workflow whose outcome a re-submission returns. */

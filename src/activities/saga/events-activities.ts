@@ -3,7 +3,7 @@
 // carries its idempotency key as a header for consumers to drop duplicates by.
 import type { Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
-import type { OrderEvent } from '../../workflows/saga/order-types';
+import type { OrderEvent } from '../../workflows/saga/input';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 

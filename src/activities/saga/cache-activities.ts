@@ -2,8 +2,8 @@
 // deleting a key are idempotent by nature: a retry writes the same value again.
 import type { Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
-import type { CompensationReport } from '../../workflows/saga/saga';
-import { orderKeys } from '../../workflows/saga/order-types';
+import type { CompensationReport } from '../../workflows/saga/run-saga';
+import { orderKeys } from '../../workflows/saga/input';
 
 export function orderCacheActivities(driver: Ops<'keyvalue_basic'>) {
   return {
