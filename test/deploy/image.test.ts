@@ -1,12 +1,14 @@
 // The worker's container image (Dockerfile, built by scripts/image): at most 200 MB, runs as a
-// non-root user on a read-only root file system, and its worker, configured by a mounted YAML
-// file with a secret from the environment, completes a workflow against the running stack.
+// non-root user on a read-only root file system, ships every built-in driver's client library,
+// and its worker, configured by a mounted YAML file with a secret from the environment,
+// completes a workflow against the running stack.
 //
 // Building the image takes minutes (podman/buildah from Debian, a debootstrap base, npm ci), so
 // the test command does not build it: this file skips, saying why, unless the image is built.
 //   scripts/image build && node --test dist/test/deploy/image.test.js
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
@@ -116,6 +118,16 @@ describe('container image', () => {
     assert.match(stdout, /^Name:\s+node$/m);
     const inspect = image(['podman', 'image', 'inspect', '--format', '{{.Config.User}}', IMAGE]);
     assert.equal(inspect.stdout.trim(), `${NONROOT_UID}:${NONROOT_UID}`);
+  });
+
+  it("ships every built-in driver's client library (the package's optional peer dependencies)", { skip }, () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { peerDependencies: object };
+    const modules = Object.keys(pkg.peerDependencies);
+    assert.ok(modules.includes('ioredis') && modules.includes('pg') && modules.includes('kafkajs'));
+    const script = `for (const m of ${JSON.stringify(modules)}) require(m); console.log('loaded', ${modules.length})`;
+    const { code, stdout, stderr } = image(['run', '--entrypoint', 'node', '--', '-e', script]);
+    assert.equal(code, 0, stderr);
+    assert.equal(stdout.trim(), `loaded ${modules.length}`);
   });
 
   it('completes a kv-probe workflow through the stack, and /health is OK', { skip }, async () => {
