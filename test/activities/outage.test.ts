@@ -94,6 +94,9 @@ describe('backend outage', () => {
     }
     await waitFor('breaker closed', async () => (await fetch(`${base}/health`)).status === 200);
     const after = await (await fetch(`${base}/metrics`)).text();
-    assert.match(after, /prism_circuit_breaker_transitions_total\{backend="cache",from="half-open",to="closed"\} [1-9]/);
+    assert.match(
+      after,
+      /prism_circuit_breaker_transitions_total\{backend="cache",from="half-open",to="closed"\} [1-9]/,
+    );
   });
 });

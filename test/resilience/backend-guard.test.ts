@@ -64,7 +64,10 @@ describe('BackendGuard', () => {
       (e) => e === err,
     );
     assert.equal(await value(registry, 'prism_driver_operations_total', op('kv.get', 'error')), 1);
-    assert.equal(await value(registry, 'prism_driver_errors_total', { operation: 'kv.get', error_type: 'NotFound' }), 1);
+    assert.equal(
+      await value(registry, 'prism_driver_errors_total', { operation: 'kv.get', error_type: 'NotFound' }),
+      1,
+    );
     assert.equal(guard.state(), 'closed');
   });
 
@@ -74,7 +77,11 @@ describe('BackendGuard', () => {
     assert.equal(guard.state(), 'open');
     assert.equal(await value(registry, 'prism_circuit_breaker_state', { backend: 'cache' }), 2);
     assert.equal(
-      await value(registry, 'prism_circuit_breaker_transitions_total', { backend: 'cache', from: 'closed', to: 'open' }),
+      await value(registry, 'prism_circuit_breaker_transitions_total', {
+        backend: 'cache',
+        from: 'closed',
+        to: 'open',
+      }),
       1,
     );
 

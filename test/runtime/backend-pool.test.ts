@@ -120,7 +120,10 @@ describe('BackendPool', () => {
         assert.equal(reached, 3, 'the open circuit kept the call from the driver');
         assert.deepEqual(pool.health(), { status: 'DEGRADED', openBreakers: ['fragile'] });
         assert.equal(
-          await metricValue(pool.registry, 'prism_driver_operations_total', { backend: 'fragile', status: 'circuit_open' }),
+          await metricValue(pool.registry, 'prism_driver_operations_total', {
+            backend: 'fragile',
+            status: 'circuit_open',
+          }),
           1,
         );
         assert.equal(await metricValue(pool.registry, 'prism_circuit_breaker_state', { backend: 'fragile' }), 2);

@@ -132,7 +132,10 @@ describe('cdc: a failed WAL heartbeat is retried, logged and counted', () => {
     assert.equal(slot.rows[0]?.past, true, 'the slot moved to the heartbeat position');
 
     const metrics = await registry.metrics();
-    assert.match(metrics, new RegExp(`prism_cdc_heartbeat_failures_total\\{backend="pg-heartbeat"\\} ${failedInAll}\\n`));
+    assert.match(
+      metrics,
+      new RegExp(`prism_cdc_heartbeat_failures_total\\{backend="pg-heartbeat"\\} ${failedInAll}\\n`),
+    );
     const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
     assert.equal(warnings.length, failedInAll, 'one warning per failure');
     assert.match(String(warnings[0]!.reason), /permission denied/);

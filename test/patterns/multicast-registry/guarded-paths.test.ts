@@ -116,7 +116,10 @@ describe('multicast registry client: direct and inbox paths are guarded', () => 
         assert.equal(reached.count, before, 'no call reached the driver while the circuit was open');
         assert.deepEqual(pool.health(), { status: 'DEGRADED', openBreakers: ['fragile'] });
         assert.equal(
-          await metricValue(pool.registry, 'prism_driver_operations_total', { backend: 'fragile', status: 'circuit_open' }),
+          await metricValue(pool.registry, 'prism_driver_operations_total', {
+            backend: 'fragile',
+            status: 'circuit_open',
+          }),
           4,
         );
       } finally {
