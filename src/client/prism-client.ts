@@ -30,15 +30,16 @@ export interface PrismClientOptions {
   config?: PrismConfig;
 }
 
-export interface Started {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a workflow's own parameter list
+type WorkflowFn = (...args: any[]) => Promise<unknown>;
+
+/** A started execution; `handle.result()` is typed from the workflow function it was started with. */
+export interface Started<F extends WorkflowFn = WorkflowFn> {
   workflowId: string;
   runId: string;
   uiUrl: string;
-  handle: WorkflowHandle;
+  handle: WorkflowHandle<F>;
 }
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a workflow's own parameter list
-type WorkflowFn = (...args: any[]) => Promise<unknown>;
 
 /**
  * While this process traces (startTracing, or the application's own tracer provider), a workflow
@@ -93,14 +94,16 @@ export class PrismClient {
   }
 
   /**
-   * Starts a workflow by type name (or function) with its input; tagged with its pattern. memo
-   * carries its business keys (an order id, a registry, a pipeline) to the Temporal UI.
+   * Starts a workflow with its input, tagged with its pattern. Pass the workflow function (its
+   * arguments and result are then typed from it); a type name is for workflows only known at run
+   * time (the CLI's `prism start <workflow>`). memo carries its business keys (an order id, a
+   * registry, a pipeline) to the Temporal UI.
    */
   async start<F extends WorkflowFn>(
     workflow: F | string,
     args: Parameters<F>,
     options: { pattern: string; workflowId?: string; memo?: Record<string, string> },
-  ): Promise<Started> {
+  ): Promise<Started<F>> {
     const workflowId = options.workflowId ?? `${options.pattern}-${randomUUID()}`;
     const startOptions = {
       taskQueue: this.taskQueue,

@@ -3,13 +3,13 @@
 // carries its idempotency key as a header for consumers to drop duplicates by.
 import type { Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
-import type { EventsActivities, OrderEvent } from '../../workflows/saga/order-types';
+import type { OrderEvent } from '../../workflows/saga/order-types';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
-export function orderEventActivities(driver: Ops<'pubsub_basic'>): ActivityMap {
-  const activities: EventsActivities = {
-    async publishEvent(key: string, event: OrderEvent) {
+export function orderEventActivities(driver: Ops<'pubsub_basic'>) {
+  return {
+    async publishEvent(key: string, event: OrderEvent): Promise<{ messageId: string }> {
       const body = { type: event.type, orderId: event.orderId, ...(event.data ?? {}) };
       const sent = await driver.publish(event.topic, new TextEncoder().encode(JSON.stringify(body)), {
         [IDEMPOTENCY_HEADER]: `${key}:${event.type}`,
@@ -17,6 +17,8 @@ export function orderEventActivities(driver: Ops<'pubsub_basic'>): ActivityMap {
       });
       return sent;
     },
-  };
-  return { ...activities };
+  } satisfies ActivityMap;
 }
+
+/** The events slot's activities, as the order workflow's typed proxy sees them. */
+export type EventsActivities = ReturnType<typeof orderEventActivities>;

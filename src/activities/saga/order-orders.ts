@@ -12,7 +12,6 @@ import type {
   LedgerChangeResult,
   LedgerUndoResult,
   OrderOutcome,
-  OrdersActivities,
   PaymentRequest,
   StockRequest,
 } from '../../workflows/saga/order-types';
@@ -29,7 +28,7 @@ function positive(what: string, n: number): number {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number): ActivityMap {
+export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number) {
   /**
    * Applies a change; a key without a counter starts from the blob ledger an earlier version kept
    * at the same key when there is one (so balances carry over an upgrade), else from opening.
@@ -72,28 +71,30 @@ export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number)
     return { ...outcome, skipped: `nothing to undo: ${undoes} was never applied to ${ledgerKey}` };
   };
 
-  const activities: OrdersActivities = {
-    reserveStock: async (key: string, r: StockRequest) =>
+  return {
+    reserveStock: async (key: string, r: StockRequest): Promise<LedgerChangeResult> =>
       take(orderKeys.stock(r.sku), `${key}:reserveStock`, positive('quantity', r.quantity), r.openingStock, {
         type: 'OutOfStock',
         missing: `unknown SKU ${r.sku}`,
         insufficient: (now) => `SKU ${r.sku}: ${now ?? 0} left, ${r.quantity} asked`,
       }),
-    releaseStock: async (key: string, r: StockRequest) =>
+    releaseStock: async (key: string, r: StockRequest): Promise<LedgerUndoResult> =>
       giveBack(orderKeys.stock(r.sku), `${key}:releaseStock`, `${key}:reserveStock`, positive('quantity', r.quantity)),
-    charge: async (key: string, r: PaymentRequest) =>
+    charge: async (key: string, r: PaymentRequest): Promise<LedgerChangeResult> =>
       take(orderKeys.account(r.customer), `${key}:charge`, positive('amount', r.amount), r.openingBalance, {
         type: 'PaymentDeclined',
         missing: `unknown customer ${r.customer}`,
         insufficient: () => `customer ${r.customer}: balance too low`,
       }),
-    refund: async (key: string, r: PaymentRequest) =>
+    refund: async (key: string, r: PaymentRequest): Promise<LedgerUndoResult> =>
       giveBack(orderKeys.account(r.customer), `${key}:refund`, `${key}:charge`, positive('amount', r.amount)),
-    async orderOutcome(orderId: string) {
+    /** The recorded outcome of an order, or null when none is recorded (or it is past the retention). */
+    async orderOutcome(orderId: string): Promise<OrderOutcome | null> {
       const stored = await driver.get(orderKeys.outcome(orderId));
       return stored ? (JSON.parse(decoder.decode(stored)) as OrderOutcome) : null;
     },
-    async recordOrderOutcome(orderId: string, outcome: OrderOutcome) {
+    /** Records an order's outcome unless one is recorded already; returns the one recorded first. */
+    async recordOrderOutcome(orderId: string, outcome: OrderOutcome): Promise<OrderOutcome> {
       const key = orderKeys.outcome(orderId);
       // Create-only: the first outcome recorded stays; it expires with the change ids it stands for.
       const written = await driver.compareAndSet(
@@ -106,6 +107,8 @@ export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number)
       const first = await driver.get(key);
       return first ? (JSON.parse(decoder.decode(first)) as OrderOutcome) : outcome;
     },
-  };
-  return { ...activities };
+  } satisfies ActivityMap;
 }
+
+/** The orders slot's activities, as the order workflow's typed proxy sees them. */
+export type OrdersActivities = ReturnType<typeof orderLedgerActivities>;

@@ -3,13 +3,16 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { describeIssues } from '../../workflows/input';
+import { declarativeSagaWorkflow } from '../../workflows/saga/declarative-workflow';
 import { validateDefinition } from '../../workflows/saga/definition';
 import { orderSagaInput } from '../../workflows/saga/order-input';
+import { orderSagaWorkflow } from '../../workflows/saga/order-workflow';
 import type { SagaState } from '../../workflows/saga/plan';
 import { SAGA } from '../../workflows/saga/slots';
 import { act, examples, type CliContext } from '../command-kit';
 import { parseJsonInput, UsageError } from '../io';
 import { waitWatched } from '../no-poller-warning';
+import type { PrismClient, Started } from '../../client/prism-client';
 import { outputOption, print, recordLines, tableLines, type OutputFormat } from '../output';
 import { withTemporal, withTemporalOptions, type TemporalFlags } from '../temporal';
 
@@ -59,31 +62,32 @@ function start(context: CliContext): Command {
         const [name] = command.processedArgs as [string | undefined];
         const flags = command.opts<StartFlags>();
         const input = parseJsonInput(flags.input);
-        let workflow: string;
-        let workflowArg: unknown;
-        let memo: Record<string, string> | undefined;
+        // Started by function reference: the argument and the result are typed from the workflow.
+        let startSaga: (
+          client: PrismClient,
+        ) => Promise<Started<typeof orderSagaWorkflow | typeof declarativeSagaWorkflow>>;
         if (flags.definition !== undefined) {
           if (name !== undefined) throw new UsageError('saga start takes either a saga name or --definition');
           const definition = readDefinition(flags.definition);
           const { problems } = validateDefinition(definition, input);
           if (problems.length > 0) throw new UsageError(`invalid saga definition:\n  ${problems.join('\n  ')}`);
-          workflow = 'declarativeSagaWorkflow';
-          workflowArg = { definition, input };
+          const arg = { definition, input } as Parameters<typeof declarativeSagaWorkflow>[0];
+          startSaga = (client) => client.start(declarativeSagaWorkflow, [arg], { pattern: SAGA, workflowId: flags.id });
         } else {
           if (name !== 'order') throw new UsageError('saga start: name the saga ("order") or give --definition <file>');
           const parsed = orderSagaInput.safeParse(input);
           if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
-          workflow = 'orderSagaWorkflow';
-          workflowArg = input;
-          memo = { orderId: parsed.data.orderId };
+          const arg = input as Parameters<typeof orderSagaWorkflow>[0];
+          const memo = { orderId: parsed.data.orderId };
+          startSaga = (client) => client.start(orderSagaWorkflow, [arg], { pattern: SAGA, workflowId: flags.id, memo });
         }
         return withTemporal(flags, async (client) => {
-          const started = await client.start(workflow, [workflowArg], { pattern: SAGA, workflowId: flags.id, memo });
+          const started = await startSaga(client);
           io.out(`workflow id: ${started.workflowId}`);
           io.out(`run id:      ${started.runId}`);
           io.out(`ui:          ${started.uiUrl}`);
           if (!flags.wait) return 0;
-          const result = (await waitWatched(client, io, started.handle.result())) as { status: string };
+          const result = await waitWatched(client, io, started.handle.result());
           io.out(`status:      ${result.status}`);
           io.out(`result:      ${JSON.stringify(result)}`);
           return result.status === 'completed' ? 0 : 1;

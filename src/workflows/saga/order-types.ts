@@ -1,5 +1,5 @@
-// The order example's activity signatures, shared by the workflow (typed proxies) and the
-// activity factories (src/activities/saga/order-*.ts). Pure types.
+// The order example's data types, shared by the workflow and the activity factories
+// (src/activities/saga/order-*.ts, whose return types are the workflow's activity proxies). Pure types.
 import type { LedgerRefusal } from '../../drivers/capabilities';
 import type { CompensationReport, SagaResult } from './saga';
 
@@ -35,32 +35,11 @@ export interface OrderOutcome {
   result: SagaResult;
 }
 
-export interface OrdersActivities {
-  reserveStock(key: string, request: StockRequest): Promise<LedgerChangeResult>;
-  releaseStock(key: string, request: StockRequest): Promise<LedgerUndoResult>;
-  charge(key: string, request: PaymentRequest): Promise<LedgerChangeResult>;
-  refund(key: string, request: PaymentRequest): Promise<LedgerUndoResult>;
-  /** The recorded outcome of an order, or null when none is recorded (or it is past the retention). */
-  orderOutcome(orderId: string): Promise<OrderOutcome | null>;
-  /** Records an order's outcome unless one is recorded already; returns the one recorded first. */
-  recordOrderOutcome(orderId: string, outcome: OrderOutcome): Promise<OrderOutcome>;
-}
-
 export interface OrderEvent {
   topic: string;
   type: string;
   orderId: string;
   data?: Record<string, unknown>;
-}
-
-export interface EventsActivities {
-  publishEvent(key: string, event: OrderEvent): Promise<{ messageId: string }>;
-}
-
-export interface CacheActivities {
-  cacheOrder(key: string, order: { orderId: string; data: Record<string, unknown> }): Promise<void>;
-  /** Skipped when no cached order was there to evict. */
-  evictOrder(key: string, order: { orderId: string }): Promise<CompensationReport | undefined>;
 }
 
 /** Where the example keeps things, so tests and tools look in the same place. */

@@ -5,7 +5,9 @@ import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@t
 import { parseInput } from '../input';
 import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
-import type { CacheActivities, EventsActivities, OrdersActivities } from './order-types';
+import type { CacheActivities } from '../../activities/saga/order-cache';
+import type { EventsActivities } from '../../activities/saga/order-events';
+import type { OrdersActivities } from '../../activities/saga/order-orders';
 import {
   legacyOrderSagaInput,
   orderSagaInput,

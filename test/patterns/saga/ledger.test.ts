@@ -4,10 +4,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { orderLedgerActivities, type OrdersDriver } from '../../../src/activities/saga/order-orders';
+import {
+  orderLedgerActivities,
+  type OrdersActivities,
+  type OrdersDriver,
+} from '../../../src/activities/saga/order-orders';
 import type { Driver } from '../../../src/drivers/driver';
 import { memoryConfigSchema, memoryDriver } from '../../../src/drivers/memory';
-import { orderKeys, type OrdersActivities } from '../../../src/workflows/saga/order-types';
+import { orderKeys } from '../../../src/workflows/saga/order-types';
 import type { SagaResult } from '../../../src/workflows/saga/saga';
 
 const DAY_MS = 24 * 3_600_000;
@@ -20,7 +24,7 @@ describe('saga ledger activities', () => {
   before(async () => {
     driver = await memoryDriver.create(memoryConfigSchema.parse({}), { backend: 'ledger-test' });
     ops = driver as unknown as OrdersDriver;
-    orders = orderLedgerActivities(ops, DAY_MS) as unknown as OrdersActivities;
+    orders = orderLedgerActivities(ops, DAY_MS);
   });
 
   after(() => driver.close());

@@ -12,7 +12,7 @@ import { postgresDriver } from '../../../src/drivers/postgres';
 import { redisDriver } from '../../../src/drivers/redis';
 import { PrismClient } from '../../../src/client/prism-client';
 import type { OrderSagaInput } from '../../../src/workflows/saga/order-input';
-import { orderKeys, type OrdersActivities } from '../../../src/workflows/saga/order-types';
+import { orderKeys } from '../../../src/workflows/saga/order-types';
 import type { OrderSagaResult } from '../../../src/workflows/saga/order-workflow';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { SAGA_SCHEMA, SagaBackends, sagaWorkerConfig } from '../../helpers/saga-env';
@@ -119,7 +119,7 @@ for (const backend of ['pg', 'redis'] as const) {
 
     it(`X's charge retried with its change id after ${OTHER_ORDERS} other changes applies nothing`, async () => {
       const balance = await backends.balance(customer);
-      const orders = orderLedgerActivities(driver as unknown as OrdersDriver, DAY_MS) as unknown as OrdersActivities;
+      const orders = orderLedgerActivities(driver as unknown as OrdersDriver, DAY_MS);
       const retried = await orders.charge(`${orderX.orderId}:charge`, { customer, amount: 1000 });
       assert.deepEqual(retried, { now: balance, applied: false, reason: 'duplicate' });
       // A whole saga again, without the outcome record: every change of X is still remembered.
