@@ -4,7 +4,7 @@
 // BENCH_REGION_A_PORT / BENCH_REGION_B_PORT), started through scripts/stack with a data folder
 // under .stack/extra/ and stopped after the last repetition.
 // Load: writes issued on a fixed schedule (not waiting for the previous ones) at each rate of
-// BENCH_REPLICATION_RATES (default 50,200 writes/s) for BENCH_REPLICATION_SECONDS (default 6),
+// BENCH_REPLICATION_RATES (default 50,200,1000 writes/s; 50,1000 with --quick) for BENCH_REPLICATION_SECONDS (default 6),
 // round-robin over rate ÷ 5 sessions (5 writes/s per session; the store's writers take turns
 // per session). Lag of a write = from the call that writes it in region a to the moment region b
 // holds that value or a newer one, seen through region b's keyspace notifications (a GET on
@@ -20,7 +20,9 @@ import { startWorker, testConfig, type WorkerProcess } from '../../test/helpers/
 import { percentile } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
 
-const RATES = (process.env.BENCH_REPLICATION_RATES ?? '50,200').split(',').map(Number);
+const RATES = (process.env.BENCH_REPLICATION_RATES ?? (process.env.BENCH_QUICK === '1' ? '50,1000' : '50,200,1000'))
+  .split(',')
+  .map(Number);
 const SECONDS = Number(process.env.BENCH_REPLICATION_SECONDS ?? 6);
 const WRITES_PER_SESSION_PER_SECOND = 5;
 const SETTLE_MS = 30_000;
@@ -151,7 +153,7 @@ async function steadyLoad(
 export const sessionReplicationCase: BenchCase = {
   id: 'session-replication',
   title: 'Session store replication lag (region a → b) under a steady write load',
-  about: `Two regions, each a redis-server of its own; writes issued on a fixed schedule for ${SECONDS} s at each rate, 5 writes/s per session. Lag = from the write call in region a to region b holding that value or a newer one (keyspace notifications on b, the same observer for both sides). "Write call returns" is the caller's wait: the store's setData includes its compare-and-set and the signal-with-start to the session's replication workflow. A rate beyond what the replication workflows keep up with shows a lag that grows with the run's length (queueing), not a steady state.`,
+  about: `Two regions, each a redis-server of its own; writes issued on a fixed schedule for ${SECONDS} s at each rate, 5 writes/s per session. Lag = from the write call in region a to region b holding that value or a newer one (keyspace notifications on b, the same observer for both sides). "Write call returns" is the caller's wait: the store's setData through the public client (its compare-and-set and whatever its write path does to have the write replicated). A rate beyond what the replication workflows keep up with shows a lag that grows with the run's length (queueing), not a steady state.`,
   async run(): Promise<Measurement[]> {
     const { a, b } = regionServers();
     const taskQueue = `bench-session-repl-${randomUUID().slice(0, 8)}`;
