@@ -76,6 +76,13 @@ class Observer {
     await this.sub.psubscribe('__keyspace@0__:*');
   }
 
+  /** A write the client refused: nothing of it is to be seen. */
+  forget(key: string, write: number): void {
+    const list = this.pending.get(key);
+    const i = list?.indexOf(write) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
   expect(key: string, write: number): void {
     const list = this.pending.get(key) ?? [];
     list.push(write);
@@ -91,6 +98,7 @@ class Observer {
     while (list.length > 0 && list[0] <= value) this.visibleAt.set(list.shift()!, at);
   }
 
+  /** Waits until `total` writes were seen (or the timeout). */
   async settle(total: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.visibleAt.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -109,6 +117,8 @@ interface Load {
   returnedP50: number;
   /** % of the writes seen in region b within SETTLE_MS after the last one. */
   visible: number;
+  /** % of the writes the client refused (an error from the write call, e.g. its bulkhead full). */
+  refused: number;
 }
 
 /**
@@ -125,6 +135,7 @@ async function steadyLoad(
   const total = Math.round(rate * SECONDS);
   const issuedAt: number[] = [];
   const returned: number[] = [];
+  let refused = 0;
   const writes: Promise<unknown>[] = [];
   const start = performance.now();
   for (let n = 0; n < total; n++) {
@@ -134,10 +145,18 @@ async function steadyLoad(
     observer.expect(keyOf(n % lanes), n);
     const t = performance.now();
     issuedAt[n] = t;
-    writes.push(write(n % lanes, n).then(() => returned.push(performance.now() - t)));
+    writes.push(
+      write(n % lanes, n).then(
+        () => returned.push(performance.now() - t),
+        () => {
+          refused++;
+          observer.forget(keyOf(n % lanes), n);
+        },
+      ),
+    );
   }
   await Promise.all(writes);
-  await observer.settle(total, SETTLE_MS);
+  await observer.settle(total - refused, SETTLE_MS);
   const lags = issuedAt.flatMap((t, n) => {
     const seen = observer.visibleAt.get(n);
     return seen === undefined ? [] : [seen - t];
@@ -147,6 +166,7 @@ async function steadyLoad(
     p99: percentile(lags, 99),
     returnedP50: percentile(returned, 50),
     visible: (lags.length / total) * 100,
+    refused: (refused / total) * 100,
   };
 }
 
@@ -272,6 +292,15 @@ export const sessionReplicationCase: BenchCase = {
             better: 'higher',
             ours: ours.visible,
             baseline: base.visible,
+            baselineName: BASELINE,
+            size: rate,
+          },
+          {
+            name: `% of writes refused by the client, ${label}`,
+            unit: '% refused',
+            better: 'lower',
+            ours: ours.refused,
+            baseline: base.refused,
             baselineName: BASELINE,
             size: rate,
           },
