@@ -48,6 +48,9 @@ export function advantage(s: Summary): number {
 const finite = (x: number, digits: number, suffix = ''): string =>
   Number.isFinite(x) ? `${x.toFixed(digits)}${suffix}` : '—';
 
+/** Two decimals, or three significant digits below 1 (sub-millisecond latencies). */
+const num = (x: number): string => (Math.abs(x) >= 1 || x === 0 ? x.toFixed(2) : x.toPrecision(3));
+
 /** "targets/s" → "target". */
 const itemOf = (unit: string): string => unit.replace(/\/s$/, '').replace(/s$/, '');
 
@@ -239,11 +242,11 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
           ? `${s.ours.length} run${s.ours.length === 1 ? '' : 's'} only`
           : `${(relativeSpread(s.ours) * 100).toFixed(0)}% / ${(relativeSpread(s.baseline) * 100).toFixed(0)}%`;
       if (Number.isNaN(b)) {
-        md.push(`| ${s.name} | ${o.toFixed(2)} ${s.unit} | — | — | — | ${spread.replace(/ \/ .*$/, '')} |`);
+        md.push(`| ${s.name} | ${num(o)} ${s.unit} | — | — | — | ${spread.replace(/ \/ .*$/, '')} |`);
         continue;
       }
       md.push(
-        `| ${s.name} | ${o.toFixed(2)} ${s.unit} | ${b.toFixed(2)} ${s.unit} (${s.baselineName}) | ${finite(o / b, 3)} | ${finite(advantage(s), 2, '×')} | ${spread} |`,
+        `| ${s.name} | ${num(o)} ${s.unit} | ${num(b)} ${s.unit} (${s.baselineName}) | ${finite(o / b, 3)} | ${finite(advantage(s), 2, '×')} | ${spread} |`,
       );
     }
     const byUnit = new Map<string, Summary[]>();

@@ -14,7 +14,7 @@ import { sagaFaultsDir, startSagaFaultWorker } from '../../test/helpers/saga-env
 import { percentile } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
 
-const SIZES = [30, 90];
+const SIZES = process.env.BENCH_QUICK === '1' ? [30] : [30, 90];
 const CONCURRENCY = 20;
 
 type Workflow = 'orderSagaWorkflow' | 'orderPlainWorkflow';
