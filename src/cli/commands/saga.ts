@@ -3,7 +3,6 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import { checkDefinition, checkOrderInput, SagaClient, SagaInputError } from '../../client/saga';
-import type { OrderSagaInput } from '../../workflows/saga/input';
 import type { SagaState, SagaStatus } from '../../workflows/saga/logic';
 import { act, examples, type CliContext } from '../command-kit';
 import { parseJsonObject, UsageError } from '../io';
@@ -63,14 +62,13 @@ function start(context: CliContext): Command {
           throw new UsageError('saga start: name the saga ("order") or give --definition <file>');
         const definition = flags.definition === undefined ? undefined : readDefinition(flags.definition);
         // Refused before connecting: a bad input is a usage error, whether or not Temporal is up.
-        refusedAsUsage(() =>
-          definition === undefined ? checkOrderInput(input, '--input') : checkDefinition(definition, input),
-        );
+        const order = definition === undefined ? refusedAsUsage(() => checkOrderInput(input, '--input')) : undefined;
+        if (definition !== undefined) refusedAsUsage(() => checkDefinition(definition, input));
         return withTemporal(flags, async (client) => {
           const sagas = new SagaClient(client);
           const started =
-            definition === undefined
-              ? await sagas.startOrder(input as OrderSagaInput, { workflowId: flags.id, field: '--input' })
+            order !== undefined
+              ? await sagas.startOrder(order, { workflowId: flags.id, field: '--input' })
               : await sagas.startDeclarative(definition, input, { workflowId: flags.id });
           io.out(`workflow id: ${started.workflowId}`);
           io.out(`run id:      ${started.runId}`);
@@ -86,9 +84,9 @@ function start(context: CliContext): Command {
 }
 
 /** A refused input is the caller's mistake: exit 2 like any usage error. */
-function refusedAsUsage(check: () => unknown): void {
+function refusedAsUsage<T>(check: () => T): T {
   try {
-    check();
+    return check();
   } catch (err) {
     if (err instanceof SagaInputError) throw new UsageError(err.message);
     throw err;
