@@ -1,11 +1,17 @@
-// Bundles the built-in workflows once, at build time, so the worker starts without webpack.
+// Bundles the built-in workflows once, at build time, so the worker starts without webpack: plain,
+// and with Temporal's OpenTelemetry workflow interceptors for a worker that traces.
 import { writeFileSync } from 'node:fs';
-import { buildWorkflowBundle, PREBUILT_BUNDLE } from '../src/runtime/workflow-bundle';
+import { buildWorkflowBundle, PREBUILT_BUNDLE, PREBUILT_TRACED_BUNDLE } from '../src/runtime/workflow-bundle';
 
 async function main(): Promise<void> {
-  const bundle = await buildWorkflowBundle();
-  writeFileSync(PREBUILT_BUNDLE, bundle.code);
-  process.stdout.write(`workflow bundle: ${PREBUILT_BUNDLE} (${(bundle.code.length / 1024).toFixed(0)} KiB)\n`);
+  for (const [path, traced] of [
+    [PREBUILT_BUNDLE, false],
+    [PREBUILT_TRACED_BUNDLE, true],
+  ] as const) {
+    const bundle = await buildWorkflowBundle([], { traced });
+    writeFileSync(path, bundle.code);
+    process.stdout.write(`workflow bundle: ${path} (${(bundle.code.length / 1024).toFixed(0)} KiB)\n`);
+  }
 }
 
 void main().catch((err: unknown) => {

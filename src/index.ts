@@ -112,6 +112,13 @@ export { BackendPool, type BackendPoolOptions } from './runtime/backend-pool';
 export type { BackendHandle, BackendHandleBase } from './runtime/backend-handle';
 export type { BackendGuard, GuardSnapshot } from './resilience/backend-guard';
 export type { PrismMetrics } from './observability/metrics';
+export {
+  startTracing,
+  tracingSettings,
+  type Tracing,
+  type TracingConfig,
+  type TracingSettings,
+} from './observability/tracing';
 
 // The client
 export { PrismClient, type PrismClientOptions, type Started } from './client/prism-client';

@@ -85,7 +85,7 @@ export const resilienceCase: BenchCase = {
   id: 'resilience',
   title: 'Resilience wrapper overhead per call',
   about:
-    'The guard as a worker builds it: default knobs, prom-client metrics on (driver_operation_* observed per call), ' +
+    'The guard as a worker builds it: default knobs, prom-client metrics on (prism_driver_operation* observed per call), ' +
     'reached through the activity interceptor the worker creates per execution; cockatiel is ' +
     'wrap(circuitBreaker, bulkhead), opossum a breaker with capacity. All run the same trivial async call, ' +
     `${CALLS.toLocaleString('en-US')} calls each in ${ROUNDS} interleaved rounds (median round).`,

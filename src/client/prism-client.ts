@@ -1,12 +1,19 @@
 // The typed client: start pattern workflows, wait for results, describe executions, and link to
 // them in the Temporal UI. Uses the same payload converter as the worker.
-import { Client, Connection, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import {
+  Client,
+  Connection,
+  type WorkflowClientInterceptor,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config/load';
 import type { PrismConfig } from '../config/schema';
 import { prepareConnectionSecurity } from '../config/prepare-security';
+import { tracerProviderRegistered } from '../observability/tracing';
 import { PAYLOAD_CONVERTER } from '../runtime/workflow-bundle';
 import { PRISM_PATTERN } from '../workflows/search-attributes';
 
@@ -32,6 +39,16 @@ export interface Started<F extends WorkflowFn = WorkflowFn> {
   runId: string;
   uiUrl: string;
   handle: WorkflowHandle<F>;
+}
+
+/**
+ * While this process traces (startTracing, or the application's own tracer provider), a workflow
+ * start is a span (StartWorkflow) whose context the workflow and its activities continue.
+ */
+async function tracingInterceptors(): Promise<WorkflowClientInterceptor[]> {
+  if (!tracerProviderRegistered()) return [];
+  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client');
+  return [new OpenTelemetryWorkflowClientInterceptor()];
 }
 
 export class PrismClient {
@@ -60,6 +77,7 @@ export class PrismClient {
       connection,
       namespace,
       dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER, payloadCodecs },
+      interceptors: { workflow: await tracingInterceptors() },
     });
     return new PrismClient(
       client,

@@ -2,6 +2,7 @@
 // design (snake_case); parsed durations are milliseconds.
 import { z } from 'zod';
 import { durationSchema as duration } from '../resilience/duration';
+import { tracingConfigSchema } from '../observability/tracing-config';
 import { codecSchema, temporalTlsSchema } from '../security/config';
 
 const name = z
@@ -97,6 +98,11 @@ export const configSchema = z
     patterns: z.record(z.string(), patternConfigSchema),
     /** Payload encryption (off by default) and its codec server for the Temporal UI. */
     codec: codecSchema.prefault({}),
+    /** OpenTelemetry traces over OTLP/HTTP (off by default; docs/tracing.md). */
+    telemetry: z
+      .object({ tracing: tracingConfigSchema.prefault({}) })
+      .strict()
+      .prefault({}),
     logging: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

@@ -1,5 +1,5 @@
 // What the worker does with the events drivers report (drivers/events.ts): log each one, with the
-// backend and the reason, and count failures per backend, e.g. cdc_heartbeat_failures_total.
+// backend and the reason, and count failures per backend, e.g. prism_cdc_heartbeat_failures_total.
 import { Counter, type Registry } from 'prom-client';
 import type { DriverEvent, DriverEventReport } from '../drivers/events';
 import type { Logger } from './logger';
@@ -12,7 +12,7 @@ export interface DriverEventMetrics {
 export function createDriverEventMetrics(registry: Registry): DriverEventMetrics {
   return {
     cdcHeartbeatFailuresTotal: new Counter({
-      name: 'cdc_heartbeat_failures_total',
+      name: 'prism_cdc_heartbeat_failures_total',
       help: 'Failed WAL heartbeats of CDC sources per backend (each is retried with backoff)',
       labelNames: ['backend'] as const,
       registers: [registry],

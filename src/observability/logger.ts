@@ -1,6 +1,8 @@
 // Structured JSON logs, one object per line. Fields whose names look secret are redacted, so a
 // config or an error object logged by mistake does not leak a password; resolved secret values
-// and URL passwords are scrubbed from every string, the message included.
+// and URL passwords are scrubbed from every string, the message included. A line written inside a
+// traced span carries its trace_id and span_id, so logs and traces join up.
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import { scrubText } from '../common/secret-registry';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -29,6 +31,12 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+/** The active span's ids (none while tracing is off: no context manager, no active span). */
+function traceIds(): { trace_id?: string; span_id?: string } {
+  const context = trace.getActiveSpan()?.spanContext();
+  return context && isSpanContextValid(context) ? { trace_id: context.traceId, span_id: context.spanId } : {};
+}
+
 export function createLogger(
   level: LogLevel = 'info',
   base: LogFields = {},
@@ -41,6 +49,7 @@ export function createLogger(
         ts: new Date().toISOString(),
         level: lvl,
         msg: scrubText(message),
+        ...traceIds(),
         ...(redact({ ...base, ...fields }) as LogFields),
       }),
     );

@@ -1,15 +1,30 @@
 // The worker's Prometheus series for driver calls, circuit breakers and bulkheads, in one
-// prom-client Registry (Temporal's own SDK metrics are exported separately by its Runtime).
+// prom-client Registry (Temporal's own SDK metrics are exported by its Runtime, named alike).
 // Nothing here runs prom-client's label handling on a successful call: the per-call series are
 // OperationSeries records, and the gauges are read from the guards when the registry is scraped.
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, register, Registry } from 'prom-client';
 import type { CircuitState } from '../resilience/circuit-breaker';
 import type { GuardGauges, OperationLabels, OperationStatus, ResilienceMetrics } from '../resilience/metrics';
 import { OperationSeries, type ReadableMetric } from './operation-series';
 
 export type { GuardGauges, OperationLabels, OperationStatus, ResilienceMetrics } from '../resilience/metrics';
 
-/** `circuit_breaker_state` values. */
+/** Every series of ours starts with this (docs/metrics.md lists them all). */
+export const METRIC_PREFIX = 'prism_';
+/** The Temporal SDK's series, exported by its runtime under this prefix. */
+export const TEMPORAL_METRIC_PREFIX = 'prism_temporal_';
+
+/**
+ * prom-client's default process and Node.js series (CPU, memory, event-loop lag, GC, handles),
+ * prefixed `prism_`, in prom-client's default registry, which /metrics serves: once per process,
+ * however many workers it runs.
+ */
+export function collectProcessMetrics(): void {
+  if (register.getSingleMetric(`${METRIC_PREFIX}process_cpu_seconds_total`)) return;
+  collectDefaultMetrics({ prefix: METRIC_PREFIX });
+}
+
+/** `prism_circuit_breaker_state` values. */
 export const CIRCUIT_STATE_VALUE: Readonly<Record<CircuitState, number>> = { closed: 0, 'half-open': 1, open: 2 };
 
 /** Driver calls take from sub-millisecond (Redis GET) to seconds (a slow Kafka produce). */
@@ -46,24 +61,24 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     registry,
     buckets: DURATION_BUCKETS,
     duration: {
-      name: 'driver_operation_duration_seconds',
+      name: 'prism_driver_operation_duration_seconds',
       help: 'Duration of driver operations as seen by the caller (bulkhead wait included), by outcome',
     },
     total: {
-      name: 'driver_operation_total',
-      help: 'Driver operations by outcome: ok, error, circuit_open, bulkhead_full',
+      name: 'prism_driver_operations_total',
+      help: 'Driver operations by outcome: ok, refused (a business outcome), error, circuit_open, bulkhead_full',
     },
   });
   const driverOperationDuration = operations.duration;
   const driverOperationTotal = operations.total;
   const driverErrorTotal = new Counter({
-    name: 'driver_error_total',
-    help: 'Failed driver operations by error type (driver error code, CircuitOpen, BulkheadFull, …)',
+    name: 'prism_driver_errors_total',
+    help: 'Failed driver operations by error type (driver error code, CircuitOpen, BulkheadFull, …); refusals are not errors',
     labelNames: ['backend', 'driver', 'operation', 'error_type'] as const,
     registers: [registry],
   });
   const circuitBreakerState = new Gauge({
-    name: 'circuit_breaker_state',
+    name: 'prism_circuit_breaker_state',
     help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open',
     labelNames: ['backend'] as const,
     registers: [registry],
@@ -72,13 +87,13 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     },
   });
   const circuitBreakerTransitionsTotal = new Counter({
-    name: 'circuit_breaker_transitions_total',
+    name: 'prism_circuit_breaker_transitions_total',
     help: 'Circuit breaker state changes per backend',
     labelNames: ['backend', 'from', 'to'] as const,
     registers: [registry],
   });
   const bulkheadInFlight = new Gauge({
-    name: 'bulkhead_in_flight',
+    name: 'prism_bulkhead_in_flight',
     help: 'Calls holding a bulkhead slot per backend',
     labelNames: ['backend'] as const,
     registers: [registry],
@@ -87,7 +102,7 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     },
   });
   const bulkheadQueued = new Gauge({
-    name: 'bulkhead_queued',
+    name: 'prism_bulkhead_queued',
     help: 'Calls waiting for a bulkhead slot per backend',
     labelNames: ['backend'] as const,
     registers: [registry],
@@ -96,7 +111,7 @@ export function createMetrics(registry: Registry = new Registry()): PrismMetrics
     },
   });
   const bulkheadRejectedTotal = new Counter({
-    name: 'bulkhead_rejected_total',
+    name: 'prism_bulkhead_rejected_total',
     help: 'Calls rejected by a full bulkhead (queue full or wait timed out) per backend',
     labelNames: ['backend'] as const,
     registers: [registry],

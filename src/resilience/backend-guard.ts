@@ -1,6 +1,8 @@
 // One backend's process-local protection: a bulkhead (bounded concurrency, queue and wait) around a
 // circuit breaker. Activity executions reach it through the activity interceptor, fast-path calls
 // (the session store) call `execute` directly; both share the same guard, so they share the limits.
+import { type Span, trace } from '@opentelemetry/api';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { isDriverError, isNetworkError } from '../drivers/errors';
 import { Bulkhead, type BulkheadRelease } from './bulkhead';
 import { type BreakerPermit, type CallOutcome, CircuitBreaker, type CircuitBreakerSnapshot } from './circuit-breaker';
@@ -8,6 +10,7 @@ import type { CircuitState } from './circuit-breaker';
 import { type Clock, systemClock } from './clock';
 import type { ResilienceConfig } from './config';
 import { BulkheadFullError, CircuitOpenError } from './errors';
+import { driverTracer, inDriverSpan, SPAN_ATTRIBUTE } from './driver-spans';
 import type { OperationLabels, OperationStatus, ResilienceMetrics } from './metrics';
 
 export interface BackendGuardOptions {
@@ -23,6 +26,11 @@ export interface BackendGuardOptions {
 export interface GuardCallOptions {
   /** Aborts the wait for a slot and is handed to the call (an activity's cancellation signal). */
   signal?: AbortSignal;
+  /**
+   * The capability of a direct driver call (a client's fast path): while tracing is on, the guard
+   * opens the call's span itself. Without it (an activity) the guard's events go on the active span.
+   */
+  capability?: { name: string; operation: string };
 }
 
 export interface GuardSnapshot {
@@ -37,11 +45,21 @@ export interface GuardSnapshot {
   breaker: CircuitBreakerSnapshot;
 }
 
+/**
+ * A business outcome, not a failure: an activity's `ApplicationFailure` of category BENIGN (an
+ * identity conflict, a refused ledger change). Temporal itself neither logs it as an error nor
+ * counts it as a failed activity; the guard counts it as `refused`, never in the driver errors.
+ */
+export function isBusinessOutcome(err: unknown): boolean {
+  return err instanceof ApplicationFailure && err.category === ApplicationFailureCategory.BENIGN;
+}
+
 /** The `error_type` label of a failed call. */
 export function errorType(err: unknown, signal?: AbortSignal): string {
   if (err instanceof CircuitOpenError) return 'CircuitOpen';
   if (err instanceof BulkheadFullError) return 'BulkheadFull';
   if (isDriverError(err)) return err.code;
+  if (err instanceof ApplicationFailure && err.type) return err.type;
   if (signal?.aborted) return 'Cancelled';
   if (isNetworkError(err)) return (err as { code: string }).code;
   return 'Other';
@@ -104,10 +122,25 @@ export class BackendGuard {
    * Throws CircuitOpenError, BulkheadFullError, the signal's reason if it aborts the wait, or
    * whatever `fn` throws.
    */
-  async execute<T>(
+  execute<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>, options: GuardCallOptions = {}): Promise<T> {
+    const tracer = driverTracer();
+    if (tracer === undefined) return this.run(operation, fn, options, undefined);
+    const { capability } = options;
+    if (!capability) return this.run(operation, fn, options, trace.getActiveSpan());
+    const call = {
+      backend: this.backend,
+      driver: this.driver,
+      capability: capability.name,
+      operation: capability.operation,
+    };
+    return inDriverSpan(tracer, call, (span) => this.run(operation, fn, options, span), isCallFailure);
+  }
+
+  private async run<T>(
     operation: string,
     fn: (signal: AbortSignal) => Promise<T>,
-    options: GuardCallOptions = {},
+    options: GuardCallOptions,
+    span: Span | undefined,
   ): Promise<T> {
     const started = this.clock.now();
     const labels = this.labels(operation);
@@ -117,7 +150,9 @@ export class BackendGuard {
     try {
       this.breaker.check();
       // A free slot is taken at once, without a turn of the microtask queue; only a wait is async.
-      release = (signal.aborted ? undefined : this.bulkhead.tryAcquire()) ?? (await this.bulkhead.acquire(signal));
+      release =
+        (signal.aborted ? undefined : this.bulkhead.tryAcquire()) ??
+        (span ? await this.waitForSlot(signal, span) : await this.bulkhead.acquire(signal));
       permit = this.breaker.acquire();
       const result = await fn(signal);
       permit.success();
@@ -125,7 +160,9 @@ export class BackendGuard {
       return result;
     } catch (err) {
       permit?.failure(err);
-      this.record(labels, statusOf(err, permit), started, errorType(err, signal));
+      const status = statusOf(err, permit);
+      this.record(labels, status, started, status === 'refused' ? undefined : errorType(err, signal));
+      if (span) rejectionEvent(span, this.backend, status, err);
       throw err;
     } finally {
       release?.();
@@ -155,6 +192,19 @@ export class BackendGuard {
     };
   }
 
+  /** A wait for a bulkhead slot, as two span events: its start (with the queue) and its end. */
+  private async waitForSlot(signal: AbortSignal, span: Span): Promise<BulkheadRelease> {
+    const waitStarted = this.clock.now();
+    span.addEvent('prism.bulkhead.wait', {
+      [SPAN_ATTRIBUTE.backend]: this.backend,
+      'prism.bulkhead.in_flight': this.bulkhead.inFlight,
+      'prism.bulkhead.queued': this.bulkhead.queued,
+    });
+    const release = await this.bulkhead.acquire(signal);
+    span.addEvent('prism.bulkhead.acquired', { 'prism.bulkhead.wait_ms': this.clock.now() - waitStarted });
+    return release;
+  }
+
   private labels(operation: string): OperationLabels {
     let labels = this.labelsByOperation.get(operation);
     if (!labels) {
@@ -172,9 +222,34 @@ export class BackendGuard {
   }
 }
 
+/** A span's failure: anything but a business outcome. */
+function isCallFailure(err: unknown): boolean {
+  return !isBusinessOutcome(err);
+}
+
+/** Marks a rejection by the breaker or the bulkhead on the span: the call never ran. */
+function rejectionEvent(span: Span, backend: string, status: OperationStatus, err: unknown): void {
+  if (status === 'circuit_open' && err instanceof CircuitOpenError) {
+    span.setAttribute(SPAN_ATTRIBUTE.status, status);
+    span.addEvent('prism.circuit_breaker.rejected', {
+      [SPAN_ATTRIBUTE.backend]: backend,
+      'prism.circuit_breaker.state': err.state,
+      'prism.retry_after_ms': err.retryAfterMs,
+    });
+  } else if (status === 'bulkhead_full' && err instanceof BulkheadFullError) {
+    span.setAttribute(SPAN_ATTRIBUTE.status, status);
+    span.addEvent('prism.bulkhead.rejected', {
+      [SPAN_ATTRIBUTE.backend]: backend,
+      'prism.bulkhead.reason': err.reason,
+      'prism.retry_after_ms': err.retryAfterMs,
+    });
+  }
+}
+
 /** A rejection by this guard (the call never ran) or an error of the call itself. */
 function statusOf(err: unknown, permit: BreakerPermit | undefined): OperationStatus {
-  if (permit) return 'error'; // the call ran: whatever it threw is its own error
+  // The call ran: whatever it threw is its own error, or the activity's refusal.
+  if (permit) return isBusinessOutcome(err) ? 'refused' : 'error';
   if (err instanceof CircuitOpenError) return 'circuit_open';
   if (err instanceof BulkheadFullError) return 'bulkhead_full';
   return 'error';

@@ -8,8 +8,12 @@ export interface OperationLabels {
   operation: string;
 }
 
-/** `ok` and `error` ran the call; the other two were rejected before it ran. */
-export type OperationStatus = 'ok' | 'error' | 'circuit_open' | 'bulkhead_full';
+/**
+ * `ok`, `refused` and `error` ran the call; the other two were rejected before it ran. `refused`
+ * is a business outcome (an identity already registered, a ledger change refused): the backend
+ * answered and the activity said no, so it is neither an error nor a driver error.
+ */
+export type OperationStatus = 'ok' | 'refused' | 'error' | 'circuit_open' | 'bulkhead_full';
 
 /** Live values a metrics sink may read when it is scraped. */
 export interface GuardGauges {

@@ -5,6 +5,7 @@
 import { CAPABILITY_OPERATIONS, type Capability } from '../drivers/capabilities';
 import type { Driver, DriverHealth } from '../drivers/driver';
 import type { BackendGuard } from '../resilience/backend-guard';
+import { driverTracer, inDriverSpan } from '../resilience/driver-spans';
 import { capabilityActivityName } from '../sdk/slot';
 
 export interface BackendHandleBase {
@@ -49,7 +50,8 @@ export function guardedOperations(driver: Driver, guard: BackendGuard): Record<s
         throw new Error(`driver ${driver.driverName} declares ${capability} but has no ${name}()`);
       }
       const label = capabilityActivityName(capability, name);
-      operations[name] = (...args) => guard.execute(label, () => methods[name]!.apply(driver, args));
+      const options = { capability: { name: capability, operation: name } };
+      operations[name] = (...args) => guard.execute(label, () => methods[name]!.apply(driver, args), options);
     }
   }
   return operations;
@@ -75,4 +77,35 @@ export function createHandle(
     close: () => (released ??= release()),
   };
   return Object.assign(base, operations) as BackendHandle;
+}
+
+/**
+ * The driver for a backend's activities (which already run under its guard): while tracing is on,
+ * each capability operation they call runs in a span of its own, child of the activity's span;
+ * otherwise the driver itself.
+ */
+export function tracedDriver(driver: Driver, backend: string): Driver {
+  const tracer = driverTracer();
+  if (!tracer) return driver;
+  const capabilityOf = new Map<string, Capability>();
+  for (const capability of driver.capabilities)
+    for (const name of [...CAPABILITY_OPERATIONS[capability], ...(EXTRA_OPERATIONS[capability] ?? [])])
+      capabilityOf.set(name, capability);
+  const traced = new Map<string, Operation>();
+  return new Proxy(driver, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property, target);
+      if (typeof value !== 'function') return value;
+      const capability = typeof property === 'string' ? capabilityOf.get(property) : undefined;
+      if (!capability) return (value as Operation).bind(target);
+      const name = property as string;
+      let operation = traced.get(name);
+      if (!operation) {
+        const call = { backend, driver: driver.driverName, capability, operation: name };
+        operation = (...args) => inDriverSpan(tracer, call, () => (value as Operation).apply(target, args));
+        traced.set(name, operation);
+      }
+      return operation;
+    },
+  });
 }

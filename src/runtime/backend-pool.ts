@@ -31,7 +31,7 @@ export interface BackendPoolOptions {
   drivers?: DriverRegistry;
   /**
    * The prom-client registry the `driver_operation_*`, `circuit_breaker_*` and `bulkhead_*`
-   * series (and those of driver events, e.g. cdc_heartbeat_failures_total) go into (default: a
+   * series (and those of driver events, e.g. prism_cdc_heartbeat_failures_total) go into (default: a
    * new one, `pool.registry`). One pool per registry.
    */
   registry?: Registry;

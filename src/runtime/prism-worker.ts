@@ -13,6 +13,7 @@ import {
   Worker,
   type ActivityInterceptorsFactory,
   type LogEntry,
+  type MetricsExporterConfig,
 } from '@temporalio/worker';
 import { register as defaultRegistry, Registry } from 'prom-client';
 import { ConfigError } from '../common/config-errors';
@@ -22,13 +23,16 @@ import { capabilityActivities } from '../activities/capability-activities';
 import { resolveSlotsActivity, slotBindings } from '../activities/resolve-slots';
 import { activityLogging } from '../observability/activity-logging';
 import { createLogger, type Logger } from '../observability/logger';
+import { collectProcessMetrics, TEMPORAL_METRIC_PREFIX } from '../observability/metrics';
+import { startTracing, tracingSettings, type Tracing } from '../observability/tracing';
 import { WorkerHttpServer, type HealthReport } from '../observability/http-server';
 import { builtinPatterns } from '../patterns/builtin';
 import { createResilienceInterceptor } from '../resilience/activity-interceptor';
 import { resilienceConfigSchema } from '../resilience/config';
 import type { ActivityMap, PatternRegistry } from '../sdk/pattern';
 import { backendTaskQueue, patternActivityName, RESOLVE_SLOTS_ACTIVITY } from '../sdk/slot';
-import type { BackendHandle } from './backend-handle';
+import { tracedDriver, type BackendHandle } from './backend-handle';
+import { temporalTracing } from './temporal-tracing';
 import { BackendPool } from './backend-pool';
 import { closeBackends, openBackends, StartupError } from './backends';
 import type { SlotMatch } from '../sdk/slot-match';
@@ -55,6 +59,17 @@ export type ExitCode = 0 | 1 | 2;
 
 let runtimeInstalled = false;
 
+/**
+ * The SDK's metrics named as ours (docs/metrics.md): `prism_temporal_` prefix, `_total` on
+ * counters, durations in seconds with the unit in the name.
+ */
+function temporalMetrics(bindAddress: string): MetricsExporterConfig {
+  return {
+    metricPrefix: TEMPORAL_METRIC_PREFIX,
+    prometheus: { bindAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true },
+  };
+}
+
 function installRuntime(config: PrismConfig, logger: Logger): string | undefined {
   if (runtimeInstalled) return undefined;
   const bindAddress = `${config.worker.http_host}:${config.worker.temporal_metrics_port}`;
@@ -66,8 +81,7 @@ function installRuntime(config: PrismConfig, logger: Logger): string | undefined
   try {
     Runtime.install({
       logger: new DefaultLogger('WARN', forward),
-      telemetryOptions:
-        config.worker.temporal_metrics_port > 0 ? { metrics: { prometheus: { bindAddress } } } : undefined,
+      telemetryOptions: config.worker.temporal_metrics_port > 0 ? { metrics: temporalMetrics(bindAddress) } : undefined,
     });
   } catch (err) {
     // Another part of this process (a test, an embedding app) installed the runtime first.
@@ -88,6 +102,7 @@ export class PrismWorker {
   private stopping = false;
   private security: Omit<PreparedSecurity, 'config'> = { payloadCodecs: [], tls: undefined };
   private extraInterceptors: ActivityInterceptorsFactory[] = [];
+  private tracing?: Tracing;
   httpPort = 0;
 
   /**
@@ -125,8 +140,13 @@ export class PrismWorker {
     if (problems.length > 0) throw new ConfigError(options.configFile ?? '<config>', problems);
 
     const temporalMetricsUrl = installRuntime(config, logger);
+    const tracingOn = tracingSettings(config.telemetry.tracing, 'prism-worker');
+    const tracing = tracingOn ? await startTracing(tracingOn) : undefined;
+    if (tracing) logger.info('tracing on', { ...tracing.settings });
+    collectProcessMetrics();
     const self = new PrismWorker(config, logger, new Registry(), driverRegistry);
     self.security = security;
+    self.tracing = tracing;
     self.extraInterceptors = options.activityInterceptors ?? [];
     self.handles = await openBackends(config, matches, self.backends).catch((err: unknown) => {
       throw scrubError(err);
@@ -191,8 +211,11 @@ export class PrismWorker {
           .filter((p): p is string => typeof p === 'string'),
       ),
     ];
-    const prebuilt = prebuiltBundle(extraWorkflowModules);
-    const workflowBundle = prebuilt ? { codePath: prebuilt } : await buildWorkflowBundle(extraWorkflowModules);
+    const traced = this.tracing ? await temporalTracing(this.tracing) : undefined;
+    const prebuilt = prebuiltBundle(extraWorkflowModules, traced !== undefined);
+    const workflowBundle = prebuilt
+      ? { codePath: prebuilt }
+      : await buildWorkflowBundle(extraWorkflowModules, { traced: traced !== undefined });
     const bindings = slotBindings(config, matches, this.handles);
     this.workers.push({
       name: 'workflows',
@@ -202,12 +225,13 @@ export class PrismWorker {
         workflowBundle,
         activities: { [RESOLVE_SLOTS_ACTIVITY]: resolveSlotsActivity(bindings) },
         maxConcurrentWorkflowTaskExecutions: config.worker.max_concurrent_workflow_tasks,
+        ...(traced ? { sinks: traced.sinks } : {}),
       }),
     });
 
     for (const [backend, handle] of this.handles) {
       // Activities get the driver itself: the interceptor below runs each one under the guard.
-      const driver = handle.unguarded;
+      const driver = tracedDriver(handle.unguarded, backend);
       const activities: ActivityMap = capabilityActivities(driver);
       for (const match of matches.filter((m) => m.backend === backend)) {
         const definition = patterns.get(match.pattern)!;
@@ -233,9 +257,11 @@ export class PrismWorker {
           ...common,
           taskQueue: backendTaskQueue(config.temporal.task_queue, backend),
           activities,
-          // Logging outside the guard, so rejections by the breaker or bulkhead are logged too.
+          // Logging outside the guard, so rejections by the breaker or bulkhead are logged too;
+          // the activity's span outermost, so the guard's events and the driver spans are in it.
           interceptors: {
             activity: [
+              ...(traced ? [traced.activity] : []),
               activityLogging(this.logger, backend),
               createResilienceInterceptor(guard),
               ...this.extraInterceptors,
@@ -296,6 +322,9 @@ export class PrismWorker {
 
   private async release(): Promise<void> {
     await this.http?.stop();
+    await this.tracing?.flush().catch((err: unknown) => {
+      this.logger.warn('spans not exported', { error: (err as Error).message });
+    });
     await closeBackends(this.handles);
     this.handles.clear();
     await this.connection?.close();

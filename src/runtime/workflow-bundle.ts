@@ -9,11 +9,15 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 export const BUILTIN_WORKFLOWS = require.resolve('../workflows');
 export const PAYLOAD_CONVERTER = require.resolve('../common/payload-converter');
 export const PREBUILT_BUNDLE = resolve(__dirname, '../../workflow-bundle.js');
+/** The same workflows with Temporal's OpenTelemetry workflow interceptors, for a worker that traces. */
+export const PREBUILT_TRACED_BUNDLE = resolve(__dirname, '../../workflow-bundle-traced.js');
+const OTEL_WORKFLOW_INTERCEPTORS = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 /** Where this package's @temporalio/workflow lives: the bundle's entry may sit outside the package. */
 const WORKFLOW_SDK_MODULES = resolve(dirname(require.resolve('@temporalio/workflow/package.json')), '../..');
 
 export async function buildWorkflowBundle(
   extraWorkflowModules: readonly string[] = [],
+  options: { traced?: boolean } = {},
 ): Promise<WorkflowBundleWithSourceMap> {
   let workflowsPath = BUILTIN_WORKFLOWS;
   // The combined entry goes to a temporary folder, never into the installed package (which may be
@@ -28,6 +32,7 @@ export async function buildWorkflowBundle(
     return await bundleWorkflowCode({
       workflowsPath,
       payloadConverterPath: PAYLOAD_CONVERTER,
+      ...(options.traced ? { workflowInterceptorModules: [OTEL_WORKFLOW_INTERCEPTORS] } : {}),
       webpackConfigHook: (config) => ({
         ...config,
         resolve: { ...config.resolve, modules: [...(config.resolve?.modules ?? []), WORKFLOW_SDK_MODULES] },
@@ -49,6 +54,7 @@ export async function buildWorkflowBundle(
 }
 
 /** The prebuilt bundle's path when it can serve, else null. */
-export function prebuiltBundle(extraWorkflowModules: readonly string[]): string | null {
-  return extraWorkflowModules.length === 0 && existsSync(PREBUILT_BUNDLE) ? PREBUILT_BUNDLE : null;
+export function prebuiltBundle(extraWorkflowModules: readonly string[], traced = false): string | null {
+  const path = traced ? PREBUILT_TRACED_BUNDLE : PREBUILT_BUNDLE;
+  return extraWorkflowModules.length === 0 && existsSync(path) ? path : null;
 }

@@ -72,8 +72,8 @@ describe('backend outage', () => {
     assert.equal(health.code, 503);
     assert.deepEqual(health.body.openBreakers, ['cache']);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /circuit_breaker_state\{backend="cache"\} [12]/);
-    assert.match(metrics, /circuit_breaker_transitions_total\{backend="cache",from="closed",to="open"\} [1-9]/);
+    assert.match(metrics, /prism_circuit_breaker_state\{backend="cache"\} [12]/);
+    assert.match(metrics, /prism_circuit_breaker_transitions_total\{backend="cache",from="closed",to="open"\} [1-9]/);
 
     await sleep(3000); // longer than the reset timeout: probes fail and the breaker re-opens
     for (const run of runs.slice(10)) {
@@ -94,6 +94,9 @@ describe('backend outage', () => {
     }
     await waitFor('breaker closed', async () => (await fetch(`${base}/health`)).status === 200);
     const after = await (await fetch(`${base}/metrics`)).text();
-    assert.match(after, /circuit_breaker_transitions_total\{backend="cache",from="half-open",to="closed"\} [1-9]/);
+    assert.match(
+      after,
+      /prism_circuit_breaker_transitions_total\{backend="cache",from="half-open",to="closed"\} [1-9]/,
+    );
   });
 });

@@ -49,11 +49,11 @@ describe('BackendGuard', () => {
       return 'v';
     });
     assert.equal(result, 'v');
-    assert.equal(await value(registry, 'driver_operation_total', op('kv.get', 'ok')), 1);
-    assert.equal(await value(registry, 'driver_operation_duration_seconds_count', op('kv.get', 'ok')), 1);
-    assert.equal(await value(registry, 'driver_operation_duration_seconds_sum', op('kv.get', 'ok')), 0.25);
-    assert.equal(await value(registry, 'bulkhead_in_flight', { backend: 'cache' }), 0);
-    assert.equal(await value(registry, 'circuit_breaker_state', { backend: 'cache' }), 0);
+    assert.equal(await value(registry, 'prism_driver_operations_total', op('kv.get', 'ok')), 1);
+    assert.equal(await value(registry, 'prism_driver_operation_duration_seconds_count', op('kv.get', 'ok')), 1);
+    assert.equal(await value(registry, 'prism_driver_operation_duration_seconds_sum', op('kv.get', 'ok')), 0.25);
+    assert.equal(await value(registry, 'prism_bulkhead_in_flight', { backend: 'cache' }), 0);
+    assert.equal(await value(registry, 'prism_circuit_breaker_state', { backend: 'cache' }), 0);
   });
 
   it('records a driver error by its code and rethrows it unchanged', async () => {
@@ -63,8 +63,11 @@ describe('BackendGuard', () => {
       guard.execute('kv.get', () => Promise.reject(err)),
       (e) => e === err,
     );
-    assert.equal(await value(registry, 'driver_operation_total', op('kv.get', 'error')), 1);
-    assert.equal(await value(registry, 'driver_error_total', { operation: 'kv.get', error_type: 'NotFound' }), 1);
+    assert.equal(await value(registry, 'prism_driver_operations_total', op('kv.get', 'error')), 1);
+    assert.equal(
+      await value(registry, 'prism_driver_errors_total', { operation: 'kv.get', error_type: 'NotFound' }),
+      1,
+    );
     assert.equal(guard.state(), 'closed');
   });
 
@@ -72,9 +75,13 @@ describe('BackendGuard', () => {
     const { guard, clock, registry } = setup({ max_failures: 2, reset_timeout: '10s' });
     for (let i = 0; i < 2; i++) await assert.rejects(guard.execute('kv.set', () => Promise.reject(unavailable())));
     assert.equal(guard.state(), 'open');
-    assert.equal(await value(registry, 'circuit_breaker_state', { backend: 'cache' }), 2);
+    assert.equal(await value(registry, 'prism_circuit_breaker_state', { backend: 'cache' }), 2);
     assert.equal(
-      await value(registry, 'circuit_breaker_transitions_total', { backend: 'cache', from: 'closed', to: 'open' }),
+      await value(registry, 'prism_circuit_breaker_transitions_total', {
+        backend: 'cache',
+        from: 'closed',
+        to: 'open',
+      }),
       1,
     );
 
@@ -89,24 +96,24 @@ describe('BackendGuard', () => {
     assert.ok(err instanceof CircuitOpenError);
     assert.equal(err.retryAfterMs, 7_000);
     assert.equal(guard.msUntilHalfOpen(), 7_000);
-    assert.equal(await value(registry, 'driver_operation_total', op('kv.set', 'circuit_open')), 1);
-    assert.equal(await value(registry, 'driver_error_total', { error_type: 'CircuitOpen' }), 1);
-    assert.equal(await value(registry, 'driver_error_total', { error_type: 'Unavailable' }), 2);
+    assert.equal(await value(registry, 'prism_driver_operations_total', op('kv.set', 'circuit_open')), 1);
+    assert.equal(await value(registry, 'prism_driver_errors_total', { error_type: 'CircuitOpen' }), 1);
+    assert.equal(await value(registry, 'prism_driver_errors_total', { error_type: 'Unavailable' }), 2);
   });
 
   it('shows half-open at scrape time once the reset timeout passes, then closes on a good probe', async () => {
     const { guard, clock, registry } = setup({ max_failures: 1, reset_timeout: '1s' });
     await assert.rejects(guard.execute('kv.get', () => Promise.reject(unavailable())));
     clock.advance(1_000);
-    assert.equal(await value(registry, 'circuit_breaker_state', { backend: 'cache' }), 1);
+    assert.equal(await value(registry, 'prism_circuit_breaker_state', { backend: 'cache' }), 1);
     await guard.execute('kv.get', () => Promise.resolve());
-    assert.equal(await value(registry, 'circuit_breaker_state', { backend: 'cache' }), 0);
+    assert.equal(await value(registry, 'prism_circuit_breaker_state', { backend: 'cache' }), 0);
     for (const [from, to] of [
       ['closed', 'open'],
       ['open', 'half-open'],
       ['half-open', 'closed'],
     ]) {
-      assert.equal(await value(registry, 'circuit_breaker_transitions_total', { from, to }), 1, `${from}→${to}`);
+      assert.equal(await value(registry, 'prism_circuit_breaker_transitions_total', { from, to }), 1, `${from}→${to}`);
     }
   });
 
@@ -115,16 +122,16 @@ describe('BackendGuard', () => {
     const gate = deferred();
     const running = guard.execute('kv.get', () => gate.promise);
     const queued = guard.execute('kv.get', () => Promise.resolve());
-    assert.equal(await value(registry, 'bulkhead_in_flight', { backend: 'cache' }), 1);
-    assert.equal(await value(registry, 'bulkhead_queued', { backend: 'cache' }), 1);
+    assert.equal(await value(registry, 'prism_bulkhead_in_flight', { backend: 'cache' }), 1);
+    assert.equal(await value(registry, 'prism_bulkhead_queued', { backend: 'cache' }), 1);
 
     await assert.rejects(
       guard.execute('kv.get', () => Promise.resolve()),
       BulkheadFullError,
     );
-    assert.equal(await value(registry, 'bulkhead_rejected_total', { backend: 'cache' }), 1);
-    assert.equal(await value(registry, 'driver_operation_total', op('kv.get', 'bulkhead_full')), 1);
-    assert.equal(await value(registry, 'driver_error_total', { error_type: 'BulkheadFull' }), 1);
+    assert.equal(await value(registry, 'prism_bulkhead_rejected_total', { backend: 'cache' }), 1);
+    assert.equal(await value(registry, 'prism_driver_operations_total', op('kv.get', 'bulkhead_full')), 1);
+    assert.equal(await value(registry, 'prism_driver_errors_total', { error_type: 'BulkheadFull' }), 1);
     assert.equal(guard.state(), 'closed');
 
     gate.resolve();
@@ -132,8 +139,8 @@ describe('BackendGuard', () => {
     const snap = guard.snapshot();
     assert.equal(snap.inFlight, 0);
     assert.equal(snap.queued, 0);
-    assert.equal(await value(registry, 'bulkhead_in_flight', { backend: 'cache' }), 0);
-    assert.equal(await value(registry, 'driver_operation_total', op('kv.get', 'ok')), 2);
+    assert.equal(await value(registry, 'prism_bulkhead_in_flight', { backend: 'cache' }), 0);
+    assert.equal(await value(registry, 'prism_driver_operations_total', op('kv.get', 'ok')), 2);
   });
 
   it('an open circuit rejects before queueing; a circuit that opened during the wait is obeyed', async () => {

@@ -55,7 +55,7 @@ describe('BackendPool', () => {
       await handle.setWithTtl!(key, utf8('w'), 60);
       await handle.delete!(key);
       const total = (operation: string) =>
-        metricValue(pool.registry, 'driver_operation_total', {
+        metricValue(pool.registry, 'prism_driver_operations_total', {
           backend: 'counted',
           driver: 'redis',
           operation,
@@ -120,10 +120,13 @@ describe('BackendPool', () => {
         assert.equal(reached, 3, 'the open circuit kept the call from the driver');
         assert.deepEqual(pool.health(), { status: 'DEGRADED', openBreakers: ['fragile'] });
         assert.equal(
-          await metricValue(pool.registry, 'driver_operation_total', { backend: 'fragile', status: 'circuit_open' }),
+          await metricValue(pool.registry, 'prism_driver_operations_total', {
+            backend: 'fragile',
+            status: 'circuit_open',
+          }),
           1,
         );
-        assert.equal(await metricValue(pool.registry, 'circuit_breaker_state', { backend: 'fragile' }), 2);
+        assert.equal(await metricValue(pool.registry, 'prism_circuit_breaker_state', { backend: 'fragile' }), 2);
         await handle.close();
         await assert.rejects(pool.open('fragile', config), CircuitOpenError, 'no connection attempt while open');
         assert.deepEqual(pool.names(), []);

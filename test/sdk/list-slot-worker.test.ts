@@ -122,11 +122,11 @@ describe('list slot: two Redis backends in one slot', () => {
     });
     assert.deepEqual(health.openBreakers, ['rb'], 'only the failed element opened its breaker');
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, /circuit_breaker_state\{backend="ra"\} 0/);
-    assert.match(metrics, /circuit_breaker_state\{backend="rb"\} [12]/);
+    assert.match(metrics, /prism_circuit_breaker_state\{backend="ra"\} 0/);
+    assert.match(metrics, /prism_circuit_breaker_state\{backend="rb"\} [12]/);
     // Each element has its own bulkhead too (a gauge per backend).
-    assert.match(metrics, /bulkhead_in_flight\{backend="ra"\}/);
-    assert.match(metrics, /bulkhead_in_flight\{backend="rb"\}/);
+    assert.match(metrics, /prism_bulkhead_in_flight\{backend="ra"\}/);
+    assert.match(metrics, /prism_bulkhead_in_flight\{backend="rb"\}/);
 
     // With rb's breaker open (or probing), element 0 still serves; element 1 still fails.
     const again = await run(uniqueName('list-open'), 'again');

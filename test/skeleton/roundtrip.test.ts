@@ -80,7 +80,7 @@ describe('walking skeleton: kv-probe on Redis', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     assert.match(
       metrics,
-      /driver_operation_total\{[^}]*backend="cache"[^}]*operation="keyvalue_basic.set"[^}]*\} [1-9]/,
+      /prism_driver_operations_total\{[^}]*backend="cache"[^}]*operation="keyvalue_basic.set"[^}]*\} [1-9]/,
     );
   });
 });

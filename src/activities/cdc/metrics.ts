@@ -1,5 +1,5 @@
-// cdc_lag_bytes, cdc_lag_seconds, cdc_outbox_unpublished, cdc_outbox_oldest_seconds and
-// cdc_events_total. Pattern activities get no handle on the
+// prism_cdc_lag_bytes, prism_cdc_lag_seconds, prism_cdc_outbox_unpublished_rows, prism_cdc_outbox_oldest_age_seconds and
+// prism_cdc_events_total. Pattern activities get no handle on the
 // worker's registry (PatternActivityContext has none), so these live in prom-client's default
 // registry, which the worker's /metrics also serves.
 import { Counter, Gauge, register } from 'prom-client';
@@ -12,14 +12,17 @@ function gauge(name: string, help: string): Gauge<'pipeline'> {
 }
 
 export const cdcMetrics = {
-  lagBytes: gauge('cdc_lag_bytes', 'WAL bytes the pipeline slot still holds'),
-  lagSeconds: gauge('cdc_lag_seconds', 'age of the oldest event of the last delivered batch'),
-  outboxUnpublished: gauge('cdc_outbox_unpublished', 'outbox rows not yet marked published (outbox mode)'),
-  outboxOldestSeconds: gauge('cdc_outbox_oldest_seconds', 'age of the oldest unpublished outbox row (outbox mode)'),
+  lagBytes: gauge('prism_cdc_lag_bytes', 'WAL bytes the pipeline slot still holds'),
+  lagSeconds: gauge('prism_cdc_lag_seconds', 'age of the oldest event of the last delivered batch'),
+  outboxUnpublished: gauge('prism_cdc_outbox_unpublished_rows', 'outbox rows not yet marked published (outbox mode)'),
+  outboxOldestSeconds: gauge(
+    'prism_cdc_outbox_oldest_age_seconds',
+    'age of the oldest unpublished outbox row (outbox mode)',
+  ),
   events:
-    (register.getSingleMetric('cdc_events_total') as Counter<'pipeline' | 'table' | 'op'> | undefined) ??
+    (register.getSingleMetric('prism_cdc_events_total') as Counter<'pipeline' | 'table' | 'op'> | undefined) ??
     new Counter({
-      name: 'cdc_events_total',
+      name: 'prism_cdc_events_total',
       help: 'events delivered to the sink',
       labelNames: ['pipeline', 'table', 'op'],
     }),

@@ -1,8 +1,8 @@
 // The registry slot's activities (`multicast-registry.registry.<name>`): registry operations for
 // short operation workflows, and the heartbeating page-by-page enumeration multicast uses.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityMap } from '../../sdk/pattern';
+import { refusal } from '../refusal';
 import type { EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
 import type { Metadata } from '../../workflows/multicast-registry/filter';
 import {
@@ -43,7 +43,7 @@ async function asFailure<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {
-    if (err instanceof RegistryError) throw ApplicationFailure.nonRetryable(err.message, err.type);
+    if (err instanceof RegistryError) throw refusal(err.message, err.type);
     throw err;
   }
 }

@@ -7,6 +7,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { LedgerChange, LedgerOutcome, Ops } from '../../drivers/capabilities';
 import type { ActivityMap } from '../../sdk/pattern';
+import { refusal } from '../refusal';
 import type {
   LedgerChangeResult,
   LedgerUndoResult,
@@ -53,10 +54,8 @@ export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number)
     refuse: { type: string; missing: string; insufficient: (now: number | null) => string },
   ): Promise<LedgerChangeResult> => {
     const outcome = await apply(ledgerKey, changeId, { delta: -amount, floor: 0 }, opening);
-    if (outcome.reason === 'missing') throw ApplicationFailure.nonRetryable(refuse.missing, refuse.type);
-    if (outcome.reason === 'insufficient') {
-      throw ApplicationFailure.nonRetryable(refuse.insufficient(outcome.now), refuse.type);
-    }
+    if (outcome.reason === 'missing') throw refusal(refuse.missing, refuse.type);
+    if (outcome.reason === 'insufficient') throw refusal(refuse.insufficient(outcome.now), refuse.type);
     return outcome;
   };
 

@@ -1,8 +1,8 @@
-// session_store_replication_lag_seconds: commit in one region → applied in another. Registered on
+// prism_session_store_replication_lag_seconds: commit in one region → applied in another. Registered on
 // prom-client's default registry once per process (slot activities are created per shard slot).
 import { Histogram, register } from 'prom-client';
 
-const NAME = 'session_store_replication_lag_seconds';
+const NAME = 'prism_session_store_replication_lag_seconds';
 
 export function replicationLagSeconds(): Histogram<'region'> {
   const existing = register.getSingleMetric(NAME);

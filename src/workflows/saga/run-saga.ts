@@ -8,6 +8,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  metricMeter,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -258,6 +259,15 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   }
 
   apply({ type: 'finished' });
+  // prism_saga_outcomes_total{status}: a compensation that gave up must be visible to
+  // alerting, and the workflow itself completes normally then. Not emitted during replay.
+  metricMeter
+    .createCounter(
+      'prism_saga_outcomes',
+      undefined,
+      'Sagas finished, by outcome (completed, compensated, compensation_failed)',
+    )
+    .add(1, { status: state.status });
   return {
     sagaId,
     status: state.status,

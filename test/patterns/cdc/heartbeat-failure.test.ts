@@ -1,6 +1,6 @@
 // A failed WAL heartbeat (pg_logical_emit_message) does not turn heartbeats off: with EXECUTE
 // revoked, heartbeats fail, are reported (logged with the reason, counted in
-// cdc_heartbeat_failures_total) and tried again with a growing wait; once EXECUTE is granted again
+// prism_cdc_heartbeat_failures_total) and tried again with a growing wait; once EXECUTE is granted again
 // they resume, and an idle slot gets a position to confirm again. A worker running a pipeline on
 // such a source logs the failure and serves the count on /metrics. The revoke is confined to a
 // database of this test's own (function privileges live in each database's catalog) and a role of
@@ -132,7 +132,10 @@ describe('cdc: a failed WAL heartbeat is retried, logged and counted', () => {
     assert.equal(slot.rows[0]?.past, true, 'the slot moved to the heartbeat position');
 
     const metrics = await registry.metrics();
-    assert.match(metrics, new RegExp(`cdc_heartbeat_failures_total\\{backend="pg-heartbeat"\\} ${failedInAll}\\n`));
+    assert.match(
+      metrics,
+      new RegExp(`prism_cdc_heartbeat_failures_total\\{backend="pg-heartbeat"\\} ${failedInAll}\\n`),
+    );
     const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.level === 'warn');
     assert.equal(warnings.length, failedInAll, 'one warning per failure');
     assert.match(String(warnings[0]!.reason), /permission denied/);
@@ -163,7 +166,7 @@ describe('cdc: a failed WAL heartbeat is retried, logged and counted', () => {
         await db.query('INSERT INTO public.elsewhere DEFAULT VALUES');
         const count = await waitFor('the worker to count a failed heartbeat', async () => {
           const metrics = await (await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`)).text();
-          const match = /cdc_heartbeat_failures_total\{backend="pg"\} (\d+)/.exec(metrics);
+          const match = /prism_cdc_heartbeat_failures_total\{backend="pg"\} (\d+)/.exec(metrics);
           return match && Number(match[1]) >= 2 ? Number(match[1]) : null;
         });
         assert.ok(count >= 2);

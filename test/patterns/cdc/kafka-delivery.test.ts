@@ -131,9 +131,9 @@ describe('cdc: Postgres → Kafka', () => {
 
     const metrics = await (await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`)).text();
     // Served from prom-client's default registry, which the worker's /metrics includes.
-    assert.match(metrics, new RegExp(`cdc_events_total\\{[^}]*pipeline="${pipeline}"[^}]*\\} [1-9]`));
-    assert.match(metrics, new RegExp(`cdc_lag_bytes\\{pipeline="${pipeline}"\\} \\d+`));
-    assert.match(metrics, new RegExp(`cdc_lag_seconds\\{pipeline="${pipeline}"\\} [\\d.]+`));
+    assert.match(metrics, new RegExp(`prism_cdc_events_total\\{[^}]*pipeline="${pipeline}"[^}]*\\} [1-9]`));
+    assert.match(metrics, new RegExp(`prism_cdc_lag_bytes\\{pipeline="${pipeline}"\\} \\d+`));
+    assert.match(metrics, new RegExp(`prism_cdc_lag_seconds\\{pipeline="${pipeline}"\\} [\\d.]+`));
 
     // Pause: changes wait; resume: they flow.
     await run.handle.signal('pause');

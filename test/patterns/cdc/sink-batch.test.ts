@@ -152,7 +152,7 @@ describe('cdc: a NATS sink', () => {
     for (const [key, values] of perKey) assert.deepEqual(values, [0, 1], `key ${key}`);
 
     const metrics = await (await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`)).text();
-    assert.match(metrics, /circuit_breaker_state\{backend="nats"\}/);
+    assert.match(metrics, /prism_circuit_breaker_state\{backend="nats"\}/);
     assert.doesNotMatch(metrics, /backend="kafka"/, 'the Kafka backend is not even opened');
   });
 });

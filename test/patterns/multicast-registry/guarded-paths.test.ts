@@ -27,7 +27,7 @@ describe('multicast registry client: direct and inbox paths are guarded', () => 
     const pool = new BackendPool();
     const handle = await pool.open('reg', { driver: 'redis', config: { url: stackEnv.redisUrl } });
     const ok = (operation: string) =>
-      metricValue(pool.registry, 'driver_operation_total', {
+      metricValue(pool.registry, 'prism_driver_operations_total', {
         backend: 'reg',
         driver: 'redis',
         operation,
@@ -79,7 +79,7 @@ describe('multicast registry client: direct and inbox paths are guarded', () => 
       await registry.register('web-1', {}, { ttlSeconds: 60 });
       assert.deepEqual(await registry.receive('web-1'), []);
       const calls = (operation: string) =>
-        metricValue(pool.registry, 'driver_operation_total', { backend: 'reg', operation, status: 'ok' });
+        metricValue(pool.registry, 'prism_driver_operations_total', { backend: 'reg', operation, status: 'ok' });
       assert.equal(await calls('keyvalue_cas.compareAndSet'), 1);
       assert.equal(await calls('queue_basic.receive'), 1);
       await registry.unregister('web-1');
@@ -116,7 +116,10 @@ describe('multicast registry client: direct and inbox paths are guarded', () => 
         assert.equal(reached.count, before, 'no call reached the driver while the circuit was open');
         assert.deepEqual(pool.health(), { status: 'DEGRADED', openBreakers: ['fragile'] });
         assert.equal(
-          await metricValue(pool.registry, 'driver_operation_total', { backend: 'fragile', status: 'circuit_open' }),
+          await metricValue(pool.registry, 'prism_driver_operations_total', {
+            backend: 'fragile',
+            status: 'circuit_open',
+          }),
           4,
         );
       } finally {

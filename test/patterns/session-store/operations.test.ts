@@ -183,7 +183,11 @@ describe('session store: operations on Redis', () => {
   it('runs fast-path calls through the backend guards: recorded, and limited by the bulkhead', async () => {
     const pool = new BackendPool();
     const count = (backend: string, status: string, operation?: string) =>
-      metricValue(pool.registry, 'driver_operation_total', { backend, status, ...(operation ? { operation } : {}) });
+      metricValue(pool.registry, 'prism_driver_operations_total', {
+        backend,
+        status,
+        ...(operation ? { operation } : {}),
+      });
     const oneAtATime = (db: number) => redisDb(db, { bulkhead: { capacity: 1, queue: 0 } });
     const guarded = await SessionStore.connect({
       region: 'a',

@@ -65,7 +65,7 @@ describe('session store on a worker’s backends', () => {
       'the guard the worker’s activities use',
     );
     const session = await storeA.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
-    const before = scrapedValue((await get('/metrics')).body, 'driver_operation_total', {
+    const before = scrapedValue((await get('/metrics')).body, 'prism_driver_operations_total', {
       backend: 'a0',
       operation: 'keyvalue_cas.getVersioned',
       status: 'ok',
@@ -73,7 +73,7 @@ describe('session store on a worker’s backends', () => {
     await storeA.getSession(session.sessionId);
     await storeA.getSession(session.sessionId);
     const metrics = (await get('/metrics')).body;
-    const reads = scrapedValue(metrics, 'driver_operation_total', {
+    const reads = scrapedValue(metrics, 'prism_driver_operations_total', {
       backend: 'a0',
       driver: 'redis',
       operation: 'keyvalue_cas.getVersioned',
@@ -81,7 +81,10 @@ describe('session store on a worker’s backends', () => {
     });
     assert.equal(reads - before, 2);
     assert.ok(
-      scrapedValue(metrics, 'driver_operation_total', { backend: 'a0', operation: 'keyvalue_cas.compareAndSet' }) >= 1,
+      scrapedValue(metrics, 'prism_driver_operations_total', {
+        backend: 'a0',
+        operation: 'keyvalue_cas.compareAndSet',
+      }) >= 1,
     );
     assert.deepEqual(JSON.parse((await get('/health')).body), { status: 'OK', openBreakers: [] });
   });
@@ -97,7 +100,7 @@ describe('session store on a worker’s backends', () => {
     assert.equal(health.status, 503);
     assert.deepEqual(JSON.parse(health.body), { status: 'DEGRADED', openBreakers: ['x0'] });
     const metrics = (await get('/metrics')).body;
-    assert.equal(scrapedValue(metrics, 'circuit_breaker_state', { backend: 'x0' }), 2);
-    assert.equal(scrapedValue(metrics, 'driver_operation_total', { backend: 'x0', status: 'circuit_open' }), 1);
+    assert.equal(scrapedValue(metrics, 'prism_circuit_breaker_state', { backend: 'x0' }), 2);
+    assert.equal(scrapedValue(metrics, 'prism_driver_operations_total', { backend: 'x0', status: 'circuit_open' }), 1);
   });
 });
