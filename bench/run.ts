@@ -1,16 +1,19 @@
 // Runs every benchmark case (or --only a,b), each repeated (--repeat, default 3), and writes
 // bench/results/<date>/: results.json (raw figures), summary.md (medians, spreads, ratios to
-// the baseline measured in the same run) and a PNG chart per case.
+// the baseline measured in the same run) and a PNG chart per case. A run written to
+// bench/results/ also rewrites the README's performance table (bench/lib/readme-table.ts).
+// --quick: smaller sizes and shorter loads (BENCH_QUICK=1); --million: the 1,000,000-identity
+// multicast too (BENCH_MULTICAST_MILLION=1).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { barChartSvg, scalingChartSvg, writeChart, type ScalingSeries } from './lib/chart';
 import { describeMachine } from './lib/machine';
 import { median, relativeSpread } from './lib/stats';
+import { updateReadme } from './lib/readme-table';
 import type { BenchCase, Measurement } from './lib/types';
-import { ALL_CASES } from './cases';
 
-interface Summary {
+export interface Summary {
   name: string;
   unit: string;
   better: 'higher' | 'lower';
@@ -34,12 +37,19 @@ function summarize(runs: Measurement[][]): Summary[] {
   return [...byName.values()];
 }
 
-/** How many times better (>1) or worse (<1) ours is than the baseline. */
-function advantage(s: Summary): number {
+/** How many times better (>1) or worse (<1) ours is than the baseline (NaN: a figure with none). */
+export function advantage(s: Summary): number {
   const o = median(s.ours);
   const b = median(s.baseline);
   return s.better === 'higher' ? o / b : b / o;
 }
+
+/** x with `digits` decimals, or — when it is not a number (0 ÷ 0: both sides idle). */
+const finite = (x: number, digits: number, suffix = ''): string =>
+  Number.isFinite(x) ? `${x.toFixed(digits)}${suffix}` : '—';
+
+/** Two decimals, or three significant digits below 1 (sub-millisecond latencies). */
+const num = (x: number): string => (Math.abs(x) >= 1 || x === 0 ? x.toFixed(2) : x.toPrecision(3));
 
 /** "targets/s" → "target". */
 const itemOf = (unit: string): string => unit.replace(/\/s$/, '').replace(/s$/, '');
@@ -94,16 +104,27 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       render: { type: 'string' },
       note: { type: 'string' },
+      quick: { type: 'boolean' },
+      million: { type: 'boolean' },
+      readme: { type: 'boolean' },
     },
   });
+  // Read by the cases when they load (below).
+  if (values.quick) process.env.BENCH_QUICK = '1';
+  if (values.million) process.env.BENCH_MULTICAST_MILLION = '1';
+  const resultsRoot = resolve(__dirname, '../../bench/results');
   // --render DIR: rewrite DIR's summary.md and charts from its results.json, without running anything.
   if (values.render) {
     const dir = resolve(values.render);
     const saved = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Saved;
+    // JSON keeps a figure without a baseline (NaN) as null.
+    for (const r of saved.results) for (const s of r.summaries) s.baseline = s.baseline.map((v) => v ?? NaN);
     writeReport(dir, saved);
     process.stdout.write(`[bench] rewrote ${dir}/summary.md from results.json\n`);
+    if (values.readme) process.stdout.write(`[bench] ${updateReadme(dir, saved.results)}\n`);
     return;
   }
+  const { ALL_CASES } = await import('./cases');
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error('--repeat: expected a positive integer');
   const only = values.only?.split(',');
@@ -113,7 +134,7 @@ async function main(): Promise<void> {
   }
 
   const date = new Date().toISOString().slice(0, 10);
-  const outDir = resolve(values.out ?? join(__dirname, '../../bench/results', date));
+  const outDir = resolve(values.out ?? join(resultsRoot, date));
   mkdirSync(outDir, { recursive: true });
 
   const results: CaseResult[] = [];
@@ -150,6 +171,10 @@ async function main(): Promise<void> {
     save();
   }
   process.stdout.write(`[bench] wrote ${outDir}/summary.md\n`);
+  // Only a run kept with the project (under bench/results/) speaks for it in the README.
+  if (outDir.startsWith(resultsRoot + '/') || values.readme) {
+    process.stdout.write(`[bench] ${updateReadme(outDir, results)}\n`);
+  }
   const failed = results.filter((r) => r.error).map((r) => r.id);
   if (failed.length > 0) throw new Error(`cases failed: ${failed.join(', ')} (the others' figures are saved)`);
 }
@@ -177,7 +202,7 @@ interface Saved {
   results: CaseResult[];
 }
 
-interface CaseResult {
+export interface CaseResult {
   id: string;
   title: string;
   about?: string;
@@ -216,12 +241,17 @@ function writeReport(outDir: string, { date, machine, repeat, totalSeconds, resu
         s.ours.length < repeat
           ? `${s.ours.length} run${s.ours.length === 1 ? '' : 's'} only`
           : `${(relativeSpread(s.ours) * 100).toFixed(0)}% / ${(relativeSpread(s.baseline) * 100).toFixed(0)}%`;
+      if (Number.isNaN(b)) {
+        md.push(`| ${s.name} | ${num(o)} ${s.unit} | — | — | — | ${spread.replace(/ \/ .*$/, '')} |`);
+        continue;
+      }
       md.push(
-        `| ${s.name} | ${o.toFixed(2)} ${s.unit} | ${b.toFixed(2)} ${s.unit} (${s.baselineName}) | ${(o / b).toFixed(3)} | ${advantage(s).toFixed(2)}× | ${spread} |`,
+        `| ${s.name} | ${num(o)} ${s.unit} | ${num(b)} ${s.unit} (${s.baselineName}) | ${finite(o / b, 3)} | ${finite(advantage(s), 2, '×')} | ${spread} |`,
       );
     }
     const byUnit = new Map<string, Summary[]>();
-    for (const s of r.summaries) byUnit.set(s.unit, [...(byUnit.get(s.unit) ?? []), s]);
+    for (const s of r.summaries.filter((x) => !Number.isNaN(median(x.baseline))))
+      byUnit.set(s.unit, [...(byUnit.get(s.unit) ?? []), s]);
     let n = 0;
     for (const [unit, group] of byUnit) {
       const file = `${r.id}${n++ ? `-${n}` : ''}.png`;

@@ -1,346 +1,400 @@
-// CDC, Postgres → Kafka: the cdc pattern's workflow on a real worker (capture → deliver → confirm
-// per batch of BATCH changes) next to plain loops reading the same changes from their own
-// replication slot, in the same run. Each pipeline has its own slot over the same table, created
-// before the rows are written, so each drains the same changes; the time runs from start until an
-// independent consumer has seen every event.
-//   - batch produce: the workflow (the sink's pubsub_batch: one produce request per batch) vs a
-//     loop that reads the changes and produces each batch with kafkajs (the issue's baseline), at
-//     each size;
-//   - lag at a steady 1,000 changes/s (commit → an independent consumer), batch produce;
-//   - per-event publish: a loop publishing one event per driver call (pubsub_basic), next to the
-//     same workflow, at one small size (it is slow).
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+// CDC, Postgres → Kafka, three contenders on the same Postgres and Kafka in the same run, one after
+// the other, each on a table, slot, publication and topic of its own:
+//   - Prism: the cdc pattern as a user runs it: a worker with a postgres source and a kafka sink
+//     (nothing tuned), the pipeline started with `prism cdc start` and removed with `prism cdc drop`;
+//   - raw: a streaming logical-replication reader (pg-logical-replication, pgoutput) producing with
+//     kafkajs, confirming the slot after Kafka's acks (bench/peers/raw-cdc.ts, a process of its own);
+//   - Debezium 3.6.1.Final: the embedded engine and Postgres connector producing with a
+//     KafkaProducer (bench/peers/debezium), when java and mvn are there.
+// Each contender is started and warmed up (sentinel rows until one reaches the consumer), then:
+//   - throughput: N rows inserted in transactions of 1,000 back to back, timed from the first insert
+//     until an independent kafkajs consumer has all N;
+//   - lag: rows inserted at a steady rate (one transaction every 100 ms), lag = the insert being
+//     issued → the consumer receiving its event, p50/p99, at each rate.
+// Slots, publications, tables and topics are dropped after each contender, even when it fails.
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { Client } from 'pg';
-import { chainsOf } from '../../src/activities/cdc/sink-activities';
-import { PrismClient } from '../../src/client/prism-client';
-import { builtinDrivers } from '../../src/drivers/builtin';
-import type { CdcSource, PubSubBasic } from '../../src/drivers/capabilities';
-import { topicName } from '../../src/drivers/kafka/names';
-import { runPipeline, type PipelineSpec } from '../../src/workflows/cdc/pipeline';
-import { CdcTestConsumer } from '../../test/helpers/cdc-kafka';
 import { stackEnv, uniqueName } from '../../test/helpers/env';
-import { startWorker, type WorkerProcess } from '../../test/helpers/worker-process';
-import { cdcName, cdcWorkerConfig, dropCapture } from '../../test/patterns/cdc/setup';
+import { startWorker, testConfig, type WorkerProcess } from '../../test/helpers/worker-process';
+import { buildDebezium, startDebezium } from '../peers/debezium';
+import { startRawCdc } from '../peers/raw-cdc';
+import { cpuPercentOver } from '../lib/cpu';
 import { percentile } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
 
-const BATCH_SIZES = [5_000, 20_000, 100_000];
-const PER_EVENT_SIZE = 2_000;
-const BATCH = 1_000;
-const LAG_RATE = 1_000;
-const LAG_SECONDS = 10;
+const QUICK = process.env.BENCH_QUICK === '1';
+const SIZES = (process.env.BENCH_CDC_SIZES ?? (QUICK ? '5000' : '20000,100000')).split(',').map(Number);
+const RATES = (process.env.BENCH_CDC_RATES ?? '10,1000').split(',').map(Number);
+/** Seconds of steady load per rate (at least 200 rows at the lowest rate). */
+const lagSeconds = (rate: number): number => (QUICK ? 5 : Math.max(10, Math.ceil(200 / rate)));
+const TXN_ROWS = 1_000;
+const CLI = resolve(__dirname, '../../src/cli/main.js');
+/** Seconds over which each contender's idle CPU is read, its pipeline running with nothing to do. */
+const IDLE_CPU_SECONDS = QUICK ? 3 : 10;
 
-type Source = CdcSource & { close(): Promise<void> };
-type Sink = PubSubBasic & { close(): Promise<void> };
-
-interface Env {
-  pg: Client;
-  source: Source;
-  sink: Sink;
-  producer: Producer;
+if (SIZES.some((s) => !Number.isInteger(s) || s < 1) || RATES.some((r) => !(r >= 10 && r % 10 === 0))) {
+  throw new Error('BENCH_CDC_SIZES: whole numbers; BENCH_CDC_RATES: multiples of 10 rows/s');
 }
 
-const capture = (p: string) => ({ slot: `prism_cdc_${p}`, publication: `prism_cdc_${p}_pub` });
-const spec = (p: string): PipelineSpec => ({ db: 'prism', filter: {}, transforms: [], topicPrefix: p, topics: {} });
+/** What a contender works on: its own table, slot, publication and topic. */
+interface Target {
+  name: string;
+  table: string;
+  slot: string;
+  publication: string;
+  topic: string;
+}
 
-/** A table with `rows` inserts captured by each pipeline's own slot. */
-async function prepare(env: Env, rows: number, pipelines: string[]): Promise<string> {
-  const table = `cdc_bench_${cdcName('t')}`;
-  await env.pg.query(`CREATE TABLE public.${table} (id int PRIMARY KEY, name text, amount numeric(10,2), note text)`);
-  for (const p of pipelines) await env.source.ensureCapture({ ...capture(p), tables: [`public.${table}`] });
-  for (let i = 0; i < rows; i += BATCH) {
-    await env.pg.query(
-      `INSERT INTO ${table} SELECT g, 'name ' || g, g * 1.5, repeat('x', 40) FROM generate_series($1::int, $2::int) g`,
-      [i + 1, Math.min(i + BATCH, rows)],
-    );
+interface Contender {
+  id: 'prism' | 'raw' | 'debezium';
+  label: string;
+  /** Whether the bench creates the slot and publication (Prism's pipeline creates its own). */
+  ownsCapture: boolean;
+  start(target: Target): Promise<Running>;
+}
+
+interface Running {
+  /** The process that does the work (Prism: the worker), for its idle CPU. */
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** An independent consumer of one topic: when each row id (after.id) first arrived. */
+class ArrivalConsumer {
+  readonly arrivals = new Map<number, number>();
+  private consumer?: Consumer;
+
+  constructor(private readonly kafka: Kafka) {}
+
+  async start(topic: string): Promise<void> {
+    this.consumer = this.kafka.consumer({ groupId: uniqueName('cdc-bench'), maxWaitTimeInMs: 50 });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await this.consumer.run({
+      eachMessage: async ({ message }) => {
+        const now = performance.now();
+        const body = JSON.parse(message.value?.toString('utf8') ?? 'null') as {
+          after?: { id?: unknown } | null;
+        } | null;
+        const id = Number(body?.after?.id);
+        if (Number.isFinite(id) && !this.arrivals.has(id)) this.arrivals.set(id, now);
+      },
+    });
   }
-  return table;
-}
 
-async function cleanup(env: Env, table: string, pipelines: string[]): Promise<void> {
-  for (const p of pipelines) await dropCapture(env.pg, p);
-  await env.pg.query(`DROP TABLE IF EXISTS public.${table}`);
-}
-
-/** Milliseconds from `run` starting until a consumer has seen `n` distinct events on the pipeline's topic. */
-async function timed(pipeline: string, table: string, n: number, run: () => Promise<unknown>): Promise<number> {
-  const consumer = new CdcTestConsumer();
-  await consumer.start([`${pipeline}.public.${table}`]);
-  try {
-    const started = performance.now();
-    await run();
-    await consumer.waitForCount(n, 600_000);
-    return performance.now() - started;
-  } finally {
-    await consumer.stop();
+  countIn(from: number, to: number): number {
+    let n = 0;
+    for (const id of this.arrivals.keys()) if (id >= from && id <= to) n++;
+    return n;
   }
-}
 
-/** One worker for every measurement, started on first use. */
-class Workers {
-  private running: { worker: WorkerProcess; client: PrismClient } | undefined;
-
-  async get(): Promise<PrismClient> {
-    if (!this.running) {
-      const taskQueue = uniqueName('cdc-bench');
-      const worker = await startWorker(cdcWorkerConfig(taskQueue));
-      this.running = { worker, client: await PrismClient.connect({ taskQueue }) };
+  async waitFor(from: number, to: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.countIn(from, to) < to - from + 1) {
+      if (Date.now() > deadline) {
+        throw new Error(`consumer has ${this.countIn(from, to)} of rows ${from}..${to} after ${timeoutMs / 1000} s`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
     }
-    return this.running.client;
   }
 
   async stop(): Promise<void> {
-    await this.running?.client.close();
-    await this.running?.worker.stop();
+    await this.consumer?.disconnect();
   }
 }
 
-/**
- * Stops a pipeline and drops its capture. A signal, not the control update: an update that meets
- * the run's continue-as-new fails ("Workflow Update failed"), a signal goes on to the next run.
- */
-async function stopAndDrop(handle: Awaited<ReturnType<PrismClient['start']>>['handle']): Promise<void> {
-  await handle.signal('stop', { drop: true });
-  await handle.result();
-}
+const insertRange = (pg: Client, table: string, from: number, to: number) =>
+  pg.query(
+    `INSERT INTO public.${table} SELECT g, 'name ' || g, g * 1.5, repeat('x', 40) FROM generate_series($1::int, $2::int) g`,
+    [from, to],
+  );
 
-async function throughWorkflow(client: PrismClient, pipeline: string, table: string, n: number): Promise<number> {
-  let handle: Awaited<ReturnType<PrismClient['start']>>['handle'] | undefined;
-  const ms = await timed(pipeline, table, n, async () => {
-    const run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], batchSize: BATCH, idleWaitMs: 500 }],
-      { pattern: 'cdc' },
+/** Drops a slot (ending the walsender that still holds it) and a publication; never throws. */
+async function dropCapture(pg: Client, slot: string, publication: string): Promise<void> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const r = await pg
+      .query<{ active_pid: number | null }>('SELECT active_pid FROM pg_replication_slots WHERE slot_name = $1', [slot])
+      .catch(() => ({ rows: [] as { active_pid: number | null }[] }));
+    if (r.rows.length === 0) break;
+    if (r.rows[0]!.active_pid !== null) {
+      await pg.query('SELECT pg_terminate_backend($1)', [r.rows[0]!.active_pid]).catch(() => undefined);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    const dropped = await pg.query('SELECT pg_drop_replication_slot($1)', [slot]).then(
+      () => true,
+      () => false,
     );
-    handle = run.handle;
-  });
-  await stopAndDrop(handle!);
-  return ms;
+    if (dropped) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  await pg.query(`DROP PUBLICATION IF EXISTS ${publication}`).catch(() => undefined);
 }
 
-/** The same driver operations as the workflow's default path, in a plain loop. */
-function driverLoop(env: Env, pipeline: string, table: string, n: number): Promise<number> {
-  const cap = capture(pipeline);
-  return timed(pipeline, table, n, async () => {
-    let sent = 0;
-    while (sent < n) {
-      const { changes, lastLsn } = await env.source.readChanges({ ...cap, limit: BATCH, waitMs: 500 });
-      const chains = chainsOf(runPipeline(changes, spec(pipeline)));
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: Math.min(32, chains.length) }, async () => {
-          while (next < chains.length) {
-            for (const m of chains[next++]!) {
-              await env.sink.publish(m.topic, Buffer.from(JSON.stringify(m.body)), {
-                'cdc-id': m.id,
-                'cdc-key': m.key,
-              });
-            }
-          }
-        }),
-      );
-      if (lastLsn) await env.source.confirm({ slot: cap.slot, lsn: lastLsn });
-      sent += changes.length;
-    }
+/** Runs the prism CLI (the built one) with the task queue in its environment. */
+function prism(taskQueue: string, args: string[]): Promise<string> {
+  return new Promise((res, rej) => {
+    const proc = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, PRISM_TASK_QUEUE: taskQueue },
+    });
+    let out = '';
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    proc.once('exit', (code) => (code === 0 ? res(out) : rej(new Error(`prism ${args.join(' ')}: ${out.trim()}`))));
   });
 }
 
-/** Logical replication read → one kafkajs produce request per batch → confirm, until done(sent). */
-async function directPump(env: Env, pipeline: string, table: string, done: (sent: number) => boolean): Promise<void> {
-  const cap = capture(pipeline);
-  const topic = topicName('', `${pipeline}.public.${table}`);
-  let sent = 0;
-  while (!done(sent)) {
-    const { changes, lastLsn } = await env.source.readChanges({ ...cap, limit: BATCH, waitMs: 500 });
-    const messages = runPipeline(changes, spec(pipeline));
-    if (messages.length > 0) {
-      await env.producer.send({
-        topic,
-        acks: -1,
-        messages: messages.map((m) => ({
-          key: m.key,
-          value: JSON.stringify(m.body),
-          headers: { 'cdc-id': m.id, 'cdc-key': m.key },
-        })),
-      });
-    }
-    if (lastLsn) await env.source.confirm({ slot: cap.slot, lsn: lastLsn });
-    sent += messages.length;
-  }
-}
-
-function directLoop(env: Env, pipeline: string, table: string, n: number): Promise<number> {
-  return timed(pipeline, table, n, () => directPump(env, pipeline, table, (sent) => sent >= n));
-}
-
-/**
- * Lag at a steady LAG_RATE changes/s for LAG_SECONDS (one transaction of LAG_RATE / 10 rows every
- * 100 ms): for each event, the time from its commit (source.ts_ms) to an independent consumer
- * receiving it. `start` starts the pipeline and returns how to stop it.
- */
-async function steadyLag(
-  env: Env,
-  pipeline: string,
-  start: (pipeline: string, table: string) => Promise<() => Promise<void>>,
-): Promise<{ p50: number; p99: number }> {
-  const table = await prepare(env, 0, [pipeline]);
-  try {
-    return await lagOn(env, pipeline, table, start);
-  } finally {
-    await cleanup(env, table, [pipeline]);
-  }
-}
-
-async function lagOn(
-  env: Env,
-  pipeline: string,
-  table: string,
-  start: (pipeline: string, table: string) => Promise<() => Promise<void>>,
-): Promise<{ p50: number; p99: number }> {
-  const total = LAG_RATE * LAG_SECONDS;
-  const topic = topicName('', `${pipeline}.public.${table}`);
-  const kafka = new Kafka({ clientId: 'cdc-bench-lag', brokers: stackEnv.kafkaBrokers, logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-  await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: uniqueName('cdc-bench-lag'), maxWaitTimeInMs: 50 });
-  const lags = new Map<string, number>();
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const body = JSON.parse(message.value?.toString('utf8') ?? '{}') as { id: string; source: { ts_ms: number } };
-      if (!lags.has(body.id)) lags.set(body.id, Date.now() - body.source.ts_ms);
+function prismContender(worker: () => Promise<{ taskQueue: string; pid: number }>): Contender {
+  return {
+    id: 'prism',
+    label: 'Prism (prism cdc start)',
+    ownsCapture: false,
+    async start(t) {
+      const { taskQueue, pid } = await worker();
+      const input = { pipeline: t.name, tables: [`public.${t.table}`], topics: { [`public.${t.table}`]: t.topic } };
+      await prism(taskQueue, ['cdc', 'start', '--input', JSON.stringify(input)]);
+      return {
+        pid,
+        async stop() {
+          await prism(taskQueue, ['cdc', 'drop', t.name]);
+        },
+      };
     },
-  });
-  const stop = await start(pipeline, table);
-  try {
-    const perTick = LAG_RATE / 10;
-    const t0 = performance.now();
-    for (let tick = 0; tick < LAG_SECONDS * 10; tick++) {
-      await env.pg.query(
-        `INSERT INTO ${table} SELECT g, 'name ' || g, g * 1.5, repeat('x', 40) FROM generate_series($1::int, $2::int) g`,
-        [tick * perTick + 1, (tick + 1) * perTick],
-      );
-      const wait = t0 + (tick + 1) * 100 - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    const deadline = Date.now() + 60_000;
-    while (lags.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  } finally {
-    await stop();
-    await consumer.disconnect();
-  }
-  const values = [...lags.values()];
-  return { p50: percentile(values, 50), p99: percentile(values, 99) };
+  };
 }
 
-const rate = (n: number, ms: number): number => (n / ms) * 1000;
+const rawContender: Contender = {
+  id: 'raw',
+  label: 'raw streaming reader → kafkajs',
+  ownsCapture: true,
+  async start(t) {
+    const proc = await startRawCdc({
+      postgresUrl: stackEnv.postgresUrl,
+      slot: t.slot,
+      publication: t.publication,
+      brokers: stackEnv.kafkaBrokers,
+      topic: t.topic,
+    });
+    return { pid: proc.pid, stop: () => proc.stop() };
+  },
+};
+
+const debeziumContender: Contender = {
+  id: 'debezium',
+  label: 'Debezium 3.6.1 embedded → KafkaProducer',
+  ownsCapture: true,
+  async start(t) {
+    const proc = await startDebezium({
+      postgresUrl: stackEnv.postgresUrl,
+      slot: t.slot,
+      publication: t.publication,
+      tables: `public.${t.table}`,
+      brokers: stackEnv.kafkaBrokers,
+      topic: t.topic,
+    });
+    return { pid: proc.pid, stop: () => proc.stop() };
+  },
+};
+
+interface Figures {
+  throughput: Map<number, number>;
+  lag: Map<number, { p50: number; p99: number }>;
+  /** % of one core while nothing is written. */
+  idleCpu: number;
+}
+
+/** One contender on its own table: start, warm up, throughput at each size, lag at each rate. */
+async function measureContender(pg: Client, admin: Admin, kafka: Kafka, c: Contender): Promise<Figures> {
+  const name = `bench_${c.id}_${uniqueName('c')
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()}`.slice(0, 40);
+  const target: Target = {
+    name,
+    table: `cdc_${name}`,
+    slot: c.ownsCapture ? name : `prism_cdc_${name}`,
+    publication: c.ownsCapture ? `${name}_pub` : `prism_cdc_${name}_pub`,
+    topic: `bench-cdc-${c.id}-${name.replace(/_/g, '-')}`,
+  };
+  const figures: Figures = { throughput: new Map(), lag: new Map(), idleCpu: NaN };
+  const consumer = new ArrivalConsumer(kafka);
+  let running: Running | undefined;
+  try {
+    await pg.query(
+      `CREATE TABLE public.${target.table} (id int PRIMARY KEY, name text, amount numeric(10,2), note text)`,
+    );
+    if (c.ownsCapture) {
+      await pg.query(`CREATE PUBLICATION ${target.publication} FOR TABLE public.${target.table}`);
+      await pg.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [target.slot]);
+    }
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: target.topic, numPartitions: 1 }] });
+    await consumer.start(target.topic);
+    running = await c.start(target);
+
+    // Warm-up: a sentinel row (negative id) a second until one arrives (Prism's pipeline creates
+    // its slot once started: rows written before that are not its to deliver).
+    const warmDeadline = Date.now() + 120_000;
+    for (let s = -1; consumer.countIn(-1e9, -1) === 0; s--) {
+      if (Date.now() > warmDeadline) throw new Error(`${c.label}: no sentinel row arrived in 120 s`);
+      await insertRange(pg, target.table, s, s);
+      const until = Date.now() + 1000;
+      while (consumer.countIn(-1e9, -1) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    }
+
+    let next = 1;
+    for (const n of SIZES) {
+      const from = next;
+      const to = next + n - 1;
+      next = to + 1;
+      const t = performance.now();
+      for (let i = from; i <= to; i += TXN_ROWS) await insertRange(pg, target.table, i, Math.min(i + TXN_ROWS - 1, to));
+      // Generous: a contender far behind on a loaded machine still gets its figure.
+      await consumer.waitFor(from, to, Math.max(600_000, n * 20));
+      const ms = Math.max(...[...consumer.arrivals].filter(([id]) => id >= from && id <= to).map(([, at]) => at)) - t;
+      figures.throughput.set(n, (n / ms) * 1000);
+    }
+
+    for (const rate of RATES) {
+      const perTick = rate / 10;
+      const ticks = lagSeconds(rate) * 10;
+      const from = next;
+      next += perTick * ticks;
+      const issued = new Map<number, number>();
+      const t0 = performance.now();
+      for (let tick = 0; tick < ticks; tick++) {
+        const first = from + tick * perTick;
+        const at = performance.now();
+        for (let id = first; id < first + perTick; id++) issued.set(id, at);
+        await insertRange(pg, target.table, first, first + perTick - 1);
+        const wait = t0 + (tick + 1) * 100 - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      // A contender that cannot keep up drains its backlog here: its lag shows the queueing.
+      await consumer.waitFor(from, next - 1, 600_000);
+      const lags = [...issued].map(([id, at]) => consumer.arrivals.get(id)! - at);
+      figures.lag.set(rate, { p50: percentile(lags, 50), p99: percentile(lags, 99) });
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    figures.idleCpu = await cpuPercentOver(running.pid, IDLE_CPU_SECONDS * 1000);
+    return figures;
+  } finally {
+    await running?.stop().catch((err: unknown) => process.stderr.write(`[bench] cdc ${c.id} stop: ${String(err)}\n`));
+    await consumer.stop().catch(() => undefined);
+    await dropCapture(pg, target.slot, target.publication);
+    await pg.query(`DROP TABLE IF EXISTS public.${target.table}`).catch(() => undefined);
+    await admin.deleteTopics({ topics: [target.topic] }).catch(() => undefined);
+  }
+}
+
+/** Why the Debezium peer is left out of this run (null: it runs), decided once per process. */
+let debeziumSkipped: string | null | undefined;
 
 export const cdcCase: BenchCase = {
   id: 'cdc',
-  title: 'CDC Postgres → Kafka vs a replication-read → produce loop',
-  async run(): Promise<Measurement[]> {
-    const drivers = builtinDrivers();
-    const create = async (name: string, config: unknown) =>
-      drivers.get(name)!.create(drivers.get(name)!.configSchema.parse(config), { backend: `bench-${name}` });
+  title: 'CDC Postgres → Kafka: Prism vs a raw streaming reader and Debezium',
+  get about(): string {
+    return (
+      `Three contenders one after the other on the same Postgres and Kafka, each on its own table, slot, publication and topic: ` +
+      `Prism as a user runs it (a worker with a postgres source and a kafka sink, nothing tuned; \`prism cdc start\`, \`prism cdc drop\`), ` +
+      `a raw streaming logical-replication reader (pg-logical-replication, pgoutput) producing with kafkajs and confirming after Kafka's acks, ` +
+      `and Debezium 3.6.1.Final (embedded engine, Postgres connector, pgoutput, poll.interval.ms 10) producing with a KafkaProducer (acks=all). ` +
+      `Throughput: N rows in transactions of ${TXN_ROWS.toLocaleString('en-US')} back to back, first insert → an independent kafkajs consumer has all N. ` +
+      `Lag: one transaction every 100 ms at the rate named, insert issued → consumer received, p50/p99 (the bench's inserts commit with synchronous_commit on: the demo stack's default, off, holds their WAL up to 200 ms for every contender alike). ` +
+      `Idle CPU: % of one core used by the process doing the work (Prism: its worker) over ${IDLE_CPU_SECONDS} s with the pipeline running and nothing written.` +
+      (debeziumSkipped ? ` **Debezium skipped: ${debeziumSkipped}.**` : '')
+    );
+  },
+  async run(repetition): Promise<Measurement[]> {
+    debeziumSkipped ??= process.env.BENCH_SKIP_DEBEZIUM === '1' ? 'BENCH_SKIP_DEBEZIUM=1' : buildDebezium();
+    if (debeziumSkipped) process.stdout.write(` [Debezium skipped: ${debeziumSkipped}]`);
     const pg = new Client({ connectionString: stackEnv.postgresUrl });
     await pg.connect();
-    const source = (await create('postgres', { url: stackEnv.postgresUrl })) as unknown as Source;
-    const sink = (await create('kafka', { brokers: stackEnv.kafkaBrokers })) as unknown as Sink;
+    // The demo stack runs with synchronous_commit off: a commit's WAL then waits for the WAL
+    // writer (wal_writer_delay, 200 ms) before any replication reader may see it, a floor under
+    // every contender's lag that is the server's, not theirs. The bench's own writes commit
+    // synchronously, so the lag measured is the pipelines'.
+    await pg.query('SET synchronous_commit = on');
     const kafka = new Kafka({ clientId: 'cdc-bench', brokers: stackEnv.kafkaBrokers, logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const env: Env = { pg, source, sink, producer };
-    const workers = new Workers();
-    const out: Measurement[] = [];
+    const admin = kafka.admin();
+    await admin.connect();
+    let worker: { proc: WorkerProcess; taskQueue: string } | undefined;
+    const startPrismWorker = async (): Promise<{ taskQueue: string; pid: number }> => {
+      if (!worker) {
+        const taskQueue = uniqueName('cdc-bench');
+        const proc = await startWorker(
+          testConfig(taskQueue, {
+            backends: {
+              pg: { driver: 'postgres', config: { url: stackEnv.postgresUrl } },
+              kafka: { driver: 'kafka', config: { brokers: stackEnv.kafkaBrokers } },
+            },
+            patterns: { cdc: { slots: { source: 'pg', sink: 'kafka' } } },
+          }),
+        );
+        worker = { proc, taskQueue };
+      }
+      return { taskQueue: worker.taskQueue, pid: worker.proc.proc.pid! };
+    };
+    const contenders = [
+      prismContender(startPrismWorker),
+      rawContender,
+      ...(debeziumSkipped ? [] : [debeziumContender]),
+    ];
+    // A different one goes first in each repetition, so none always meets a cold cache.
+    const order = contenders.map((_, i) => contenders[(i + repetition) % contenders.length]!);
+    const figures = new Map<Contender['id'], Figures>();
     try {
-      // Batch produce, at each size.
-      for (const n of BATCH_SIZES) {
-        const tag = cdcName('b');
-        const pipelines = [`${tag}_wd`, `${tag}_dk`];
-        const table = await prepare(env, n, pipelines);
-        try {
-          const ours = await throughWorkflow(await workers.get(), pipelines[0], table, n);
-          const base = await directLoop(env, pipelines[1], table, n);
-          out.push({
-            name: `events/s, batch produce, ${n.toLocaleString('en-US')} changes`,
-            series: 'batch produce (pubsub_batch)',
-            unit: 'events/s',
-            better: 'higher',
-            ours: rate(n, ours),
-            baseline: rate(n, base),
-            baselineName: 'read → kafkajs produce loop',
-            size: n,
-          });
-        } finally {
-          await cleanup(env, table, pipelines);
-        }
-      }
-      // Lag at a steady rate, batch produce: the workflow, then the loop, each on its own table.
-      {
-        const tag = cdcName('l');
-        const client = await workers.get();
-        const ours = await steadyLag(env, `${tag}_wd`, async (pipeline, table) => {
-          const run = await client.start(
-            'cdcPipelineWorkflow',
-            [{ pipeline, tables: [`public.${table}`], batchSize: BATCH, idleWaitMs: 500 }],
-            { pattern: 'cdc' },
-          );
-          return async () => {
-            await stopAndDrop(run.handle);
-          };
-        });
-        const base = await steadyLag(env, `${tag}_dk`, async (pipeline, table) => {
-          let stopped = false;
-          const pump = directPump(env, pipeline, table, () => stopped);
-          return async () => {
-            stopped = true;
-            await pump;
-          };
-        });
-        const rateName = `${LAG_RATE.toLocaleString('en-US')} changes/s`;
-        for (const [p, o, b] of [
-          ['p50', ours.p50, base.p50],
-          ['p99', ours.p99, base.p99],
-        ] as const) {
-          out.push({
-            name: `${p} lag commit → consumer at ${rateName}, batch produce`,
-            unit: 'ms',
-            better: 'lower',
-            ours: o,
-            baseline: b,
-            baselineName: 'read → kafkajs produce loop',
-          });
-        }
-      }
-      // One publish per event through the kafka driver (the loop); the workflow batches anyway.
-      const n = PER_EVENT_SIZE;
-      const tag = cdcName('e');
-      const pipelines = [`${tag}_wf`, `${tag}_dl`];
-      const table = await prepare(env, n, pipelines);
-      try {
-        const ours = await throughWorkflow(await workers.get(), pipelines[0], table, n);
-        const base = await driverLoop(env, pipelines[1], table, n);
-        out.push({
-          name: `events/s, per-event publish, ${n.toLocaleString('en-US')} changes`,
-          unit: 'events/s',
-          better: 'higher',
-          ours: rate(n, ours),
-          baseline: rate(n, base),
-          baselineName: 'read → driver publish loop',
-          size: n,
-        });
-      } finally {
-        await cleanup(env, table, pipelines);
+      for (const c of order) {
+        process.stdout.write(` [${c.id}]`);
+        figures.set(
+          c.id,
+          await measureContender(pg, admin, kafka, c).catch((err: unknown) => {
+            throw new Error(`${c.label}: ${(err as Error).message}`, { cause: err });
+          }),
+        );
       }
     } finally {
-      await workers.stop();
-      await producer.disconnect();
-      await source.close();
-      await sink.close();
+      await worker?.proc.stop();
+      await admin.disconnect();
       await pg.end();
+    }
+    const ours = figures.get('prism')!;
+    const out: Measurement[] = [];
+    for (const base of contenders.filter((c) => c.id !== 'prism')) {
+      const b = figures.get(base.id)!;
+      for (const n of SIZES) {
+        out.push({
+          name: `events/s vs ${base.id}, ${n.toLocaleString('en-US')} rows`,
+          series: `vs ${base.id}`,
+          unit: 'events/s',
+          better: 'higher',
+          ours: ours.throughput.get(n)!,
+          baseline: b.throughput.get(n)!,
+          baselineName: base.label,
+          size: n,
+        });
+      }
+      for (const rate of RATES) {
+        for (const p of ['p50', 'p99'] as const) {
+          out.push({
+            name: `lag ${p} vs ${base.id}, ${rate.toLocaleString('en-US')} rows/s`,
+            unit: 'ms',
+            better: 'lower',
+            ours: ours.lag.get(rate)![p],
+            baseline: b.lag.get(rate)![p],
+            baselineName: base.label,
+            size: rate,
+          });
+        }
+      }
+      out.push({
+        name: `idle CPU, pipeline running, vs ${base.id}`,
+        unit: '% of a core',
+        better: 'lower',
+        ours: ours.idleCpu,
+        baseline: b.idleCpu,
+        baselineName: base.label,
+      });
     }
     return out;
   },

@@ -1,19 +1,22 @@
 // The multicast baseline, in a process of its own so that its resident memory can be set beside
-// the worker's: scan the registry's keys, read the records, keep the matching ones, publish the
-// payload to each with the nats driver, LOOP_WIDTH in flight. bench/cases/multicast.ts forks this
-// file and drives it over IPC; `loopProcess` is that side.
+// the worker's: raw ioredis SCAN (MATCH the registry's identity keys, COUNT PAGE_SIZE) + MGET of
+// each page, the records parsed and filtered here, one @nats-io core publish per matching target
+// and a single flush at the end. bench/cases/multicast.ts forks this file and drives it over IPC;
+// `loopProcess` is that side. It reads the registry's real key layout (identityPrefix, JSON
+// records) and publishes to the subjects Prism's nats driver would use (topicSubject), so the
+// same independent subscriber counts both.
 import { fork, type ChildProcess } from 'node:child_process';
-import { identityPrefix, type RegistryDriver } from '../../src/activities/multicast-registry/registry-store';
-import { builtinDrivers } from '../../src/drivers/builtin';
-import type { PubSubBasic } from '../../src/drivers/capabilities';
-import type { Driver } from '../../src/drivers/driver';
+import { connect } from '@nats-io/transport-node';
+import Redis from 'ioredis';
+import { identityPrefix } from '../../src/activities/multicast-registry/registry-store';
+import { topicSubject } from '../../src/drivers/nats/names';
 
-export const LOOP_WIDTH = 32;
 const PAGE_SIZE = 1000;
 
-interface Backend {
-  driver: string;
-  config: Record<string, unknown>;
+interface Config {
+  redisUrl: string;
+  natsUrl: string;
+  subjectPrefix: string;
 }
 interface RunRequest {
   id: number;
@@ -25,58 +28,51 @@ interface RunRequest {
 type Reply =
   { type: 'ready' } | { type: 'done'; id: number; sent: number; ms: number } | { type: 'error'; message: string };
 
-async function createDriver<T>(backend: Backend): Promise<Driver & T> {
-  const factory = builtinDrivers().get(backend.driver)!;
-  return (await factory.create(factory.configSchema.parse(backend.config), {
-    backend: `bench-${backend.driver}`,
-  })) as Driver & T;
-}
+/** Redis's MATCH glob, with the prefix's own glob characters escaped. */
+const globOf = (prefix: string): string => prefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
 
-async function plainLoop(redis: RegistryDriver, pubsub: PubSubBasic, req: RunRequest): Promise<number> {
-  const bytes = new TextEncoder().encode(req.payload);
-  const decoder = new TextDecoder();
-  let cursor: string | null = null;
-  let sent = 0;
-  do {
-    const page = await redis.scan(identityPrefix(req.registryName), { cursor, limit: PAGE_SIZE });
-    cursor = page.cursor;
-    const values = redis.getMany
-      ? await redis.getMany(page.keys)
-      : await Promise.all(page.keys.map((k) => redis.get(k)));
-    const identities: string[] = [];
-    for (const v of values) {
-      if (v === null) continue;
-      const record = JSON.parse(decoder.decode(v)) as { identity: string; metadata: Record<string, unknown> };
-      if (record.metadata[req.filterKey] === true) identities.push(record.identity);
-    }
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: LOOP_WIDTH }, async () => {
-        while (next < identities.length) {
-          await pubsub.publish(req.topicPrefix + identities[next++], bytes, { 'content-type': 'text/plain' });
-        }
-      }),
-    );
-    sent += identities.length;
-  } while (cursor !== null);
-  return sent;
-}
-
-/** The child's side: connect, say ready, run each loop asked for, exit when the channel closes. */
 async function child(): Promise<void> {
-  const { registry, messaging } = JSON.parse(process.argv[2]) as { registry: Backend; messaging: Backend };
-  const redis = await createDriver<RegistryDriver>(registry);
-  const nats = await createDriver<PubSubBasic>(messaging);
+  const config = JSON.parse(process.argv[2]!) as Config;
+  const redis = new Redis(config.redisUrl);
+  const nc = await connect({ servers: config.natsUrl });
   const send = (reply: Reply): void => void process.send!(reply);
+
+  const run = async (req: RunRequest): Promise<number> => {
+    const payload = new TextEncoder().encode(req.payload);
+    let cursor = '0';
+    let sent = 0;
+    do {
+      const [nextCursor, keys] = await redis.scan(
+        cursor,
+        'MATCH',
+        globOf(identityPrefix(req.registryName)),
+        'COUNT',
+        PAGE_SIZE,
+      );
+      cursor = nextCursor;
+      if (keys.length === 0) continue;
+      for (const value of await redis.mget(keys)) {
+        if (value === null) continue;
+        const record = JSON.parse(value) as { identity: string; metadata: Record<string, unknown> };
+        if (record.metadata[req.filterKey] !== true) continue;
+        nc.publish(topicSubject(config.subjectPrefix, req.topicPrefix + record.identity), payload);
+        sent++;
+      }
+    } while (cursor !== '0');
+    await nc.flush();
+    return sent;
+  };
+
   process.on('message', (req: RunRequest) => {
     const t = performance.now();
-    plainLoop(redis, nats, req).then(
+    run(req).then(
       (sent) => send({ type: 'done', id: req.id, sent, ms: performance.now() - t }),
       (err: unknown) => send({ type: 'error', message: (err as Error).message }),
     );
   });
   process.once('disconnect', () => {
-    void Promise.all([redis.close(), nats.close()]).finally(() => process.exit(0));
+    redis.disconnect();
+    void nc.close().finally(() => process.exit(0));
   });
   send({ type: 'ready' });
 }
@@ -89,8 +85,8 @@ export interface LoopProcess {
 }
 
 /** Forks the baseline process and waits until its clients are connected. */
-export async function loopProcess(registry: Backend, messaging: Backend): Promise<LoopProcess> {
-  const proc: ChildProcess = fork(__filename, [JSON.stringify({ registry, messaging })], { stdio: 'inherit' });
+export async function loopProcess(config: Config): Promise<LoopProcess> {
+  const proc: ChildProcess = fork(__filename, [JSON.stringify(config)], { stdio: 'inherit' });
   const exited = new Promise((r) => proc.once('exit', r));
   const waiting = new Map<number, { resolve: (r: { sent: number; ms: number }) => void; reject: (e: Error) => void }>();
   let ready!: () => void;

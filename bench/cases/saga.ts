@@ -1,17 +1,20 @@
 // The order saga (reserve + charge on Postgres, publish on Kafka) next to a plain workflow calling
 // the same three activities, on the same worker, Temporal server and backends. Measured with and
-// without a failure at step 3 (publish fails its 3 attempts, then charge and reserve are
-// compensated), at two sizes. Rates are completed executions per second of wall time, with
-// CONCURRENCY executions in flight.
+// without a failure at step 3 (publish fails its 3 attempts — actionAttempts 3 — then charge and
+// reserve are compensated), at two sizes. The failure comes from the test worker's fault
+// interceptor (test/fixtures/saga-faults), never from the input: the same worker runs every
+// execution, so the plain workflow pays for the interceptor alike. Rates are completed executions
+// per second of wall time, with CONCURRENCY executions in flight.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { PrismClient } from '../../src/client/prism-client';
 import type { OrderSagaInput } from '../../src/workflows/saga/input';
-import { sagaWorkerConfig } from '../../test/helpers/saga-env';
-import { startWorker } from '../../test/helpers/worker-process';
+import { writeSagaFaults } from '../../test/fixtures/saga-faults/interceptor';
+import { sagaFaultsDir, startSagaFaultWorker } from '../../test/helpers/saga-env';
 import { percentile } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
 
-const SIZES = [30, 90];
+const SIZES = process.env.BENCH_QUICK === '1' ? [30] : [30, 90];
 const CONCURRENCY = 20;
 
 type Workflow = 'orderSagaWorkflow' | 'orderPlainWorkflow';
@@ -24,6 +27,7 @@ interface Rate {
 
 async function measure(
   client: PrismClient,
+  faultsDir: string,
   workflow: Workflow,
   count: number,
   topic: string,
@@ -47,10 +51,12 @@ async function measure(
         cache: false, // the 3-step example: reserve, charge, publish
         openingStock: 10,
         openingBalance: 1000,
-        ...(failAtStep3 ? { testFaults: { failStep: 'publish' as const } } : {}),
+        ...(failAtStep3 ? { actionAttempts: 3 } : {}),
       };
+      const workflowId = `bench-saga-${id}`;
+      if (failAtStep3) writeSagaFaults(faultsDir, workflowId, { failStep: 'publish' });
       const t = performance.now();
-      const s = await client.start(workflow, [input], { pattern: 'saga' });
+      const s = await client.start(workflow, [input], { pattern: 'saga', workflowId });
       const result = (await s.handle.result()) as { status: string };
       if (result.status !== expected) throw new Error(`${workflow} ${id} ended ${result.status}, expected ${expected}`);
       latencies.push(performance.now() - t);
@@ -67,16 +73,17 @@ export const sagaCase: BenchCase = {
   async run(): Promise<Measurement[]> {
     const taskQueue = `bench-saga-${randomUUID().slice(0, 8)}`;
     const topic = `bench-saga-${randomUUID().slice(0, 8)}`;
-    const worker = await startWorker(sagaWorkerConfig(taskQueue));
+    const faultsDir = sagaFaultsDir();
+    const worker = await startSagaFaultWorker(taskQueue, faultsDir);
     const client = await PrismClient.connect({ taskQueue });
     const out: Measurement[] = [];
     try {
-      await measure(client, 'orderPlainWorkflow', 10, topic); // warm up
-      await measure(client, 'orderSagaWorkflow', 10, topic);
+      await measure(client, faultsDir, 'orderPlainWorkflow', 10, topic); // warm up
+      await measure(client, faultsDir, 'orderSagaWorkflow', 10, topic);
       for (const size of SIZES) {
-        const plain = await measure(client, 'orderPlainWorkflow', size, topic);
-        const saga = await measure(client, 'orderSagaWorkflow', size, topic);
-        const failed = await measure(client, 'orderSagaWorkflow', size, topic, true);
+        const plain = await measure(client, faultsDir, 'orderPlainWorkflow', size, topic);
+        const saga = await measure(client, faultsDir, 'orderSagaWorkflow', size, topic);
+        const failed = await measure(client, faultsDir, 'orderSagaWorkflow', size, topic, true);
         const n = size.toLocaleString('en-US');
         const rate = (series: string, ours: Rate): Measurement => ({
           name: `sagas/s, ${series}, ${n} sagas`,
@@ -108,6 +115,7 @@ export const sagaCase: BenchCase = {
     } finally {
       await client.close();
       await worker.stop();
+      rmSync(faultsDir, { recursive: true, force: true });
     }
     return out;
   },

@@ -4,7 +4,7 @@
 // BENCH_REGION_A_PORT / BENCH_REGION_B_PORT), started through scripts/stack with a data folder
 // under .stack/extra/ and stopped after the last repetition.
 // Load: writes issued on a fixed schedule (not waiting for the previous ones) at each rate of
-// BENCH_REPLICATION_RATES (default 50,200 writes/s) for BENCH_REPLICATION_SECONDS (default 6),
+// BENCH_REPLICATION_RATES (default 50,200,1000 writes/s; 50,1000 with --quick) for BENCH_REPLICATION_SECONDS (default 6),
 // round-robin over rate ÷ 5 sessions (5 writes/s per session; the store's writers take turns
 // per session). Lag of a write = from the call that writes it in region a to the moment region b
 // holds that value or a newer one, seen through region b's keyspace notifications (a GET on
@@ -20,7 +20,9 @@ import { startWorker, testConfig, type WorkerProcess } from '../../test/helpers/
 import { percentile } from '../lib/stats';
 import type { BenchCase, Measurement } from '../lib/types';
 
-const RATES = (process.env.BENCH_REPLICATION_RATES ?? '50,200').split(',').map(Number);
+const RATES = (process.env.BENCH_REPLICATION_RATES ?? (process.env.BENCH_QUICK === '1' ? '50,1000' : '50,200,1000'))
+  .split(',')
+  .map(Number);
 const SECONDS = Number(process.env.BENCH_REPLICATION_SECONDS ?? 6);
 const WRITES_PER_SESSION_PER_SECOND = 5;
 const SETTLE_MS = 30_000;
@@ -74,6 +76,13 @@ class Observer {
     await this.sub.psubscribe('__keyspace@0__:*');
   }
 
+  /** A write the client refused: nothing of it is to be seen. */
+  forget(key: string, write: number): void {
+    const list = this.pending.get(key);
+    const i = list?.indexOf(write) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
   expect(key: string, write: number): void {
     const list = this.pending.get(key) ?? [];
     list.push(write);
@@ -89,6 +98,7 @@ class Observer {
     while (list.length > 0 && list[0] <= value) this.visibleAt.set(list.shift()!, at);
   }
 
+  /** Waits until `total` writes were seen (or the timeout). */
   async settle(total: number, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.visibleAt.size < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
@@ -107,6 +117,8 @@ interface Load {
   returnedP50: number;
   /** % of the writes seen in region b within SETTLE_MS after the last one. */
   visible: number;
+  /** % of the writes the client refused (an error from the write call, e.g. its bulkhead full). */
+  refused: number;
 }
 
 /**
@@ -123,6 +135,7 @@ async function steadyLoad(
   const total = Math.round(rate * SECONDS);
   const issuedAt: number[] = [];
   const returned: number[] = [];
+  let refused = 0;
   const writes: Promise<unknown>[] = [];
   const start = performance.now();
   for (let n = 0; n < total; n++) {
@@ -132,10 +145,18 @@ async function steadyLoad(
     observer.expect(keyOf(n % lanes), n);
     const t = performance.now();
     issuedAt[n] = t;
-    writes.push(write(n % lanes, n).then(() => returned.push(performance.now() - t)));
+    writes.push(
+      write(n % lanes, n).then(
+        () => returned.push(performance.now() - t),
+        () => {
+          refused++;
+          observer.forget(keyOf(n % lanes), n);
+        },
+      ),
+    );
   }
   await Promise.all(writes);
-  await observer.settle(total, SETTLE_MS);
+  await observer.settle(total - refused, SETTLE_MS);
   const lags = issuedAt.flatMap((t, n) => {
     const seen = observer.visibleAt.get(n);
     return seen === undefined ? [] : [seen - t];
@@ -145,13 +166,14 @@ async function steadyLoad(
     p99: percentile(lags, 99),
     returnedP50: percentile(returned, 50),
     visible: (lags.length / total) * 100,
+    refused: (refused / total) * 100,
   };
 }
 
 export const sessionReplicationCase: BenchCase = {
   id: 'session-replication',
   title: 'Session store replication lag (region a → b) under a steady write load',
-  about: `Two regions, each a redis-server of its own; writes issued on a fixed schedule for ${SECONDS} s at each rate, 5 writes/s per session. Lag = from the write call in region a to region b holding that value or a newer one (keyspace notifications on b, the same observer for both sides). "Write call returns" is the caller's wait: the store's setData includes its compare-and-set and the signal-with-start to the session's replication workflow. A rate beyond what the replication workflows keep up with shows a lag that grows with the run's length (queueing), not a steady state.`,
+  about: `Two regions, each a redis-server of its own; writes issued on a fixed schedule for ${SECONDS} s at each rate, 5 writes/s per session. Lag = from the write call in region a to region b holding that value or a newer one (keyspace notifications on b, the same observer for both sides). "Write call returns" is the caller's wait: the store's setData through the public client (its compare-and-set and whatever its write path does to have the write replicated). A rate beyond what the replication workflows keep up with shows a lag that grows with the run's length (queueing), not a steady state.`,
   async run(): Promise<Measurement[]> {
     const { a, b } = regionServers();
     const taskQueue = `bench-session-repl-${randomUUID().slice(0, 8)}`;
@@ -193,12 +215,18 @@ export const sessionReplicationCase: BenchCase = {
       for (const rate of RATES) {
         const lanes = Math.round(rate / WRITES_PER_SESSION_PER_SECOND);
         // Ours: sessions created (and replicated once) before the clock starts.
-        const ids = await Promise.all(
-          Array.from(
-            { length: lanes },
-            async () => (await store!.createSession({ userId: 'bench' }, { ttlSeconds: 600 })).sessionId,
-          ),
-        );
+        // 16 at a time: the client's bulkhead refuses a burst of hundreds at once.
+        const ids: string[] = [];
+        for (let i = 0; i < lanes; i += 16) {
+          ids.push(
+            ...(await Promise.all(
+              Array.from(
+                { length: Math.min(16, lanes - i) },
+                async () => (await store!.createSession({ userId: 'bench' }, { ttlSeconds: 600 })).sessionId,
+              ),
+            )),
+          );
+        }
         started.push(...ids);
         let observer = new Observer(b.url, (bytes) => {
           const entry = decodeRecord(bytes).data.tick;
@@ -270,6 +298,15 @@ export const sessionReplicationCase: BenchCase = {
             better: 'higher',
             ours: ours.visible,
             baseline: base.visible,
+            baselineName: BASELINE,
+            size: rate,
+          },
+          {
+            name: `% of writes refused by the client, ${label}`,
+            unit: '% refused',
+            better: 'lower',
+            ours: ours.refused,
+            baseline: base.refused,
             baselineName: BASELINE,
             size: rate,
           },

@@ -1,15 +1,19 @@
-// Worker start-up (process start → /ready) and resident memory when idle, for a worker that
+// Worker start-up (process start → /ready), resident memory and CPU when idle, for a worker that
 // loads only the Redis client (lazy drivers) next to one that loads every driver's client.
+// Idle CPU: the share of one core the worker uses over IDLE_CPU_SECONDS after /ready (20 s; 5 s
+// with --quick), read from /proc: a worker polling for nothing shows here.
 // The worker's memory under load is measured by the multicast case, while it runs the multicasts.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { cpuPercentOver } from '../lib/cpu';
 import { rssMiB } from '../lib/rss';
 import type { BenchCase, Measurement } from '../lib/types';
 
 const WORKER = resolve(__dirname, '../../src/worker.js');
+const IDLE_CPU_SECONDS = process.env.BENCH_QUICK === '1' ? 5 : 20;
 
 function config(backends: Record<string, unknown>, store: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'prism-bench-'));
@@ -29,7 +33,10 @@ function config(backends: Record<string, unknown>, store: string): string {
 // The baseline preloads every driver's client library, as a worker without lazy loading would.
 const ALL_CLIENTS = ['ioredis', 'pg', 'kafkajs', '@nats-io/transport-node', '@nats-io/jetstream', '@nats-io/kv'];
 
-async function startup(file: string, preload: string[] = []): Promise<{ readyMs: number; rssMiB: number }> {
+async function startup(
+  file: string,
+  preload: string[] = [],
+): Promise<{ readyMs: number; rssMiB: number; idleCpu: number }> {
   const start = performance.now();
   const args = [...preload.flatMap((m) => ['--require', m]), WORKER, '--config', file];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -47,7 +54,8 @@ async function startup(file: string, preload: string[] = []): Promise<{ readyMs:
       ) {
         const readyMs = performance.now() - start;
         await new Promise((r) => setTimeout(r, 1000));
-        return { readyMs, rssMiB: rssMiB(proc.pid!) };
+        const rss = rssMiB(proc.pid!);
+        return { readyMs, rssMiB: rss, idleCpu: await cpuPercentOver(proc.pid!, IDLE_CPU_SECONDS * 1000) };
       }
       if (proc.exitCode !== null) throw new Error(`worker exited: ${out}`);
       await new Promise((r) => setTimeout(r, 20));
@@ -61,8 +69,7 @@ async function startup(file: string, preload: string[] = []): Promise<{ readyMs:
 export const workerCase: BenchCase = {
   id: 'worker',
   title: 'Worker start-up and idle memory',
-  about:
-    'A worker with the Redis backend only (drivers load lazily) beside the same worker with every driver client preloaded; RSS read from /proc 1 s after /ready. The worker under load is in the multicast section (RSS rows).',
+  about: `A worker with the Redis backend only (drivers load lazily) beside the same worker with every driver client preloaded; RSS read from /proc 1 s after /ready, idle CPU (% of one core, user + system) over the ${IDLE_CPU_SECONDS} s after that. The worker under load is in the multicast section (RSS rows); a worker with an idle CDC pipeline is in the CDC section.`,
   async run(): Promise<Measurement[]> {
     const redisOnly = config({ cache: { driver: 'redis' } }, 'cache');
     const lean = await startup(redisOnly);
@@ -82,6 +89,14 @@ export const workerCase: BenchCase = {
         better: 'lower',
         ours: lean.rssMiB,
         baseline: full.rssMiB,
+        baselineName: 'all five drivers',
+      },
+      {
+        name: `idle CPU over ${IDLE_CPU_SECONDS} s (Redis only vs all five drivers)`,
+        unit: '% of a core',
+        better: 'lower',
+        ours: lean.idleCpu,
+        baseline: full.idleCpu,
         baselineName: 'all five drivers',
       },
     ];
