@@ -237,10 +237,11 @@ export class RegistryStore {
     });
     const token = encoder.encode(claim.token);
     const entries = fresh.map((identity) => ({ key: prefix + identity, value: token }));
-    if (this.hasTtl) {
+    // One write for the whole page where the backend can batch (with the marks' expiry when it has TTLs).
+    if (this.hasBatch) {
+      await this.driver.setMany!(entries, this.hasTtl ? { ttlSeconds: CLAIM_TTL_SECONDS } : undefined);
+    } else if (this.hasTtl) {
       await Promise.all(entries.map((e) => this.driver.setWithTtl!(e.key, e.value, CLAIM_TTL_SECONDS)));
-    } else if (this.hasBatch) {
-      await this.driver.setMany!(entries);
     } else {
       await Promise.all(entries.map((e) => this.driver.set(e.key, e.value)));
     }
