@@ -300,7 +300,11 @@ export class RegistryStore {
    * driver's cursor alone resumes without gaps. The driver may return a key again (see
    * KeyValueScan), so may this: a multicast claims its targets (claim) to take each on once.
    */
-  async enumerate(request: EnumerateRequest, onProgress?: (cursor: string | null) => void): Promise<EnumeratePage> {
+  async enumerate(
+    request: EnumerateRequest,
+    onProgress?: (cursor: string | null) => void,
+    onMatches?: (matched: Registration[]) => void,
+  ): Promise<EnumeratePage> {
     let filter: FilterNode;
     try {
       filter = compileFilter(request.filter);
@@ -318,11 +322,15 @@ export class RegistryStore {
       const records = await this.readMany(page.keys);
       const now = this.clock();
       const expired: string[] = [];
+      const matched: Registration[] = [];
       records.forEach((record, i) => {
         if (record === null) return; // deleted (or expired by the backend) since the scan
         if (!this.live(record, now)) expired.push(page.keys[i]);
-        else if (matches(filter, record.metadata)) found.push(toRegistration(record));
+        else if (matches(filter, record.metadata)) matched.push(toRegistration(record));
       });
+      found.push(...matched);
+      // A caller may start on these matches while the scan goes on (a multicast page sends them).
+      if (matched.length > 0) onMatches?.(matched);
       // Backends without TTLs keep expired records until someone looks: drop them now.
       if (!this.hasTtl && expired.length > 0) await Promise.all(expired.map((k) => this.driver.delete(k)));
       onProgress?.(cursor);

@@ -1,7 +1,7 @@
 // One page of a multicast as one activity on the registry slot: scan a page of the registry,
 // filter, claim the matches for this multicast, send to them on every channel (a pubsub batch
-// with one flush when the messaging backend offers pubsub_batch, a publish or enqueue per target
-// otherwise), record the delivered targets in the registry backend (the multicast's report rows),
+// with one flush per scan call's matches when the messaging backend offers pubsub_batch, a publish
+// or enqueue per target otherwise; sent while the scan goes on), record the delivered targets in the registry backend (the multicast's report rows),
 // and return counts plus the failed targets only. The workflow's history so holds cursors and
 // counts, never identity lists, whatever the registry's size.
 //
@@ -118,35 +118,57 @@ async function enqueueAll(handle: BackendHandle, identities: string[], input: Se
     .failures;
 }
 
+/** One scan call's matches, claimed and sent on every channel: its targets and their failures. */
+interface ChunkOutcome {
+  identities: string[];
+  failures: PageFailure[];
+}
+
 export async function sendPage(store: RegistryStore, slots: PageSlots, input: SendPageInput): Promise<SendPageResult> {
   const ctx = activityContext();
   const attempt = ctx?.info.attempt ?? 1;
+  const handles = input.lost === undefined ? input.channels.map((channel) => slotFor(slots, channel)) : [];
+  // Each scan call's matches are claimed and sent while the scan goes on, so the registry, the
+  // messaging backend and this process work at the same time. An identity the scan repeats
+  // within the page goes to one chunk only (the claim token is the page's, so a second claim of
+  // it would also answer "fresh").
+  const taken = new Set<string>();
+  const chunks: Promise<ChunkOutcome>[] = [];
+  const sendChunk = async (candidates: string[]): Promise<ChunkOutcome> => {
+    const identities = await store.claim(input.registry, input.claim, candidates);
+    if (input.lost !== undefined || identities.length === 0) return { identities, failures: [] };
+    const sent = await Promise.all(
+      input.channels.map(async (channel, i) => {
+        const failed =
+          channel === 'pubsub'
+            ? await publishAll(handles[i], identities, input)
+            : await enqueueAll(handles[i], identities, input);
+        return failed.map((f): PageFailure => ({ ...f, channel }));
+      }),
+    );
+    return { identities, failures: sent.flat() };
+  };
   const page = await store.enumerate(
     { registry: input.registry, filter: input.filter, limit: input.limit, cursor: input.cursor },
     (cursor) => ctx?.heartbeat({ cursor }),
+    (matched) => {
+      const fresh = matched.map((r) => r.identity).filter((id) => !taken.has(id));
+      fresh.forEach((id) => taken.add(id));
+      const chunk = sendChunk(fresh);
+      // Awaited below; a rejection before then must not count as unhandled.
+      chunk.catch(() => undefined);
+      chunks.push(chunk);
+    },
   );
-  const identities = await store.claim(
-    input.registry,
-    input.claim,
-    page.identities.map((r) => r.identity),
-  );
+  const outcomes = await Promise.all(chunks);
+  const identities = outcomes.flatMap((o) => o.identities);
   if (input.lost !== undefined) {
     const failures = input.channels.flatMap((channel) =>
       identities.map((identity) => ({ identity, channel, error: input.lost!, retryable: false })),
     );
     return { cursor: page.cursor, targets: identities.length, delivered: 0, failures, attempt };
   }
-  const sent = await Promise.all(
-    input.channels.map(async (channel) => {
-      const handle = slotFor(slots, channel);
-      const failed =
-        channel === 'pubsub'
-          ? await publishAll(handle, identities, input)
-          : await enqueueAll(handle, identities, input);
-      return failed.map((f): PageFailure => ({ ...f, channel }));
-    }),
-  );
-  const failures = sent.flat();
+  const failures = outcomes.flatMap((o) => o.failures);
   const failedIds = new Set(failures.map((f) => f.identity));
   const delivered = identities.filter((id) => !failedIds.has(id));
   await store.recordDelivered(input.registry, input.claim.multicastId, input.claim.token, delivered, attempt);
