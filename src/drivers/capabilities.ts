@@ -64,7 +64,11 @@ export interface KeyValueScan {
 
 export interface KeyValueBatch {
   getMany(keys: string[]): Promise<(Bytes | null)[]>;
-  setMany(entries: { key: string; value: Bytes }[]): Promise<void>;
+  /**
+   * Writes every entry in one call. With `ttlSeconds` (drivers that also offer keyvalue_ttl),
+   * every entry expires after it, as setWithTtl would; without, none does.
+   */
+  setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void>;
   /** Returns how many keys existed. */
   deleteMany(keys: string[]): Promise<number>;
 }

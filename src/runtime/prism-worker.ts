@@ -246,6 +246,7 @@ export class PrismWorker {
           ...(match.index === undefined ? {} : { index: match.index }),
           backend,
           settings,
+          slots: this.slotHandles(matches, match.pattern),
         });
         for (const [name, fn] of Object.entries(own))
           activities[patternActivityName(match.pattern, match.slot, name)] = fn;
@@ -271,6 +272,20 @@ export class PrismWorker {
         }),
       });
     }
+  }
+
+  /** A pattern's slots on this worker as guarded handles (list slots in config order). */
+  private slotHandles(
+    matches: readonly SlotMatch[],
+    pattern: string,
+  ): Record<string, BackendHandle | readonly BackendHandle[]> {
+    const slots: Record<string, BackendHandle | BackendHandle[]> = {};
+    for (const m of matches.filter((x) => x.pattern === pattern)) {
+      const handle = this.handles.get(m.backend)!;
+      if (m.index === undefined) slots[m.slot] = handle;
+      else ((slots[m.slot] ??= []) as BackendHandle[])[m.index] = handle;
+    }
+    return slots;
   }
 
   /** Every backend in use in this process's pool: the worker's own and those its clients opened. */

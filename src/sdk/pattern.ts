@@ -3,6 +3,7 @@
 // driver, and the schema of its settings.
 import type { z } from 'zod';
 import type { Ops } from '../drivers/capabilities';
+import type { BackendHandle } from '../runtime/backend-handle';
 import type { SlotSpecs } from './slot';
 
 // Activity functions take and return data the payload converter can carry.
@@ -17,6 +18,12 @@ export interface PatternActivityContext<Settings> {
   index?: number;
   backend: string;
   settings: Settings;
+  /**
+   * Every slot of the pattern bound on this worker (a list slot: its elements in config order),
+   * as guarded handles: an activity that must reach another slot's backend too (a multicast page
+   * scans the registry and publishes on the messaging slot) calls it through that backend's guard.
+   */
+  slots: Readonly<Record<string, BackendHandle | readonly BackendHandle[]>>;
 }
 
 /** Per slot, the pattern's own activities on its driver; a list slot's factory runs once per element. */

@@ -155,16 +155,17 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
     });
   }
 
-  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+  async setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void> {
     this.ctx.open();
     checkBatch(DRIVER, 'entries', entries);
+    const expiresAt = options?.ttlSeconds === undefined ? null : now() + checkTtl(DRIVER, options.ttlSeconds) * 1000;
     // Validate everything before writing anything.
     for (const entry of entries) {
       if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
       checkKey(DRIVER, entry.key, this.limits);
       checkValue(DRIVER, entry.value, this.limits);
     }
-    for (const { key, value } of entries) this.write(key, value, null);
+    for (const { key, value } of entries) this.write(key, value, expiresAt);
   }
 
   async deleteMany(keys: string[]): Promise<number> {

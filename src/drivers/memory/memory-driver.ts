@@ -86,7 +86,7 @@ export class MemoryDriver
   readonly scan: MemoryKeyValue['scan'] = (prefix, options) => this.kv.scan(prefix, options);
   // keyvalue_batch
   readonly getMany: MemoryKeyValue['getMany'] = (keys) => this.kv.getMany(keys);
-  readonly setMany: MemoryKeyValue['setMany'] = (entries) => this.kv.setMany(entries);
+  readonly setMany: MemoryKeyValue['setMany'] = (entries, options) => this.kv.setMany(entries, options);
   readonly deleteMany: MemoryKeyValue['deleteMany'] = (keys) => this.kv.deleteMany(keys);
   // keyvalue_cas
   readonly getVersioned: MemoryKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);

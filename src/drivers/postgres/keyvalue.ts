@@ -191,8 +191,9 @@ export class PgKeyValue implements KeyValueOps {
     });
   }
 
-  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+  async setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void> {
     checkBatch(DRIVER, 'entries', entries);
+    const ttl = options?.ttlSeconds === undefined ? null : checkTtl(DRIVER, options.ttlSeconds);
     // Last write wins for a repeated key (one INSERT cannot update a row twice).
     const byKey = new Map<string, Buffer>();
     for (const entry of entries) {
@@ -208,9 +209,11 @@ export class PgKeyValue implements KeyValueOps {
     await this.ctx.query(
       'setMany',
       `INSERT INTO ${this.table} (key, value, version, expires_at)
-       SELECT k, v, ${this.nextVersion}, NULL FROM unnest($1::text[], $2::bytea[]) AS t(k, v)
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = NULL`,
-      [sorted.map(([key]) => key), sorted.map(([, value]) => value)],
+       SELECT k, v, ${this.nextVersion}, now() + $3::float8 * interval '1 second'
+       FROM unnest($1::text[], $2::bytea[]) AS t(k, v)
+       ON CONFLICT (key) DO UPDATE
+         SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = EXCLUDED.expires_at`,
+      [sorted.map(([key]) => key), sorted.map(([, value]) => value), ttl],
     );
   }
 

@@ -87,7 +87,7 @@ export class PostgresDriver implements DriverBase {
   readonly scan: PgKeyValue['scan'] = (prefix, options) => this.kv.scan(prefix, options);
   // keyvalue_batch
   readonly getMany: PgKeyValue['getMany'] = (keys) => this.kv.getMany(keys);
-  readonly setMany: PgKeyValue['setMany'] = (entries) => this.kv.setMany(entries);
+  readonly setMany: PgKeyValue['setMany'] = (entries, options) => this.kv.setMany(entries, options);
   readonly deleteMany: PgKeyValue['deleteMany'] = (keys) => this.kv.deleteMany(keys);
   // keyvalue_cas
   readonly getVersioned: PgKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);

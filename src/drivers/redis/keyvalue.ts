@@ -102,9 +102,10 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
     });
   }
 
-  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+  async setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void> {
     await this.ctx.run(async () => {
       checkBatch(DRIVER, 'entries', entries);
+      const ttl = options?.ttlSeconds === undefined ? '' : ttlMs(checkTtl(DRIVER, options.ttlSeconds));
       for (const entry of entries) {
         if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
         checkKey(DRIVER, entry.key, this.limits);
@@ -112,11 +113,7 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
       }
       if (entries.length === 0) return;
       const keys = entries.flatMap(({ key }) => this.pairKeys(key));
-      await this.ctx.eval(
-        lua.SET_MANY,
-        keys,
-        entries.map(({ value }) => toBuffer(value)),
-      );
+      await this.ctx.eval(lua.SET_MANY, keys, [ttl, ...entries.map(({ value }) => toBuffer(value))]);
     });
   }
 

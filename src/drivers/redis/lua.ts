@@ -28,13 +28,17 @@ redis.call('DEL', KEYS[2])
 return 1
 `);
 
-/** KEYS: value1, version1, value2, version2, … ARGV: value1, value2, … */
+/** KEYS: value1, version1, value2, version2, … ARGV: ttl ms ('' for none), value1, value2, … */
 export const SET_MANY = new LuaScript(`
-for i = 1, #ARGV do
-  redis.call('SET', KEYS[2 * i - 1], ARGV[i])
-  redis.call('DEL', KEYS[2 * i])
+for i = 2, #ARGV do
+  if ARGV[1] == '' then
+    redis.call('SET', KEYS[2 * i - 3], ARGV[i])
+  else
+    redis.call('SET', KEYS[2 * i - 3], ARGV[i], 'PX', ARGV[1])
+  end
+  redis.call('DEL', KEYS[2 * i - 2])
 end
-return #ARGV
+return #ARGV - 1
 `);
 
 /** KEYS: value1, version1, value2, version2, … Returns how many values existed. */

@@ -167,7 +167,7 @@ export class RedisDriver
   readonly scan: RedisScan['scan'] = (prefix, options) => this.scanner.scan(prefix, options);
   // keyvalue_batch
   readonly getMany: RedisKeyValue['getMany'] = (keys) => this.kv.getMany(keys);
-  readonly setMany: RedisKeyValue['setMany'] = (entries) => this.kv.setMany(entries);
+  readonly setMany: RedisKeyValue['setMany'] = (entries, options) => this.kv.setMany(entries, options);
   readonly deleteMany: RedisKeyValue['deleteMany'] = (keys) => this.kv.deleteMany(keys);
   // keyvalue_cas
   readonly getVersioned: RedisKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);
