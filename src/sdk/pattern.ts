@@ -1,8 +1,10 @@
 // definePattern: the one way patterns are made, built-in or the user's. A pattern names its
 // slots (capabilities it needs), its workflows, the activities it runs against each slot's
 // driver, and the schema of its settings.
+import type { WorkflowClient } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Ops } from '../drivers/capabilities';
+import type { Driver } from '../drivers/driver';
 import type { SlotSpecs } from './slot';
 
 // Activity functions take and return data the payload converter can carry.
@@ -17,6 +19,13 @@ export interface PatternActivityContext<Settings> {
   index?: number;
   backend: string;
   settings: Settings;
+  /**
+   * Another backend this worker has open, every call through that backend's own guard (breaker,
+   * bulkhead, metrics); undefined when the worker has no such backend. For an activity that reads
+   * its slot's backend and writes another (e.g. shipping a change feed to another region): a
+   * failure of the other backend then counts against its breaker, not this one's.
+   */
+  peer: (backend: string) => Driver | undefined;
 }
 
 /** Per slot, the pattern's own activities on its driver; a list slot's factory runs once per element. */
@@ -46,6 +55,19 @@ export interface PatternDefinition<S extends SlotSpecs = SlotSpecs, Settings = u
    * worker refuses to start when there are any.
    */
   checkNamespace?: (namespace: PatternNamespaceView<Settings>) => string[];
+  /**
+   * Runs once the worker is connected, before it polls: e.g. start the pattern's long-lived
+   * workflows, idempotently by workflow id. A failure is logged and does not stop the worker.
+   */
+  onWorkerStart?: (context: PatternStartContext<Settings>) => Promise<void>;
+}
+
+/** What onWorkerStart gets: the pattern's settings and a Temporal client on the worker's namespace. */
+export interface PatternStartContext<Settings> {
+  settings: Settings;
+  client: WorkflowClient;
+  /** The worker's workflow task queue. */
+  taskQueue: string;
 }
 
 /** What checkNamespace sees: the parsed settings and the namespace as Temporal describes it. */

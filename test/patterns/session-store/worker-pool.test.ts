@@ -81,7 +81,10 @@ describe('session store on a worker’s backends', () => {
     });
     assert.equal(reads - before, 2);
     assert.ok(
-      scrapedValue(metrics, 'driver_operation_total', { backend: 'a0', operation: 'keyvalue_cas.compareAndSet' }) >= 1,
+      scrapedValue(metrics, 'driver_operation_total', {
+        backend: 'a0',
+        operation: 'changefeed.compareAndSetLogged',
+      }) >= 1,
     );
     assert.deepEqual(JSON.parse((await get('/health')).body), { status: 'OK', openBreakers: [] });
   });
