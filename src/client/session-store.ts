@@ -296,7 +296,7 @@ export class SessionStore {
   /** One data value, or undefined when the session has no such key; counts as an access. */
   async getData(sessionId: string, key: string): Promise<SessionValue | undefined> {
     checkDataKey(key);
-    return (await this.access(sessionId)).data[key];
+    return (await this.access(sessionId, false)).data[key];
   }
 
   async setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
@@ -432,14 +432,29 @@ export class SessionStore {
     return { shard, found: await shard.read(sessionId) };
   }
 
-  private async access(sessionId: string): Promise<Session> {
+  /**
+   * A read, pushing the session's expiry. `versioned: false` (a read whose caller needs no
+   * version, e.g. getData) reads with a plain get; it falls back to the versioned lookup (which
+   * also finds a session a rebalance has not moved yet) only when the session is not there.
+   */
+  private async access(sessionId: string, versioned = true): Promise<Session> {
     checkSessionId(sessionId);
-    const { shard, found } = await this.locate(sessionId);
+    let shard = this.shardFor(sessionId);
+    let found: { record: SessionRecord; version: string } | null = null;
+    if (!versioned) {
+      const record = await shard.peek(sessionId);
+      if (record) found = { record, version: '' };
+    }
+    if (found === null) {
+      const located = await this.locate(sessionId);
+      shard = located.shard;
+      found = located.found;
+      if (located.found) this.remember(sessionId, shard, located.found);
+    }
     if (!found || found.record.deleted) {
       this.known.delete(sessionId);
       throw notFound(sessionId);
     }
-    this.remember(sessionId, shard, found);
     const now = this.now();
     const { record } = found;
     const windowMs = record.ttlSeconds * 1000;
@@ -501,7 +516,9 @@ export class SessionStore {
       }
       const now = this.now();
       const current = found.record;
-      const record: SessionRecord = structuredClone(current);
+      // A shallow copy is enough: changes replace data entries and top-level fields, never
+      // change an entry or the metadata in place (and `current` may be the remembered record).
+      const record: SessionRecord = { ...current, data: { ...current.data } };
       const stamp = nextStamp(current, now, this.region);
       record.lastAccessed = Math.max(current.lastAccessed, now);
       record.writtenAt = Math.max(current.writtenAt, now);

@@ -19,6 +19,7 @@ export async function startFeedReplication(
   taskQueue: string,
   topology: FeedTopology,
   fromRegions: readonly string[] = Object.keys(topology.regions),
+  roundMs?: number,
 ): Promise<string[]> {
   const started: string[] = [];
   for (const region of fromRegions) {
@@ -31,6 +32,7 @@ export async function startFeedReplication(
           target,
           regions: topology.regions,
           virtualNodes: topology.virtualNodes,
+          ...(roundMs === undefined ? {} : { roundMs }),
         };
         await client.signalWithStart('sessionFeedReplicationWorkflow', {
           workflowId,

@@ -55,6 +55,8 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
   },
   onWorkerStart: async ({ settings, client, taskQueue }) => {
     if (!settings.regions || Object.keys(settings.regions).length < 2) return;
-    await startFeedReplication(client, taskQueue, { regions: settings.regions, virtualNodes: settings.virtual_nodes });
+    const topology = { regions: settings.regions, virtualNodes: settings.virtual_nodes };
+    const regions = Object.keys(settings.regions);
+    await startFeedReplication(client, taskQueue, topology, regions, settings.replication_round_seconds * 1000);
   },
 });

@@ -51,6 +51,12 @@ export class SessionShard {
     return { record: decodeRecord(found.value), bytes: found.value, version: found.version };
   }
 
+  /** The stored record without its version (a plain get: the cheapest read), or null. */
+  async peek(sessionId: string): Promise<SessionRecord | null> {
+    const bytes = await this.driver.get(sessionKey(sessionId));
+    return bytes ? decodeRecord(bytes) : null;
+  }
+
   /** Pushes the key's expiry without rewriting the record (the cheap half of a sliding TTL). */
   async touch(sessionId: string, ttlSeconds: number): Promise<boolean> {
     return this.driver.expire(sessionKey(sessionId), ttlSeconds);

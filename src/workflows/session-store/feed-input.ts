@@ -47,6 +47,12 @@ export const feedReplicationInput = z
     target: z.string().min(1),
     regions: topologySchema,
     virtualNodes: z.number().int().min(1).max(4096).optional(),
+    /**
+     * How long one round of the shipping activity runs before it reports back. Round boundaries
+     * are a Temporal round trip (seconds on a loaded server) with nothing shipped meanwhile, so
+     * they are kept rare; the status counters are as of the last round.
+     */
+    roundMs: z.number().int().min(1000).max(3_600_000).default(300_000),
     /** Where shipping resumes: every entry up to this offset is applied (null: from the feed's start). */
     offset: z.string().nullable().default(null),
     /** Carried over by continue-as-new. */

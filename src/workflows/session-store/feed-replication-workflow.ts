@@ -7,7 +7,7 @@
 // the feed from the checkpoint (a blocking read), merges each batch into the target region's
 // shards (last writer wins per key, so replaying an entry is harmless), commits the checkpoint in
 // the feed (which lets the feed be trimmed behind every region), heartbeats the offset and
-// returns after a bounded time or count. The workflow holds only the offset and counters, and
+// returns after a bounded time (roundMs, 5 minutes by default) or count. The workflow holds only the offset and counters, and
 // continues as new every few rounds. A worker that dies mid-round: the activity is retried from
 // its last heartbeat. A target region that is down: the activity keeps retrying its merges
 // (counted on the target's breaker, not the source's) and holds up only this workflow; once the
@@ -47,9 +47,8 @@ import { SESSION_STORE, sessionStoreSlots } from './slots';
 export const feedTopologySignal = defineSignal<[FeedTopology]>(FEED_TOPOLOGY_SIGNAL);
 export const feedStatusQuery = defineQuery<FeedReplicationStatus>(FEED_STATUS_QUERY);
 
-/** One round of shipping lasts at most this long (then the workflow records the offset). */
-const ROUND_MS = 30_000;
-const ROUND_ENTRIES = 100_000;
+/** A round also ends after this many entries (then the workflow records the offset). */
+const ROUND_ENTRIES = 1_000_000;
 /** Rounds before continuing as new: the history stays a few dozen events long. */
 const ROUNDS_PER_RUN = 20;
 const RESYNC_PAGE = 200;
@@ -78,9 +77,9 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
   });
 
   const source = byBackend.get(input.shard)!;
-  // The round's own timeouts: it runs up to ROUND_MS and heartbeats after every batch.
+  // The round's own timeouts: it runs up to roundMs and heartbeats at least every second.
   const shipper = useSlotActivities<FeedShipperActivities>(source, {
-    startToCloseTimeout: ROUND_MS + 60_000,
+    startToCloseTimeout: input.roundMs + 120_000,
     heartbeatTimeout: 15_000,
   });
   const status: FeedReplicationStatus = {
@@ -142,7 +141,7 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
       targetShards: topology.regions[input.target],
       virtualNodes: topology.virtualNodes,
       after: status.offset,
-      maxMs: ROUND_MS,
+      maxMs: input.roundMs,
       maxEntries: ROUND_ENTRIES,
     });
     status.rounds++;

@@ -28,6 +28,11 @@ export const sessionStoreSettingsSchema = z.strictObject({
    * a region further behind (a long outage) catches up by a full copy of the shard instead.
    */
   replication_feed_max_entries: z.number().int().min(1000).default(200_000),
+  /**
+   * How long a round of a replication workflow's shipping activity runs before it reports back
+   * (its status counters are as of the last round); for the workflows the worker starts.
+   */
+  replication_round_seconds: z.number().int().min(1).max(3600).default(300),
 });
 
 export type SessionStoreSettings = z.output<typeof sessionStoreSettingsSchema>;
