@@ -16,6 +16,7 @@ export const CAPABILITIES = [
   'cdc_snapshot',
   'outbox_source',
   'ledger_basic',
+  'changefeed',
 ] as const;
 
 export type Capability = (typeof CAPABILITIES)[number];
@@ -344,6 +345,64 @@ export interface LedgerBasic {
   balance(key: string): Promise<number | null>;
 }
 
+/** One write as its change feed recorded it. */
+export interface FeedEntry {
+  /** Opaque, increasing within the feed; pass it back as `after` to read on from it. */
+  offset: string;
+  key: string;
+  /** The value the write stored. */
+  value: Bytes;
+}
+
+export interface FeedPage {
+  /** Entries after `after`, oldest first. */
+  entries: FeedEntry[];
+  /**
+   * True when entries after `after` were trimmed away before the reader got them: the reader has
+   * missed writes and must catch up some other way (e.g. a scan of the keys).
+   */
+  gap: boolean;
+}
+
+export interface LoggedCasResult extends CasResult {
+  /** The feed entry of the write (when ok). */
+  offset: string | null;
+  /** When not ok: the stored value (null when absent), so a caller can retry without a read. */
+  current: Bytes | null;
+}
+
+/**
+ * Writes whose record in a per-backend feed commits atomically with them: a write is in the feed
+ * exactly when it is stored, so a reader that follows the feed from a checkpoint misses none
+ * (unless the feed was trimmed past its checkpoint, which it is told). A feed is named; readers
+ * keep their checkpoint in it, and trimming never passes a reader's checkpoint except by
+ * `maxEntries`.
+ */
+export interface ChangeFeed {
+  /**
+   * compareAndSet (as keyvalue_cas: the version, the TTL) whose success also appends
+   * `{ key, value }` to `feed`, in one atomic step. A conflict returns the stored value too.
+   */
+  compareAndSetLogged(
+    feed: string,
+    key: string,
+    value: Bytes,
+    expectedVersion: string | null,
+    ttlSeconds?: number,
+  ): Promise<LoggedCasResult>;
+  /** Up to limit entries after `after` (null: from the oldest kept), waiting up to waitMs for one. */
+  readFeed(feed: string, options: { after: string | null; limit?: number; waitMs?: number }): Promise<FeedPage>;
+  /** The newest entry's offset (null for an empty feed): reading after it returns only later writes. */
+  feedHead(feed: string): Promise<string | null>;
+  /** Records that `reader` has everything up to and including offset (never moves back). */
+  commitFeed(feed: string, reader: string, offset: string): Promise<void>;
+  /**
+   * Removes the entries every reader has committed, and beyond them the oldest entries past
+   * maxEntries (a reader that far behind then sees a gap). Returns how many were removed.
+   */
+  trimFeed(feed: string, options: { maxEntries: number }): Promise<number>;
+}
+
 /** Maps each capability to its operations: the type behind typed slot proxies. */
 export interface CapabilityOperations {
   keyvalue_basic: KeyValueBasic;
@@ -359,6 +418,7 @@ export interface CapabilityOperations {
   cdc_snapshot: CdcSnapshot;
   outbox_source: OutboxSource;
   ledger_basic: LedgerBasic;
+  changefeed: ChangeFeed;
 }
 
 /** The operations of a set of capabilities, e.g. Ops<'keyvalue_basic' | 'keyvalue_scan'>. */
@@ -381,4 +441,5 @@ export const CAPABILITY_OPERATIONS = {
   cdc_snapshot: ['prepareSnapshot', 'readSnapshot', 'finishSnapshot', 'forgetSnapshot'],
   outbox_source: ['checkOutbox', 'pollOutbox', 'markPublished', 'outboxLag'],
   ledger_basic: ['applyChange', 'balance'],
+  changefeed: ['compareAndSetLogged', 'readFeed', 'feedHead', 'commitFeed', 'trimFeed'],
 } as const satisfies { [C in Capability]: readonly (keyof CapabilityOperations[C])[] };

@@ -10,6 +10,7 @@
 //   <p>\xffs\xff<stream>          a Redis stream (fields p: payload, h: headers JSON)
 //   <p>\xffc\xff<stream>\xff<group>  a group's committed offset
 //   <p>\xffl\xff{K}…               ledger counters and change records (see ledger.ts)
+//   <p>\xfff\xff{F}[\xffmeta]       change feed F: its stream and its readers' checkpoints (changefeed.ts)
 // Pub/sub channels (a namespace apart from keys) are `<keyPrefix><topic>`.
 import type Redis from 'ioredis';
 import { DriverError } from '../errors';

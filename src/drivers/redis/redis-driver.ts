@@ -1,10 +1,11 @@
 // The Redis driver (ioredis 5): the connection, health and close, composing one part per
-// capability (keyvalue.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts) over a shared
+// capability (keyvalue.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts, changefeed.ts) over a shared
 // context (context.ts, which also describes the key layout). Loaded only by redisDriver.create().
 import { readFileSync } from 'node:fs';
 import Redis, { type RedisOptions } from 'ioredis';
 import type {
   Capability,
+  ChangeFeed,
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
@@ -19,6 +20,7 @@ import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
 import type { DriverContext } from '../registry';
 import { REDIS_CAPABILITIES, type RedisConfig } from './config';
+import { RedisChangeFeed } from './changefeed';
 import { RedisContext } from './context';
 import { classifyRedisError, DRIVER } from './errors';
 import { RedisKeyValue } from './keyvalue';
@@ -79,7 +81,8 @@ export class RedisDriver
     PubSubBasic,
     QueueBasic,
     StreamBasic,
-    LedgerBasic
+    LedgerBasic,
+    ChangeFeed
 {
   readonly driverName = DRIVER;
   readonly capabilities: ReadonlySet<Capability> = new Set(REDIS_CAPABILITIES);
@@ -91,6 +94,7 @@ export class RedisDriver
   private readonly queue: RedisQueue;
   private readonly stream: RedisStream;
   private readonly ledger: RedisLedger;
+  private readonly feed: RedisChangeFeed;
 
   private constructor(
     private readonly client: Redis,
@@ -103,6 +107,7 @@ export class RedisDriver
     this.pubsub = new RedisPubSub(ctx);
     this.queue = new RedisQueue(ctx);
     this.stream = new RedisStream(ctx);
+    this.feed = new RedisChangeFeed(ctx, config.commandTimeoutMs);
     this.ledger = new RedisLedger({
       limits: ctx.limits,
       internalKey: (kind, ...parts) => ctx.internalKey(kind, ...parts),
@@ -141,7 +146,7 @@ export class RedisDriver
   async close(): Promise<void> {
     if (this.ctx.isClosed) return;
     this.ctx.markClosed();
-    const clients = [this.client, ...(await this.pubsub.close())];
+    const clients = [this.client, ...(await this.pubsub.close()), ...(await this.feed.close())];
     await Promise.all(
       clients.map(async (c) => {
         try {
@@ -193,4 +198,12 @@ export class RedisDriver
   readonly applyChange: RedisLedger['applyChange'] = (key, changeId, change) =>
     this.ctx.run(() => this.ledger.applyChange(key, changeId, change));
   readonly balance: RedisLedger['balance'] = (key) => this.ctx.run(() => this.ledger.balance(key));
+  // changefeed
+  readonly compareAndSetLogged: RedisChangeFeed['compareAndSetLogged'] = (feed, key, value, expected, ttl) =>
+    this.feed.compareAndSetLogged(feed, key, value, expected, ttl);
+  readonly readFeed: RedisChangeFeed['readFeed'] = (feed, options) => this.feed.readFeed(feed, options);
+  readonly feedHead: RedisChangeFeed['feedHead'] = (feed) => this.feed.feedHead(feed);
+  readonly commitFeed: RedisChangeFeed['commitFeed'] = (feed, reader, offset) =>
+    this.feed.commitFeed(feed, reader, offset);
+  readonly trimFeed: RedisChangeFeed['trimFeed'] = (feed, options) => this.feed.trimFeed(feed, options);
 }
