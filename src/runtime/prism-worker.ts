@@ -222,6 +222,10 @@ export class PrismWorker {
           ...(match.index === undefined ? {} : { index: match.index }),
           backend,
           settings,
+          peer: (slot) => {
+            const bound = matches.find((m) => m.pattern === match.pattern && m.slot === slot && m.index === undefined);
+            return bound && this.handles.get(bound.backend);
+          },
         });
         for (const [name, fn] of Object.entries(own))
           activities[patternActivityName(match.pattern, match.slot, name)] = fn;

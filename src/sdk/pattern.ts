@@ -2,7 +2,7 @@
 // slots (capabilities it needs), its workflows, the activities it runs against each slot's
 // driver, and the schema of its settings.
 import type { z } from 'zod';
-import type { Ops } from '../drivers/capabilities';
+import type { Capability, Ops } from '../drivers/capabilities';
 import type { SlotSpecs } from './slot';
 
 // Activity functions take and return data the payload converter can carry.
@@ -17,7 +17,23 @@ export interface PatternActivityContext<Settings> {
   index?: number;
   backend: string;
   settings: Settings;
+  /**
+   * The handle of another slot of the same pattern (undefined for a list slot or a slot not bound
+   * on this worker): for an activity that moves data from its own backend to another one (the CDC
+   * pump: source stream → sink). Every call on it runs through that backend's own guard (breaker,
+   * bulkhead, metrics), while the activity itself runs under its own backend's.
+   */
+  peer?: (slot: string) => PeerBackend | undefined;
 }
+
+/** Another backend of the pattern as an activity sees it: guarded operations, and its breaker's state. */
+export type PeerBackend = {
+  readonly backend: string;
+  readonly driverName: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  /** The backend's breaker, so an activity can wait for it instead of holding its own backend. */
+  readonly guard: { state(): 'closed' | 'open' | 'half-open'; msUntilHalfOpen(): number };
+} & Partial<Ops<Capability>>;
 
 /** Per slot, the pattern's own activities on its driver; a list slot's factory runs once per element. */
 export type SlotActivityFactories<S extends SlotSpecs, Settings> = {

@@ -41,7 +41,7 @@ describe('prism cdc', () => {
   };
 
   it('starts a pipeline, shows its lag, pauses, resumes and drops it', async () => {
-    const input = JSON.stringify({ pipeline, tables: [table], idleWaitMs: 300 });
+    const input = JSON.stringify({ pipeline, tables: [table] });
     const out = await cli('start', '--input', input);
     assert.match(out, new RegExp(`workflow id: cdc-${pipeline}`));
     const described = JSON.parse(

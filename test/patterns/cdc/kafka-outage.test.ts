@@ -64,11 +64,9 @@ describe('cdc: Kafka outage', () => {
   });
 
   it('delivers every change written while Kafka was down, and the lag recovers', async () => {
-    run = await client!.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300, batchSize: 200 }],
-      { pattern: 'cdc' },
-    );
+    run = await client!.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], batchSize: 200 }], {
+      pattern: 'cdc',
+    });
     const handle = run.handle;
     await waitFor(
       'running',

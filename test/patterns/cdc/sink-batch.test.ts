@@ -54,7 +54,7 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
   it('delivers every event once, in order per key, with the key as the record key', async () => {
     run = await client.start(
       'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300, filter: { operations: ['c', 'u'] } }],
+      [{ pipeline, tables: [`public.${table}`], filter: { operations: ['c', 'u'] } }],
       { pattern: 'cdc' },
     );
     const handle = run.handle;
@@ -134,7 +134,7 @@ describe('cdc: a NATS sink', () => {
   });
 
   it('delivers to NATS in order per key and never opens Kafka', async () => {
-    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300 }], {
+    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`] }], {
       pattern: 'cdc',
     });
     await waitRunning(run);
