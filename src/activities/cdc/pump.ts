@@ -77,10 +77,8 @@ export function cdcPump(
     const finishing = new AbortController().signal;
     try {
       while (!stop.signal.aborted && progress.changesRead - startedWith < request.maxChanges) {
-        const batch = await Promise.race([
-          stream.next({ limit: request.batchSize, signal: stop.signal }),
-          stream.failed,
-        ]);
+        // next() throws once the stream broke (connection lost, slot dropped).
+        const batch = await stream.next({ limit: request.batchSize, signal: stop.signal });
         if (batch.changes.length > 0) {
           const messages = runPipeline(batch.changes, request.spec);
           try {

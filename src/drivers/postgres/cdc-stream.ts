@@ -164,10 +164,14 @@ export class PgChangeStream implements CdcChangeStream {
     while (this.head === this.items.length) {
       if (this.error) throw this.error;
       if (signal?.aborted || this.closing) return { changes: [], position: null };
+      let aborted: (() => void) | undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        aborted = () => resolve();
+        signal?.addEventListener('abort', aborted, { once: true });
       });
+      // One wait per batch on the same signal: listeners must not pile up.
+      if (aborted) signal?.removeEventListener('abort', aborted);
       this.wake = undefined;
     }
     const taken: PendingChange[] = [];

@@ -297,6 +297,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     let position: string | null;
     let lagBytes: number | null;
     let outboxLag: OutboxLagStatus | undefined;
+    let spanMs: number | undefined;
     let delivered: DeliverResult;
     const snapshot = status.snapshot;
     if (snapshot?.state === 'delivering') {
@@ -336,7 +337,9 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       ({ changesRead, position, lagBytes } = round);
       delivered = { delivered: round.delivered, resumed: 0, lagSeconds: round.lagSeconds };
     } else if (input.mode === 'logical' && patched(STREAM_PATCH)) {
+      const roundStartedAt = Date.now();
       const round = await pumpRound();
+      spanMs = Date.now() - roundStartedAt;
       changesRead = round.changesRead;
       position = round.position;
       lagBytes = round.lagBytes;
@@ -379,6 +382,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       lagBytes,
       lagSeconds: delivered.lagSeconds,
       ...(outboxLag ? { outboxLag } : {}),
+      ...(spanMs === undefined ? {} : { spanMs }),
     }));
   }
 
