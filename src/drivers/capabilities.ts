@@ -230,6 +230,8 @@ export interface CdcStreamBatch {
    * once every change up to here is delivered. null when the batch ends inside a transaction.
    */
   position: string | null;
+  /** The batch ends at `position`: no change of an unfinished transaction follows it. */
+  complete: boolean;
 }
 
 export interface CdcChangeStream {

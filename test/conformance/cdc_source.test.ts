@@ -88,19 +88,21 @@ async function cleanUp(pg: Client, captures: { slot: string; publication: string
 async function streamAtLeast(
   stream: CdcChangeStream,
   count: number,
-): Promise<{ changes: RowChange[]; position: string }> {
+): Promise<{ changes: RowChange[]; position: string; complete: boolean }> {
   const deadline = Date.now() + EVENTUALLY_MS;
   const changes: RowChange[] = [];
   let position: string | null = null;
-  while (changes.length < count || position === null) {
+  let complete = false;
+  while (changes.length < count || position === null || !complete) {
     const left = deadline - Date.now();
     if (left <= 0) assert.fail(`expected ${count} changes and a position, got ${changes.length} (${position})`);
     const batch = await stream.next({ limit: 100, signal: AbortSignal.timeout(left) });
     changes.push(...batch.changes);
     if (batch.changes.length > 0) position = null;
     position = batch.position ?? position;
+    if (batch.changes.length > 0 || batch.position !== null) complete = batch.complete;
   }
-  return { changes, position };
+  return { changes, position, complete };
 }
 
 const summary = (changes: RowChange[]): string[] =>
@@ -265,7 +267,17 @@ forEachDriverWith('cdc_source', (driver, name) => {
 
     let stream = await driver().streamChanges(capture);
     try {
+      // At most 2 changes a batch: the second batch ends inside the second transaction.
+      const cut = await stream.next({ limit: 2, signal: AbortSignal.timeout(EVENTUALLY_MS) });
+      const firstBatch = cut.changes.length === 2 ? cut : null;
+      if (firstBatch) {
+        assert.equal(firstBatch.complete, false, 'a batch ending inside a transaction is not complete');
+        assert.ok(firstBatch.position, 'the first transaction ended within it');
+      }
+      await stream.close();
+      stream = await driver().streamChanges(capture);
       const first = await streamAtLeast(stream, 3);
+      assert.equal(first.complete, true);
       assert.deepEqual(first.changes, read.changes, 'the same changes, byte for byte, as readChanges');
       assert.equal(first.position, read.lastLsn, 'and the same position');
       // A second session on the slot is refused while this one streams.

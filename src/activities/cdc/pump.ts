@@ -4,8 +4,9 @@
 //   2. runs each batch through the pipeline (filter → transform → topic: pure code, pipeline.ts),
 //   3. delivers it through the `sink` slot's guarded handle (its own breaker, bulkhead, metrics),
 //   4. and only then confirms the batch's position to the source (a standby status update).
-// It heartbeats its counts and the confirmed position, and returns after forMs, maxChanges or a
-// cancellation (pause, stop, worker shutdown) with those counts, so the workflow records progress
+// It heartbeats its counts and the confirmed position, and returns at the first transaction
+// boundary after forMs or maxChanges, or after a cancellation (pause, stop, worker shutdown), with
+// those counts, so the workflow records progress
 // (and continues as new now and then) without any row passing through history.
 //
 // A crash (worker killed, heartbeat timeout) retries the round: the stream starts again at the
@@ -67,16 +68,24 @@ export function cdcPump(
     const startedWith = progress.changesRead;
 
     const stream = await driver.streamChanges({ slot: request.slot, publication: request.publication });
+    // The round ends at a transaction boundary once forMs or maxChanges is reached (ending inside a
+    // transaction would send its delivered part again next round, and a transaction longer than a
+    // round would never get through); a cancellation ends it after the batch in hand.
     const stop = new AbortController();
+    let roundOver = false;
+    let atBoundary = true;
     const cancelled = (): void => stop.abort();
     ctx.cancellationSignal.addEventListener('abort', cancelled, { once: true });
-    const deadline = setTimeout(() => stop.abort(), request.forMs);
+    const deadline = setTimeout(() => {
+      roundOver = true;
+      if (atBoundary) stop.abort();
+    }, request.forMs);
     // Heartbeats carry progress and are how a cancellation reaches the activity.
     const beat = setInterval(() => ctx.heartbeat(progress satisfies PumpProgress), BEAT_EVERY_MS);
     // Delivery is not cut short by a pause or the round's end: the batch in hand finishes first.
     const finishing = new AbortController().signal;
     try {
-      while (!stop.signal.aborted && progress.changesRead - startedWith < request.maxChanges) {
+      while (!stop.signal.aborted && !(roundOver && atBoundary)) {
         // next() throws once the stream broke (connection lost, slot dropped).
         const batch = await stream.next({ limit: request.batchSize, signal: stop.signal });
         if (batch.changes.length > 0) {
@@ -113,6 +122,8 @@ export function cdcPump(
           stream.confirm(batch.position);
           progress.position = batch.position;
         }
+        if (batch.changes.length > 0 || batch.position !== null) atBoundary = batch.complete;
+        if (progress.changesRead - startedWith >= request.maxChanges) roundOver = true;
       }
     } finally {
       clearTimeout(deadline);

@@ -95,6 +95,8 @@ export class PgChangeStream implements CdcChangeStream {
   private head = 0;
   private bufferedChanges = 0;
   private tx: TxInfo | null = null;
+  /** The last item next() took was a position (nothing of an unfinished transaction taken after it). */
+  private lastWasPosition = true;
   private confirmedLsn: bigint;
   private lastDataAt = Date.now();
   private wake: (() => void) | undefined;
@@ -163,7 +165,7 @@ export class PgChangeStream implements CdcChangeStream {
     const signal = options.signal;
     while (this.head === this.items.length) {
       if (this.error) throw this.error;
-      if (signal?.aborted || this.closing) return { changes: [], position: null };
+      if (signal?.aborted || this.closing) return { changes: [], position: null, complete: this.lastWasPosition };
       let aborted: (() => void) | undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -184,6 +186,7 @@ export class PgChangeStream implements CdcChangeStream {
       } else {
         position = item.lsn;
       }
+      this.lastWasPosition = item.kind === 'position';
       this.head++;
     }
     this.bufferedChanges -= taken.length;
@@ -193,7 +196,11 @@ export class PgChangeStream implements CdcChangeStream {
     }
     if (this.bufferedChanges < HIGH_WATER) for (const resume of this.spaceWaiters.splice(0)) resume();
     await this.keys.fill(taken);
-    return { changes: taken.map((p) => p.change), position: position === null ? null : formatLsn(position) };
+    return {
+      changes: taken.map((p) => p.change),
+      position: position === null ? null : formatLsn(position),
+      complete: this.lastWasPosition,
+    };
   }
 
   confirm(position: string): void {

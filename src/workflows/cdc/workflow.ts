@@ -95,8 +95,11 @@ const PUMP_MAX_CHANGES = 1_000_000;
  * SDK sends them at most every 0.8 × this) and how a dead worker is noticed. It beats every second.
  */
 const PUMP_HEARTBEAT_MS = 5_000;
-/** Time a pump round may take beyond streamRoundMs to finish the batch in hand. */
-const PUMP_FINISH_MS = 60_000;
+/**
+ * Time a pump round may take beyond streamRoundMs: it ends at a transaction boundary, so a big
+ * transaction in flight is finished first (the 5 s heartbeat timeout still catches a dead worker).
+ */
+const PUMP_FINISH_MS = 3_600_000;
 
 export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: CdcCarried): Promise<CdcStatus> {
   const input: CdcPipeline = parseInput(cdcPipelineInput, rawInput);
