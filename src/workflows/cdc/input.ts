@@ -71,7 +71,7 @@ export const cdcPipelineInput = z
      * Logical mode: how long one streaming round (the pump activity) runs before it reports its
      * counts and confirmed position to the workflow; pause and stop end a round early.
      */
-    streamRoundMs: z.number().int().min(1_000).max(600_000).default(30_000),
+    streamRoundMs: z.number().int().min(1_000).max(600_000).default(60_000),
     /** Batches (logical mode: streaming rounds) per run before continuing as new (history stays small). */
     maxBatchesPerRun: z.number().int().min(1).max(10_000).default(200),
   })

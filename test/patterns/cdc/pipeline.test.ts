@@ -205,7 +205,7 @@ describe('cdc input and status', () => {
     assert.match(removedInLogicalMode({ pipeline: 'p', mode: 'logical', idleWaitMs: 0 }) ?? '', /no polling/);
     assert.equal(removedInLogicalMode({ pipeline: 'p', mode: 'outbox', idleWaitMs: 300 }), null);
     assert.equal(removedInLogicalMode({ pipeline: 'p', tables: ['t'] }), null);
-    assert.equal(cdcPipelineInput.parse({ pipeline: 'p', tables: ['t'] }).streamRoundMs, 30_000);
+    assert.equal(cdcPipelineInput.parse({ pipeline: 'p', tables: ['t'] }).streamRoundMs, 60_000);
     assert.equal(cdcPipelineInput.safeParse({ pipeline: 'p', tables: ['t'], streamRoundMs: 10 }).success, false);
   });
 
