@@ -218,6 +218,45 @@ export interface CdcSource {
   dropCapture(options: { slot: string; publication: string }): Promise<void>;
   /** The source's database and how far the slot's confirmed position is behind it. */
   captureStatus(options: { slot: string }): Promise<CaptureStatus>;
+  /**
+   * Streams the slot's changes as they commit, from the slot's confirmed position on (Postgres:
+   * START_REPLICATION over a replication connection, no polling). Resolves once the stream runs.
+   * Not an activity: the stream lives in one process (like subscribe), so the caller must run
+   * under the backend's guard (the CDC pump activity does).
+   */
+  streamChanges(options: { slot: string; publication: string }): Promise<CdcChangeStream>;
+}
+
+/** What a change stream hands over at once: changes in commit order and the position they reach. */
+export interface CdcStreamBatch {
+  changes: RowChange[];
+  /**
+   * The end of the last whole transaction (or source heartbeat) this batch completes: confirm it
+   * once every change up to here is delivered. null when the batch ends inside a transaction.
+   */
+  position: string | null;
+  /** The batch ends at `position`: no change of an unfinished transaction follows it. */
+  complete: boolean;
+}
+
+export interface CdcChangeStream {
+  /**
+   * The changes received and not yet taken, at most `limit` (whole transactions where they fit);
+   * waits until there is something (a change or a new position) or `signal` aborts, then returns at
+   * once: changes are never held back to fill a batch. An aborted wait returns an empty batch.
+   */
+  next(options: { limit: number; signal?: AbortSignal }): Promise<CdcStreamBatch>;
+  /**
+   * Everything up to position is delivered: the source may free it (Postgres: a standby status
+   * update with this flush position). Positions before the last confirmed one are ignored.
+   */
+  confirm(position: string): void;
+  /** The last position confirmed to the source (the slot's own at the start). */
+  readonly confirmed: string | null;
+  /** Rejects once the stream broke (connection lost, slot dropped); never resolves otherwise. */
+  readonly failed: Promise<never>;
+  /** Sends the last confirmed position and ends the stream. */
+  close(): Promise<void>;
 }
 
 export interface CaptureStatus {

@@ -29,10 +29,14 @@ export interface BackendHandleBase {
 export type BackendHandle = BackendHandleBase & Omit<Driver, keyof BackendHandleBase>;
 
 /**
- * Operations a capability has beyond its activities: `subscribe` is not an activity (a
- * subscription lives in one process) but it is still a call to the backend.
+ * Operations a capability has beyond its activities: `subscribe` and `streamChanges` are not
+ * activities (a subscription or a stream lives in one process) but opening one is still a call to
+ * the backend.
  */
-const EXTRA_OPERATIONS: Partial<Record<Capability, readonly string[]>> = { pubsub_basic: ['subscribe'] };
+const EXTRA_OPERATIONS: Partial<Record<Capability, readonly string[]>> = {
+  pubsub_basic: ['subscribe'],
+  cdc_source: ['streamChanges'],
+};
 
 type Operation = (...args: unknown[]) => Promise<unknown>;
 

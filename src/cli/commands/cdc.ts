@@ -5,7 +5,7 @@
 //   stop     finishes the batch in flight, keeps the slot
 //   drop     stops and drops the slot and publication
 import { Command } from 'commander';
-import { cdcPipelineInput } from '../../workflows/cdc/input';
+import { cdcPipelineInput, removedInLogicalMode } from '../../workflows/cdc/input';
 import { CDC } from '../../workflows/cdc/slots';
 import type { CdcStatus } from '../../workflows/cdc/status';
 import { describeIssues } from '../../workflows/input';
@@ -62,6 +62,8 @@ function start(context: CliContext): Command {
         const input = parseJsonInput(flags.input);
         const parsed = cdcPipelineInput.safeParse(input);
         if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
+        const removed = removedInLogicalMode(input);
+        if (removed) throw new UsageError(`--input.${removed}`);
         const workflowId = flags.id ?? pipelineWorkflowId(parsed.data.pipeline);
         await withTemporal(flags, async (client) => {
           const started = await client.start('cdcPipelineWorkflow', [input], {

@@ -110,6 +110,7 @@ export class PostgresDriver implements DriverBase {
   readonly readChanges: PgCdcSource['readChanges'] = (options) => this.cdc.readChanges(options);
   readonly confirm: PgCdcSource['confirm'] = (options) => this.cdc.confirm(options);
   readonly dropCapture: PgCdcSource['dropCapture'] = (options) => this.cdc.dropCapture(options);
+  readonly streamChanges: PgCdcSource['streamChanges'] = (options) => this.cdc.streamChanges(options);
   readonly captureStatus = (options: { slot: string }): Promise<CaptureStatus> => captureStatus(this.ctx, options);
   // cdc_snapshot
   readonly prepareSnapshot: PgCdcSnapshot['prepareSnapshot'] = (options) => this.snapshots.prepareSnapshot(options);

@@ -71,6 +71,8 @@ export interface BatchOutcome {
   lagSeconds: number;
   /** Outbox mode: the backlog as this batch's poll saw it. */
   outboxLag?: OutboxLagStatus;
+  /** How long the batch took to gather (a streaming round): its events count over that span for the rate. */
+  spanMs?: number;
 }
 
 /** Folds one finished batch into the status and the rate window (both returned anew). */
@@ -85,7 +87,7 @@ export function recordBatch(
   const oldest = next[0]![0];
   const events = next.reduce((sum, [, n]) => sum + n, 0);
   // A window shorter than a second would overstate the rate.
-  const spanMs = Math.max(batch.nowMs - oldest, 1_000);
+  const spanMs = Math.max(batch.nowMs - oldest, batch.spanMs ?? 0, 1_000);
   return {
     window: next,
     status: {

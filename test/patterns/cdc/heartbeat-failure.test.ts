@@ -157,11 +157,10 @@ describe('cdc: a failed WAL heartbeat is retried, logged and counted', () => {
     );
     const client = await PrismClient.connect({ taskQueue });
     try {
-      const run = await client.start(
-        'cdcPipelineWorkflow',
-        [{ pipeline, tables: ['public.captured'], idleWaitMs: 300 }],
-        { pattern: 'cdc', workflowId: `cdc-${pipeline}` },
-      );
+      const run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: ['public.captured'] }], {
+        pattern: 'cdc',
+        workflowId: `cdc-${pipeline}`,
+      });
       try {
         await db.query('INSERT INTO public.elsewhere DEFAULT VALUES');
         const count = await waitFor('the worker to count a failed heartbeat', async () => {

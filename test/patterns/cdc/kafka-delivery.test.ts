@@ -53,7 +53,6 @@ describe('cdc: Postgres → Kafka', () => {
           pipeline,
           tables: [`public.${customers}`, `public.${lines}`],
           transforms: [{ tables: [customers], rename: {}, drop: [], mask: ['email'] }],
-          idleWaitMs: 500,
         },
       ],
       { pattern: 'cdc', workflowId: `cdc-${pipeline}` },

@@ -50,11 +50,9 @@ describe('cdc: source Postgres restarted', () => {
   });
 
   it('reconnects by itself and delivers every change', async () => {
-    run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300, batchSize: 100 }],
-      { pattern: 'cdc' },
-    );
+    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], batchSize: 100 }], {
+      pattern: 'cdc',
+    });
     const handle = run.handle;
     await waitFor(
       'running',

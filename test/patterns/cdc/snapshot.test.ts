@@ -176,7 +176,7 @@ describe('cdc: initial snapshot while writes go on', () => {
 
     run = await client.start(
       'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25, idleWaitMs: 300 }],
+      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25 }],
       { pattern: 'cdc' },
     );
     const handle = run.handle;
@@ -262,7 +262,7 @@ describe('cdc: initial snapshot after a copy that died half-way, and a worker SI
     const writer = new Writer(writerPg, table, () => snapshotState === 'delivering');
     run = await client.start(
       'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 20, idleWaitMs: 300 }],
+      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 20 }],
       { pattern: 'cdc' },
     );
     const handle = run.handle;

@@ -146,14 +146,10 @@ describe('cdc truncate: Postgres → Kafka', () => {
     const { rows } = await pg.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     const writtenUpTo = rows[0]!.lsn;
 
-    const run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 500 }],
-      {
-        pattern: 'cdc',
-        workflowId: `cdc-${pipeline}`,
-      },
-    );
+    const run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`] }], {
+      pattern: 'cdc',
+      workflowId: `cdc-${pipeline}`,
+    });
     started.push(run);
 
     await consumer.waitForCount(26);

@@ -43,11 +43,9 @@ describe('cdc: worker SIGKILL mid-stream', () => {
   });
 
   it('loses nothing across a SIGKILL and a restart', async () => {
-    run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], batchSize: 50, idleWaitMs: 300 }],
-      { pattern: 'cdc' },
-    );
+    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], batchSize: 50 }], {
+      pattern: 'cdc',
+    });
     const handle = run.handle;
     await waitFor(
       'the capture to be ready',
