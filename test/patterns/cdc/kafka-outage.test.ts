@@ -99,7 +99,11 @@ describe('cdc: Kafka outage', () => {
     assert.deepEqual(health.openBreakers, ['kafka'], 'the sink backend, not the source');
     const metrics = await (await fetch(`http://127.0.0.1:${worker!.httpPort}/metrics`)).text();
     assert.match(metrics, /prism_circuit_breaker_state\{backend="pg"\} 0/, 'Postgres closed');
-    assert.match(metrics, /prism_bulkhead_in_flight\{backend="pg"\} [01]\n/, 'at most the probing round holds Postgres');
+    assert.match(
+      metrics,
+      /prism_bulkhead_in_flight\{backend="pg"\} [01]\n/,
+      'at most the probing round holds Postgres',
+    );
     await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
     const during = await within(10_000, 'the status query during the outage', handle.query<CdcStatus>('status'));
     const writtenDuringOutage = written;
