@@ -4,7 +4,7 @@
 import type { WorkflowClient } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Ops } from '../drivers/capabilities';
-import type { BackendHandle } from '../runtime/backend-handle';
+import type { BackendHandle } from './backend-handle';
 import type { SlotSpecs } from './slot';
 
 // Activity functions take and return data the payload converter can carry.

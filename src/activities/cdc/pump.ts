@@ -23,7 +23,7 @@ import type { Ops } from '../../drivers/capabilities';
 import { isDriverError } from '../../drivers/errors';
 import { toActivityFailure } from '../../resilience/activity-interceptor';
 import { CircuitOpenError, isBulkheadFullError, isCircuitOpenError } from '../../resilience/errors';
-import type { BackendHandle } from '../../runtime/backend-handle';
+import type { BackendHandle } from '../../sdk/backend-handle';
 import type { PatternActivityContext } from '../../sdk/pattern';
 import { CDC_CONFIG_ERROR, type PumpProgress, type PumpRequest, type PumpResult } from '../../workflows/cdc/activities';
 import { runPipeline } from '../../workflows/cdc/pipeline';

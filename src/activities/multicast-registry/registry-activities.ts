@@ -1,7 +1,7 @@
 // The registry slot's activities (`multicast-registry.registry.<name>`): registry operations for
 // short operation workflows, and the heartbeating page-by-page enumeration multicast uses.
 import { Context } from '@temporalio/activity';
-import type { BackendHandle } from '../../runtime/backend-handle';
+import type { BackendHandle } from '../../sdk/backend-handle';
 import type { ActivityMap } from '../../sdk/pattern';
 import { refusal } from '../refusal';
 import type { DeliveredPage, EnumeratePage, Registration } from '../../workflows/multicast-registry/input';

@@ -16,7 +16,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { BatchMessage, PubSubBasic, PubSubBatch, QueueBasic } from '../../drivers/capabilities';
 import { isDriverError } from '../../drivers/errors';
 import { MAX_BATCH_KEYS } from '../../drivers/limits';
-import type { BackendHandle } from '../../runtime/backend-handle';
+import type { BackendHandle } from '../../sdk/backend-handle';
 import type { DeliveryMode } from '../../workflows/multicast-registry/input';
 import type { RegistryStore, TargetClaim } from './registry-store';
 import { activityContext, multicastHeaders, sendEach, type TargetFailure } from './target-batch';
