@@ -1,11 +1,12 @@
 // The conformance harness: every capability suite runs once per driver that declares the
-// capability, against the real servers of the local stack. A driver that declares a capability
-// and fails its suite fails the run; there is no skip.
+// capability, against the real servers of the local stack, or with PRISM_CLUSTER=1 (see
+// `scripts/cluster env`) against the loopback cluster's Redis Cluster, NATS and Kafka nodes. A
+// driver that declares a capability and fails its suite fails the run; there is no skip.
 import { after, before, describe } from 'node:test';
 import type { Capability, CapabilityOperations } from '../../src/drivers/capabilities';
 import type { Driver, DriverBase } from '../../src/drivers/driver';
 import type { DriverFactory } from '../../src/drivers/registry';
-import { stackEnv } from '../helpers/env';
+import { clusterEnv, stackEnv } from '../helpers/env';
 import { kafkaDriver } from '../../src/drivers/kafka';
 import { memoryDriver } from '../../src/drivers/memory';
 import { natsDriver } from '../../src/drivers/nats';
@@ -23,7 +24,11 @@ export interface DriverUnderTest {
 // Driver descriptors are light: each loads its client library only in create().
 export const DRIVERS: DriverUnderTest[] = [
   { name: 'memory', factory: memoryDriver, config: () => ({}) },
-  { name: 'redis', factory: redisDriver, config: () => ({ url: stackEnv.redisUrl }) },
+  {
+    name: 'redis',
+    factory: redisDriver,
+    config: () => (clusterEnv ? { nodes: clusterEnv.redisNodes } : { url: stackEnv.redisUrl }),
+  },
   {
     name: 'postgres',
     factory: postgresDriver,
@@ -31,8 +36,19 @@ export const DRIVERS: DriverUnderTest[] = [
     // NOTIFY carries under 8000 bytes, envelope included.
     pubsubMaxPayloadBytes: 5000,
   },
-  { name: 'nats', factory: natsDriver, config: () => ({ servers: [stackEnv.natsUrl] }) },
-  { name: 'kafka', factory: kafkaDriver, config: () => ({ brokers: stackEnv.kafkaBrokers }) },
+  {
+    name: 'nats',
+    factory: natsDriver,
+    config: () => (clusterEnv ? { servers: clusterEnv.natsServers, replicas: 3 } : { servers: [stackEnv.natsUrl] }),
+  },
+  {
+    name: 'kafka',
+    factory: kafkaDriver,
+    config: () => ({
+      brokers: stackEnv.kafkaBrokers,
+      ...(clusterEnv && { topics: { replicationFactor: 3, minInsyncReplicas: 2 } }),
+    }),
+  },
 ];
 
 export function driverUnderTest(name: string): DriverUnderTest {

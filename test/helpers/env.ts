@@ -10,6 +10,26 @@ export const stackEnv = {
   kafkaBrokers: (process.env.PRISM_KAFKA_BROKERS ?? `${host}:${port('PRISM_KAFKA_PORT', 9092)}`).split(','),
 };
 
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+/**
+ * The loopback cluster of scripts/cluster, when `eval "$(scripts/cluster env)"` set PRISM_CLUSTER=1:
+ * suites that honour it (the conformance harness, test/cluster/) then target Redis Cluster, the
+ * three NATS nodes and the three Kafka brokers (PRISM_KAFKA_BROKERS, also in stackEnv).
+ */
+export const clusterEnv =
+  process.env.PRISM_CLUSTER === '1'
+    ? {
+        redisNodes: list(process.env.PRISM_REDIS_NODES),
+        natsServers: list(process.env.PRISM_NATS_SERVERS),
+        kafkaBrokers: stackEnv.kafkaBrokers,
+      }
+    : null;
+
 /** A name unique to this test run, for keys, topics, queues and tables. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;

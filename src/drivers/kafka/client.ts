@@ -13,10 +13,11 @@ import {
   type logCreator,
   type Producer,
 } from 'kafkajs';
+import { DriverError } from '../errors';
 import type { Limits } from '../limits';
 import type { DriverContext } from '../registry';
 import type { KafkaConfig } from './config';
-import { guard } from './errors';
+import { DRIVER, guard, protocolErrorType } from './errors';
 
 const LEVELS = {
   nothing: LogLevel.NOTHING,
@@ -115,25 +116,62 @@ export class KafkaClient {
     let p = this.topics.get(topic);
     if (!p) {
       p = guard(`create topic ${topic}`, async () => {
-        await this.admin.createTopics({
-          waitForLeaders: true,
-          timeout: this.config.requestTimeoutMs,
-          topics: [
-            {
-              topic,
-              numPartitions: this.config.topics.partitions,
-              replicationFactor: this.config.topics.replicationFactor,
-              configEntries: [
-                { name: 'max.message.bytes', value: String(this.limits.maxValueBytes + RECORD_OVERHEAD) },
-              ],
-            },
-          ],
-        });
+        await this.createTopic(topic);
       });
       this.topics.set(topic, p);
       p.catch(() => this.topics.delete(topic));
     }
     return p;
+  }
+
+  /**
+   * createTopics waiting for leaders. On several brokers the metadata kafkajs asks for may come
+   * from a broker that has not learnt of the new topic yet (UNKNOWN_TOPIC_OR_PARTITION): the topic
+   * exists, so wait until some broker reports a leader for each partition.
+   */
+  private async createTopic(topic: string): Promise<void> {
+    try {
+      await this.admin.createTopics({
+        waitForLeaders: true,
+        timeout: this.config.requestTimeoutMs,
+        topics: [
+          {
+            topic,
+            numPartitions: this.config.topics.partitions,
+            replicationFactor: this.config.topics.replicationFactor,
+            configEntries: [
+              { name: 'max.message.bytes', value: String(this.limits.maxValueBytes + RECORD_OVERHEAD) },
+              ...(this.config.topics.minInsyncReplicas === undefined
+                ? []
+                : [{ name: 'min.insync.replicas', value: String(this.config.topics.minInsyncReplicas) }]),
+            ],
+          },
+        ],
+      });
+    } catch (err) {
+      if (protocolErrorType(err) !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
+      await this.waitForLeaders(topic);
+    }
+  }
+
+  private async waitForLeaders(topic: string): Promise<void> {
+    const deadline = Date.now() + this.config.requestTimeoutMs;
+    for (;;) {
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [topic] });
+        if (topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      } catch (err) {
+        if (protocolErrorType(err) !== 'UNKNOWN_TOPIC_OR_PARTITION' || Date.now() > deadline) throw err;
+      }
+      if (Date.now() > deadline) {
+        throw new DriverError(
+          DRIVER,
+          'Timeout',
+          `topic ${topic} has no leader after ${this.config.requestTimeoutMs} ms`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   /** A consumer that close() disconnects if its owner has not. */

@@ -41,6 +41,11 @@ export const kafkaConfigSchema = z.strictObject({
       partitions: z.number().int().min(1).default(1),
       /** -1: the broker's default.replication.factor. */
       replicationFactor: z.number().int().min(-1).default(-1),
+      /**
+       * min.insync.replicas of the topics created (with acks=all, a write needs this many replicas);
+       * unset: the broker's default. 2 with replication factor 3 survives one broker down.
+       */
+      minInsyncReplicas: z.number().int().min(1).optional(),
     })
     .prefault({}),
   /** Kafka topic of pubsub topic `t`: `<pubsubTopicPrefix><encoded t>`. */

@@ -36,6 +36,11 @@ export const natsConfigSchema = z.strictObject({
   timeoutMs: z.number().int().positive().default(5_000),
   /** JetStream storage of the streams, queues and bucket the driver creates. */
   storage: z.enum(['file', 'memory']).default('file'),
+  /**
+   * JetStream replicas of the streams, queues and KV bucket the driver creates (durable consumers
+   * follow their stream): 3 on a three-node cluster, so a node can fail. Existing streams keep theirs.
+   */
+  replicas: z.number().int().min(1).max(5).default(1),
   /** JetStream KV bucket holding the keyvalue_* capabilities' keys. */
   kvBucket: nameFragment.default('prism'),
   /**

@@ -73,6 +73,8 @@ export class JetStreamOps {
     readonly jsm: JetStreamManager,
     private readonly storage: 'file' | 'memory',
     readonly timeoutMs: number,
+    /** JetStream replicas of the streams and bucket the driver creates (config `replicas`). */
+    readonly replicas: number = 1,
   ) {}
 
   /** Creates the stream when missing (once per driver instance, unless forgotten). */
@@ -103,7 +105,7 @@ export class JetStreamOps {
         await this.jsm.streams.add({
           ...spec,
           storage: this.storage === 'memory' ? StorageType.Memory : StorageType.File,
-          num_replicas: 1,
+          num_replicas: this.replicas,
           allow_direct: true,
         });
       } catch (err) {

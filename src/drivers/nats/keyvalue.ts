@@ -128,6 +128,7 @@ export class NatsKeyValue implements KeyValueBasic, KeyValueScan {
         new Kvm(this.ops.js).create(this.bucketName, {
           history: 1,
           storage: this.storage === 'memory' ? 'memory' : 'file',
+          replicas: this.ops.replicas,
           timeout: this.timeoutMs,
         }),
       );

@@ -77,7 +77,7 @@ class NatsDriver {
     if (!nc.info?.jetstream) return new NatsDriver(nc, config.timeoutMs, pubsub, null, null, null, null).asDriver();
     const jsm = await jetstreamManager(nc, { timeout: config.timeoutMs });
     const js = jetstream(nc, { timeout: config.timeoutMs });
-    const ops = new JetStreamOps(nc, js, jsm, config.storage, config.timeoutMs);
+    const ops = new JetStreamOps(nc, js, jsm, config.storage, config.timeoutMs, config.replicas);
     const kv = new NatsKeyValue(ops, config.kvBucket, config.storage, config.timeoutMs, limits);
     const queue = new NatsQueue(ops, {
       queuePrefix: config.queuePrefix,

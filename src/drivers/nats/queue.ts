@@ -122,7 +122,8 @@ export class NatsQueue implements QueueBasic {
             ack_wait: nanos(visibilityMs),
             max_deliver: -1,
             max_ack_pending: -1,
-            num_replicas: 1,
+            // Durable: as many replicas as its stream (num_replicas 0).
+            num_replicas: 0,
           });
           return visibilityMs;
         } catch (err) {

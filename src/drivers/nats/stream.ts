@@ -129,7 +129,8 @@ export class NatsStream implements StreamBasic {
       ack_wait: nanos(this.options.groupAckWaitMs),
       max_deliver: -1,
       max_ack_pending: -1,
-      num_replicas: 1,
+      // Durable: as many replicas as its stream (num_replicas 0).
+      num_replicas: 0,
     });
   }
 

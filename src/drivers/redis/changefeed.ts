@@ -4,14 +4,14 @@
 // every other call on the driver's shared connection); an idle one is kept for the next read.
 //
 // Cluster note: the feed's stream and meta hash share the hash tag {feed}; the value key, its
-// version and the version clock do not (the key-value layout predates feeds), so on a Redis
-// Cluster the logged write would need them in the feed's slot too.
-import type Redis from 'ioredis';
+// version and the version clock do not (the key-value layout predates feeds), so a Redis Cluster
+// backend does not declare changefeed (redis-driver.ts) until the logged write keeps them together.
+import { Cluster } from 'ioredis';
 import type { Bytes, ChangeFeed, FeedEntry, FeedPage, LoggedCasResult } from '../capabilities';
 import { DriverError } from '../errors';
 import { checkKey, checkLimit, checkTtl, checkValue, type Limits } from '../limits';
 import { checkMs, checkName, ttlMs } from './checks';
-import type { RedisContext } from './context';
+import type { RedisClient, RedisContext } from './context';
 import { DRIVER, invalid } from './errors';
 import * as lua from './lua';
 import { asBuffer, toBuffer } from './replies';
@@ -39,8 +39,8 @@ type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
 export class RedisChangeFeed implements ChangeFeed {
   private readonly limits: Limits;
-  private readonly idle: Redis[] = [];
-  private readonly busy = new Set<Redis>();
+  private readonly idle: RedisClient[] = [];
+  private readonly busy = new Set<RedisClient>();
 
   constructor(
     private readonly ctx: RedisContext,
@@ -166,20 +166,27 @@ export class RedisChangeFeed implements ChangeFeed {
   }
 
   /** Closes the blocking connections (the driver's close). */
-  async close(): Promise<Redis[]> {
+  async close(): Promise<RedisClient[]> {
     const all = [...this.idle, ...this.busy];
     this.idle.length = 0;
     this.busy.clear();
     return all;
   }
 
-  private async acquire(): Promise<Redis> {
+  private async acquire(): Promise<RedisClient> {
     const ready = this.idle.pop();
     if (ready) {
       this.busy.add(ready);
       return ready;
     }
-    const reader = this.ctx.client.duplicate({ commandTimeout: this.commandTimeoutMs + MAX_FEED_WAIT_MS });
+    // A blocked XREAD outlives the usual command timeout; on a cluster the reader is a cluster too
+    // (the feed's keys are hash-tagged, so each read goes to the one node owning them).
+    const commandTimeout = this.commandTimeoutMs + MAX_FEED_WAIT_MS;
+    const client = this.ctx.client;
+    const reader: RedisClient =
+      client instanceof Cluster
+        ? client.duplicate([], { redisOptions: { ...client.options.redisOptions, commandTimeout } })
+        : client.duplicate({ commandTimeout });
     reader.on('error', (err: Error) => {
       this.ctx.lastError = err.message;
     });
@@ -193,7 +200,7 @@ export class RedisChangeFeed implements ChangeFeed {
     return reader;
   }
 
-  private release(reader: Redis): void {
+  private release(reader: RedisClient): void {
     if (!this.busy.delete(reader)) return; // closed meanwhile
     if (this.ctx.isClosed || this.idle.length >= IDLE_READERS || reader.status !== 'ready') reader.disconnect();
     else this.idle.push(reader);

@@ -12,11 +12,21 @@
 //   <p>\xffl\xff{K}…               ledger counters and change records (see ledger.ts)
 //   <p>\xfff\xff{F}[\xffmeta]       change feed F: its stream and its readers' checkpoints (changefeed.ts)
 // Pub/sub channels (a namespace apart from keys) are `<keyPrefix><topic>`.
-import type Redis from 'ioredis';
+//
+// On Redis Cluster the keys one script or command touches must share a slot. Reserved keys that go
+// with something (a value's version, a slot's clock, a queue's parts, a ledger's records) then
+// carry a hash tag right after the reserved byte, chosen to hash to that thing's slot (slots.ts):
+//   <p>\xff{t}v\xffK   where {t} hashes to the slot of <p>K, and so on for the others.
+// On a single server the tag is empty and the layout is the one above.
+import type { Cluster, Redis } from 'ioredis';
 import { DriverError } from '../errors';
 import type { Limits } from '../limits';
 import { classifyRedisError, DRIVER } from './errors';
 import type { LuaScript } from './lua';
+import { hashTagFor, slotOf } from './slots';
+
+/** A single server's client or a Redis Cluster's: the commands the driver sends are the same. */
+export type RedisClient = Redis | Cluster;
 
 /** The byte that starts the driver's reserved namespace. */
 export const RESERVED = 0xff;
@@ -37,9 +47,11 @@ export class RedisContext {
   private closed = false;
 
   constructor(
-    readonly client: Redis,
+    readonly client: RedisClient,
     readonly limits: Limits,
     keyPrefix: string,
+    /** True on Redis Cluster: reserved keys then carry hash tags (see above). */
+    readonly cluster = false,
   ) {
     this.keyPrefix = keyPrefix;
     this.prefix = Buffer.from(keyPrefix, 'utf8');
@@ -87,6 +99,28 @@ export class RedisContext {
 
   valueKey(key: string): Buffer {
     return Buffer.concat([this.prefix, Buffer.from(key, 'utf8')]);
+  }
+
+  /** A reserved key on the slot of `anchor` (on a single server: internalKey(kind, …parts)). */
+  internalKeyOn(anchor: string | Buffer, kind: string, ...parts: string[]): Buffer {
+    return this.internalKey(this.cluster ? hashTagFor(slotOf(anchor)) + kind : kind, ...parts);
+  }
+
+  /**
+   * Splits items into groups whose keys share a slot, for commands and scripts that take several
+   * keys (one group on a single server). Each group keeps the items' order and their indexes.
+   */
+  bySlot<T>(items: readonly T[], keyOf: (item: T) => Buffer): { items: T[]; indexes: number[] }[] {
+    if (!this.cluster) return [{ items: [...items], indexes: items.map((_, i) => i) }];
+    const groups = new Map<number, { items: T[]; indexes: number[] }>();
+    items.forEach((item, i) => {
+      const slot = slotOf(keyOf(item));
+      let group = groups.get(slot);
+      if (!group) groups.set(slot, (group = { items: [], indexes: [] }));
+      group.items.push(item);
+      group.indexes.push(i);
+    });
+    return [...groups.values()];
   }
 
   internalKey(kind: string, ...parts: string[]): Buffer {

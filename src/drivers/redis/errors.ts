@@ -20,6 +20,15 @@ const TRANSIENT_REPLIES = new Set([
   'OOM',
   'NOREPLICAS',
 ]);
+/** ioredis Cluster's own errors while no node serves a slot (a failover, a refresh in progress). */
+const CLUSTER_UNAVAILABLE = [
+  'Too many Cluster redirections',
+  "Cluster isn't ready",
+  'Cluster is disconnected',
+  'None of startup nodes is available',
+  'Node is disconnected',
+  'Failed to refresh slots cache',
+];
 const PERMISSION_REPLIES = new Set(['NOAUTH', 'WRONGPASS', 'NOPERM']);
 
 /** Maps ioredis and server errors to DriverError; anything unrecognised is returned as is. */
@@ -35,7 +44,9 @@ export function classifyRedisError(err: unknown): unknown {
     err.name === 'MaxRetriesPerRequestError' ||
     message === 'Connection is closed.' ||
     message.startsWith("Stream isn't writeable") ||
-    message.includes('max number of clients')
+    message.includes('max number of clients') ||
+    CLUSTER_UNAVAILABLE.some((m) => message.startsWith(m)) ||
+    err.name === 'ClusterAllFailedError'
   ) {
     return wrap('Unavailable');
   }

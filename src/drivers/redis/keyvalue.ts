@@ -98,7 +98,17 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
     return this.ctx.run(async () => {
       const checked = checkKeyList(keys, this.limits);
       if (checked.length === 0) return [];
-      return this.ctx.client.mgetBuffer(checked.map((k) => this.ctx.valueKey(k)));
+      const values = new Array<Bytes | null>(checked.length).fill(null);
+      const redisKeys = checked.map((k) => this.ctx.valueKey(k));
+      await Promise.all(
+        this.ctx
+          .bySlot(redisKeys, (k) => k)
+          .map(async (group) => {
+            const got = await this.ctx.client.mgetBuffer(group.items);
+            group.indexes.forEach((at, i) => (values[at] = got[i]));
+          }),
+      );
+      return values;
     });
   }
 
@@ -112,8 +122,18 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
         checkValue(DRIVER, entry.value, this.limits);
       }
       if (entries.length === 0) return;
-      const keys = entries.flatMap(({ key }) => this.pairKeys(key));
-      await this.ctx.eval(lua.SET_MANY, keys, [ttl, ...entries.map(({ value }) => toBuffer(value))]);
+      // One script per slot: atomic on a single server, per slot on a cluster.
+      await Promise.all(
+        this.ctx
+          .bySlot(entries, ({ key }) => this.ctx.valueKey(key))
+          .map((group) =>
+            this.ctx.eval(
+              lua.SET_MANY,
+              group.items.flatMap(({ key }) => this.pairKeys(key)),
+              [ttl, ...group.items.map(({ value }) => toBuffer(value))],
+            ),
+          ),
+      );
     });
   }
 
@@ -121,8 +141,17 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
     return this.ctx.run(async () => {
       const checked = checkKeyList(keys, this.limits);
       if (checked.length === 0) return 0;
-      const redisKeys = checked.flatMap((key) => this.pairKeys(key));
-      return Number(await this.ctx.eval(lua.DELETE_MANY, redisKeys, []));
+      const groups = this.ctx.bySlot(checked, (key) => this.ctx.valueKey(key));
+      const counts = await Promise.all(
+        groups.map((group) =>
+          this.ctx.eval(
+            lua.DELETE_MANY,
+            group.items.flatMap((key) => this.pairKeys(key)),
+            [],
+          ),
+        ),
+      );
+      return counts.reduce((sum: number, n) => sum + Number(n), 0);
     });
   }
 
@@ -160,16 +189,15 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
 
   // --- keys -------------------------------------------------------------------------------------
 
-  private versionKey(key: string): Buffer {
-    return this.ctx.internalKey('v', key);
-  }
-
-  /** A value's key and its version's: the scripts that write a value take both. */
+  /** A value's key and its version's: the scripts that write a value take both (one slot). */
   private pairKeys(key: string): Buffer[] {
-    return [this.ctx.valueKey(key), this.versionKey(key)];
+    const valueKey = this.ctx.valueKey(key);
+    return [valueKey, this.ctx.internalKeyOn(valueKey, 'v', key)];
   }
 
+  /** With the version counter: one per key prefix, on a cluster one per slot (so one slot). */
   private casKeys(key: string): Buffer[] {
-    return [this.ctx.valueKey(key), this.versionKey(key), this.ctx.internalKey('clock')];
+    const [valueKey, versionKey] = this.pairKeys(key);
+    return [valueKey, versionKey, this.ctx.internalKeyOn(valueKey, 'clock')];
   }
 }

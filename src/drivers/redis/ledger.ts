@@ -4,7 +4,8 @@
 // atomic on the server, no compare-and-set loop, so concurrent changes of one key never retry.
 //   <p>\xffl\xff{K}              the counter of K
 //   <p>\xffl\xff{K}\xff<change>  the record of an applied change (expires after its retention)
-// Both names carry the hash tag {K}: on Redis Cluster they share a slot, as one script needs.
+// The script needs both on one slot: on Redis Cluster both names start with the hash tag of K's
+// slot (context.ts internalKeyOn), as {K} alone would fail for a key starting with '}'.
 import type { LedgerBasic, LedgerChange, LedgerOutcome, LedgerRefusal } from '../capabilities';
 import { DriverError } from '../errors';
 import { checkLedgerChange } from '../ledger-checks';
@@ -34,8 +35,8 @@ return {'applied', now}
 
 export interface RedisLedgerAccess {
   limits: Limits;
-  /** A name in the driver's reserved namespace (see context.ts). */
-  internalKey(kind: string, ...parts: string[]): Buffer;
+  /** A name in the driver's reserved namespace, on the slot of anchor (see context.ts). */
+  internalKeyOn(anchor: string, kind: string, ...parts: string[]): Buffer;
   eval(script: LuaScript, keys: Buffer[], args: string[]): Promise<unknown>;
   get(key: Buffer): Promise<Buffer | null>;
 }
@@ -46,11 +47,11 @@ export class RedisLedger implements LedgerBasic {
   constructor(private readonly redis: RedisLedgerAccess) {}
 
   private counterKey(key: string): Buffer {
-    return this.redis.internalKey('l', `{${key}}`);
+    return this.redis.internalKeyOn(key, 'l', `{${key}}`);
   }
 
   private changeKey(key: string, changeId: string): Buffer {
-    return this.redis.internalKey('l', `{${key}}`, changeId);
+    return this.redis.internalKeyOn(key, 'l', `{${key}}`, changeId);
   }
 
   async applyChange(key: string, changeId: string, change: LedgerChange): Promise<LedgerOutcome> {

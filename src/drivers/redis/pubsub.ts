@@ -3,11 +3,10 @@
 // nothing else), opened on the first subscribe. A message travels in an envelope carrying its id
 // and headers; a message published by anything else is delivered whole as the payload.
 import { randomUUID } from 'node:crypto';
-import type Redis from 'ioredis';
 import type { Bytes, Headers, PubSubBasic, PubSubMessage, Subscription } from '../capabilities';
 import { checkValue, type Limits } from '../limits';
 import { checkHeaders, checkName } from './checks';
-import type { RedisContext } from './context';
+import type { RedisClient, RedisContext } from './context';
 import { DRIVER, invalid } from './errors';
 import { headersFrom } from './replies';
 
@@ -43,7 +42,7 @@ function decodeEnvelope(message: Buffer): { messageId: string; headers: Headers;
 
 export class RedisPubSub implements PubSubBasic {
   private readonly limits: Limits;
-  private subscriber: Promise<Redis> | undefined;
+  private subscriber: Promise<RedisClient> | undefined;
   private readonly handlers = new Map<string, Set<{ handler: (message: PubSubMessage) => void }>>();
 
   constructor(private readonly ctx: RedisContext) {
@@ -104,13 +103,13 @@ export class RedisPubSub implements PubSubBasic {
   }
 
   /** Forgets every handler; returns the subscriber connection (if one was opened) for the driver to close. */
-  async close(): Promise<Redis[]> {
+  async close(): Promise<RedisClient[]> {
     const clients = this.subscriber ? await this.subscriber.then((s) => [s]).catch(() => []) : [];
     this.handlers.clear();
     return clients;
   }
 
-  private subscriberConnection(): Promise<Redis> {
+  private subscriberConnection(): Promise<RedisClient> {
     if (!this.subscriber) {
       const connecting = (async () => {
         const sub = this.ctx.client.duplicate();

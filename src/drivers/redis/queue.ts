@@ -98,8 +98,9 @@ export class RedisQueue implements QueueBasic {
   }
 
   private queueKeys(queue: string): Buffer[] {
+    // Every script takes all parts: on a cluster they share the queue name's slot.
     return ['ready', 'invisible', 'payload', 'headers', 'count', 'maxd', 'lease', 'dlq'].map((part) =>
-      this.ctx.internalKey('q', queue, part),
+      this.ctx.internalKeyOn(queue, 'q', queue, part),
     );
   }
 }

@@ -2,7 +2,7 @@
 // capability (keyvalue.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts, changefeed.ts) over a shared
 // context (context.ts, which also describes the key layout). Loaded only by redisDriver.create().
 import { readFileSync } from 'node:fs';
-import Redis, { type RedisOptions } from 'ioredis';
+import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type {
   Capability,
   ChangeFeed,
@@ -19,9 +19,9 @@ import type {
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
 import type { DriverContext } from '../registry';
-import { REDIS_CAPABILITIES, type RedisConfig } from './config';
+import { DEFAULT_REDIS_URL, REDIS_CAPABILITIES, type RedisConfig } from './config';
 import { RedisChangeFeed } from './changefeed';
-import { RedisContext } from './context';
+import { RedisContext, type RedisClient } from './context';
 import { classifyRedisError, DRIVER } from './errors';
 import { RedisKeyValue } from './keyvalue';
 import { RedisLedger } from './ledger';
@@ -70,6 +70,32 @@ function clientOptions(config: RedisConfig, context: DriverContext): RedisOption
   return options;
 }
 
+/**
+ * Redis Cluster: the per-node options above, and the cluster's own. Commands still fail fast while
+ * no primary serves their slot; the caller's retries (breaker, activity retries) span a failover.
+ */
+function clusterOptions(config: RedisConfig, context: DriverContext): ClusterOptions {
+  const { lazyConnect, enableOfflineQueue, ...redisOptions } = clientOptions(config, context);
+  return {
+    lazyConnect,
+    enableOfflineQueue,
+    redisOptions,
+    slotsRefreshTimeout: config.connectTimeoutMs,
+    // Reads from primaries: replicas may lag, and CAS and ledgers read their own writes.
+    scaleReads: 'master',
+  };
+}
+
+function clusterNode(hostPort: string): { host: string; port: number } {
+  const at = hostPort.lastIndexOf(':');
+  return { host: hostPort.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(hostPort.slice(at + 1)) };
+}
+
+function createClient(config: RedisConfig, context: DriverContext): RedisClient {
+  if (config.nodes) return new Cluster(config.nodes.map(clusterNode), clusterOptions(config, context));
+  return new Redis(config.url ?? DEFAULT_REDIS_URL, clientOptions(config, context));
+}
+
 export class RedisDriver
   implements
     DriverBase,
@@ -85,7 +111,7 @@ export class RedisDriver
     ChangeFeed
 {
   readonly driverName = DRIVER;
-  readonly capabilities: ReadonlySet<Capability> = new Set(REDIS_CAPABILITIES);
+  readonly capabilities: ReadonlySet<Capability>;
 
   private readonly ctx: RedisContext;
   private readonly kv: RedisKeyValue;
@@ -97,10 +123,10 @@ export class RedisDriver
   private readonly feed: RedisChangeFeed;
 
   private constructor(
-    private readonly client: Redis,
+    private readonly client: RedisClient,
     config: RedisConfig,
   ) {
-    const ctx = new RedisContext(client, { ...config.limits }, config.keyPrefix ?? '');
+    const ctx = new RedisContext(client, { ...config.limits }, config.keyPrefix ?? '', config.nodes !== undefined);
     this.ctx = ctx;
     this.kv = new RedisKeyValue(ctx);
     this.scanner = new RedisScan(ctx);
@@ -108,9 +134,15 @@ export class RedisDriver
     this.queue = new RedisQueue(ctx);
     this.stream = new RedisStream(ctx);
     this.feed = new RedisChangeFeed(ctx, config.commandTimeoutMs);
+    // A logged write touches the value's keys and the feed's in one script: on a Redis Cluster they
+    // lie on different slots (CROSSSLOT), so a cluster backend does not offer changefeed and a slot
+    // needing it (the session store's shards) is refused at start-up, naming the capability.
+    this.capabilities = new Set(
+      config.nodes === undefined ? REDIS_CAPABILITIES : REDIS_CAPABILITIES.filter((c) => c !== 'changefeed'),
+    );
     this.ledger = new RedisLedger({
       limits: ctx.limits,
-      internalKey: (kind, ...parts) => ctx.internalKey(kind, ...parts),
+      internalKeyOn: (anchor, kind, ...parts) => ctx.internalKeyOn(anchor, kind, ...parts),
       eval: (script, keys, args) => ctx.eval(script, keys, args),
       get: (key) => client.getBuffer(key),
     });
@@ -121,7 +153,7 @@ export class RedisDriver
 
   /** Connects (failing with Unavailable when the server does not answer) and returns the driver. */
   static async connect(config: RedisConfig, context: DriverContext): Promise<RedisDriver> {
-    const client = new Redis(config.url, clientOptions(config, context));
+    const client = createClient(config, context);
     const driver = new RedisDriver(client, config);
     try {
       await client.connect();
