@@ -177,9 +177,11 @@ export const sessionReplicationCase: BenchCase = {
   async run(): Promise<Measurement[]> {
     const { a, b } = regionServers();
     const taskQueue = `bench-session-repl-${randomUUID().slice(0, 8)}`;
+    // Sized for 1,000 writes/s from one client, as a user writing at that rate would configure it.
+    const bulkhead = { capacity: 64, queue: 1024 };
     const backends = {
-      a0: { driver: 'redis', config: { url: a.url } },
-      b0: { driver: 'redis', config: { url: b.url } },
+      a0: { driver: 'redis', config: { url: a.url }, bulkhead },
+      b0: { driver: 'redis', config: { url: b.url }, bulkhead },
     };
     const regions = { a: ['a0'], b: ['b0'] };
     let worker: WorkerProcess | undefined;
