@@ -16,9 +16,9 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
 import { PrismClient } from '../src/client/prism-client';
 import { topicName } from '../src/drivers/kafka/names';
-import type { CdcStatus } from '../src/workflows/cdc/status';
 import { stackEnv, uniqueName } from '../test/helpers/env';
 import { startWorker, testConfig, waitFor } from '../test/helpers/worker-process';
+import { pipelineStatus } from '../src/client/cdc';
 
 interface Options {
   rates: number[];
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   try {
     await waitFor(
       'the pipeline running',
-      async () => (await started.handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
+      async () => (await pipelineStatus(started.handle).catch(() => null))?.state === 'running',
     );
     for (const rate of options.rates) {
       lags.length = 0;

@@ -33,6 +33,8 @@ import { cdcMetrics } from './metrics';
 import type { CdcSettings } from './settings';
 
 const BEAT_EVERY_MS = 1_000;
+/** How often a round reads its slot's lag (WAL held) for the status and the lag metric. */
+const LAG_EVERY_MS = 2_000;
 
 /** A failure of the sink, as the sink's own failure type (not one of the source backend). */
 function sinkFailure(err: unknown): unknown {
@@ -87,7 +89,18 @@ export function cdcPump(
       if (atBoundary) stop.abort();
     }, request.forMs);
     // Heartbeats carry progress and are how a cancellation reaches the activity.
+    // The lag is for the status only: a failure to read it must not fail the round.
+    const readLag = async (): Promise<void> => {
+      progress.lagBytes = await driver
+        .captureStatus({ slot: request.slot })
+        .then((s) => s.lagBytes)
+        .catch(() => progress.lagBytes);
+      if (progress.lagBytes !== null) cdcMetrics.lagBytes.set({ pipeline: request.pipeline }, progress.lagBytes);
+    };
     const beat = setInterval(() => ctx.heartbeat(progress satisfies PumpProgress), BEAT_EVERY_MS);
+    // A round lasts streamRoundMs: its lag is read as it goes, not only at its end.
+    const lagTimer = setInterval(() => void readLag(), LAG_EVERY_MS);
+    void readLag();
     // Delivery is not cut short by a pause or the round's end: the batch in hand finishes first.
     const finishing = new AbortController().signal;
     try {
@@ -134,15 +147,11 @@ export function cdcPump(
     } finally {
       clearTimeout(deadline);
       clearInterval(beat);
+      clearInterval(lagTimer);
       ctx.cancellationSignal.removeEventListener('abort', cancelled);
       await stream.close();
     }
-    // The lag is for the status only: a failure to read it must not fail the round.
-    progress.lagBytes = await driver
-      .captureStatus({ slot: request.slot })
-      .then((s) => s.lagBytes)
-      .catch(() => progress.lagBytes);
-    if (progress.lagBytes !== null) cdcMetrics.lagBytes.set({ pipeline: request.pipeline }, progress.lagBytes);
+    await readLag();
     ctx.heartbeat(progress satisfies PumpProgress);
     return progress;
   };

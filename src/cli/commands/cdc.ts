@@ -7,6 +7,7 @@
 import { Command } from 'commander';
 import { cdcPipelineInput, removedInLogicalMode } from '../../workflows/cdc/input';
 import { CDC } from '../../workflows/cdc/slots';
+import { pipelineStatus } from '../../client/cdc';
 import type { CdcStatus } from '../../workflows/cdc/status';
 import { describeIssues } from '../../workflows/input';
 import { act, examples, type CliContext } from '../command-kit';
@@ -94,7 +95,7 @@ function status(context: CliContext): Command {
         const id = pipelineWorkflowId((command.processedArgs as [string])[0]);
         const flags = command.opts<TemporalFlags & { output: OutputFormat }>();
         await withTemporal(flags, async (client) => {
-          const s = await client.handle(id).query<CdcStatus>('status');
+          const s = await pipelineStatus(client.handle(id));
           print(context.io, flags.output, s, () => [...formatStatus(s), `ui:          ${client.uiUrl(id)}`]);
         });
       }),

@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { ExtraService } from '../../helpers/extra-service';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient, within } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const BEFORE_OUTAGE = 20;
 const DURING_OUTAGE = 30;
@@ -87,10 +87,7 @@ describe('cdc: a position is confirmed only after the sink acknowledged it', () 
       pattern: 'cdc',
     });
     const handle = run.handle;
-    await waitFor(
-      'running',
-      async () => (await handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
-    );
+    await waitFor('running', async () => (await pipelineStatus(handle).catch(() => null))?.state === 'running');
 
     // Delivered and acknowledged: the slot moves past them.
     await insert(1, BEFORE_OUTAGE);
@@ -119,7 +116,7 @@ describe('cdc: a position is confirmed only after the sink acknowledged it', () 
       await lsnAtMost(during, beforeOutageWrites),
       `confirmed_flush_lsn ${during} must stay at or before ${beforeOutageWrites} while the sink is down`,
     );
-    const status = await handle.query<CdcStatus>('status');
+    const status = await pipelineStatus(handle);
     assert.ok(status.totals.eventsDelivered < BEFORE_OUTAGE + DURING_OUTAGE, 'nothing counted as delivered');
 
     // Kafka back: everything arrives, each change once by id, and then the slot moves.

@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { ExtraService } from '../../helpers/extra-service';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient, within } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const OUTAGE_MS = 10_000;
 
@@ -69,10 +69,7 @@ describe('cdc: Kafka outage', () => {
       pattern: 'cdc',
     });
     const handle = run.handle;
-    await waitFor(
-      'running',
-      async () => (await handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
-    );
+    await waitFor('running', async () => (await pipelineStatus(handle).catch(() => null))?.state === 'running');
 
     // ~50 rows/s for the whole test.
     let written = 0;
@@ -105,7 +102,7 @@ describe('cdc: Kafka outage', () => {
       'at most the probing round holds Postgres',
     );
     await new Promise((r) => setTimeout(r, Math.max(0, OUTAGE_MS - (Date.now() - downAt))));
-    const during = await within(10_000, 'the status query during the outage', handle.query<CdcStatus>('status'));
+    const during = await within(10_000, 'the status query during the outage', pipelineStatus(handle));
     const writtenDuringOutage = written;
     await kafka.startAsync();
     process.stdout.write(`# kafka down for ${Date.now() - downAt} ms; status then: ${JSON.stringify(during)}\n`);
@@ -126,7 +123,7 @@ describe('cdc: Kafka outage', () => {
     assert.ok(during.totals.eventsDelivered < written, 'the outage held delivery back');
 
     const status = await waitFor('lag to recover', async () => {
-      const s = await handle.query<CdcStatus>('status');
+      const s = await pipelineStatus(handle);
       return s.totals.eventsDelivered >= written ? s : null;
     });
     process.stdout.write(`# status after: ${JSON.stringify(status)}\n`);

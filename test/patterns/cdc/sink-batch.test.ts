@@ -11,17 +11,14 @@ import type { PubSubMessage, Subscription } from '../../../src/drivers/capabilit
 import type { Driver } from '../../../src/drivers/driver';
 import { natsDriver } from '../../../src/drivers/nats';
 import type { CdcEvent } from '../../../src/workflows/cdc/events';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 async function waitRunning(run: Started): Promise<void> {
-  await waitFor(
-    'running',
-    async () => (await run.handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
-  );
+  await waitFor('running', async () => (await pipelineStatus(run.handle).catch(() => null))?.state === 'running');
 }
 
 describe('cdc: batched delivery to Kafka through the sink', () => {
@@ -65,7 +62,7 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
     await pg.query(`DELETE FROM ${table} WHERE id > 50`); // filtered out: deletes are not wanted
     await consumer.waitForCount(400);
     const status = await waitFor('the deletes read and filtered', async () => {
-      const s = await handle.query<CdcStatus>('status');
+      const s = await pipelineStatus(handle);
       return s.totals.filtered >= 50 ? s : null;
     });
     assert.equal(status.totals.eventsDelivered, 400);
@@ -97,7 +94,7 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
     );
     const metrics = await (await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`)).text();
     const batches =
-      /driver_operation_total\{backend="kafka",driver="kafka",operation="pubsub_batch\.publishBatch",status="ok"\} (\d+)/.exec(
+      /prism_driver_operations_total\{backend="kafka",driver="kafka",operation="pubsub_batch\.publishBatch",status="ok"\} (\d+)/.exec(
         metrics,
       );
     assert.ok(batches && Number(batches[1]) > 0, `publishBatch through the Kafka guard:\n${metrics}`);

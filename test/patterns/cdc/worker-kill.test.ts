@@ -5,11 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
 import type { CdcEvent } from '../../../src/workflows/cdc/events';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const ROWS = 600;
 
@@ -49,7 +49,7 @@ describe('cdc: worker SIGKILL mid-stream', () => {
     const handle = run.handle;
     await waitFor(
       'the capture to be ready',
-      async () => (await handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
+      async () => (await pipelineStatus(handle).catch(() => null))?.state === 'running',
     );
 
     // Inserts then one update per row, 10 rows per transaction, written while the worker dies.
