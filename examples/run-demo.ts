@@ -8,6 +8,7 @@ import { SessionStore } from '../src/client/session-store';
 import { Client } from 'pg';
 import { pipelineWorkflowId } from '../src/cli/commands/cdc';
 import { loadConfig } from '../src/config/load';
+import { pipelineStatus } from '../src/client/cdc';
 import type { CdcStatus } from '../src/workflows/cdc/status';
 import { replicationWorkflowId } from '../src/workflows/session-store/input';
 
@@ -100,10 +101,11 @@ async function main(): Promise<void> {
         "INSERT INTO public.cdc_demo_customers SELECT g, 'customer ' || g, g || '@example.org' FROM generate_series($1::int, $1::int + 2) g",
         [base % 2_000_000_000],
       );
-      let status = await handle.query<CdcStatus>('status');
+      // pipelineStatus counts in the streaming round in flight (the workflow records rounds as they end).
+      let status = await pipelineStatus(handle);
       for (let i = 0; i < 100 && status.totals.eventsDelivered < before + 3; i++) {
         await new Promise((r) => setTimeout(r, 300));
-        status = await handle.query<CdcStatus>('status');
+        status = await pipelineStatus(handle);
       }
       out(`cdc                 ${client.uiUrl(workflowId)}`);
       out(

@@ -27,6 +27,7 @@ import { describeIssues } from '../workflows/input';
 import type { Metadata } from '../workflows/multicast-registry/filter';
 import {
   ackInput,
+  deliveredInput,
   enumerateInput,
   heartbeatInput,
   multicastInput,
@@ -34,6 +35,7 @@ import {
   registerInput,
   unregisterInput,
   type Channel,
+  type DeliveredPage,
   type DeliveryMode,
   type EnumeratePage,
   type MulticastProgress,
@@ -41,6 +43,7 @@ import {
   type QueuedDelivery,
   type Registration,
   type RegistryOperationInput,
+  type TargetReport,
 } from '../workflows/multicast-registry/input';
 import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
 import { ConfigError } from '../common/config-errors';
@@ -311,6 +314,46 @@ export class MulticastRegistryClient {
     options: MulticastOptions = {},
   ): Promise<MulticastReport> {
     return (await this.startMulticast(filter, payload, options)).result();
+  }
+
+  /**
+   * One page of a paged multicast's delivered targets, read from its report rows in the registry
+   * (`report.reportId`; pass `cursor` back for the next page). A later page may repeat targets.
+   */
+  async deliveredTargets(
+    report: Pick<MulticastReport, 'reportId'>,
+    options: { cursor?: string | null; rows?: number } = {},
+  ): Promise<DeliveredPage> {
+    const input = parse(deliveredInput, { registry: this.registry, reportId: report.reportId, ...options });
+    if (!this.store) return this.viaWorkflow({ op: 'delivered', ...input });
+    try {
+      return await this.store.delivered(input);
+    } catch (err) {
+      throw unwrapDirect(err);
+    }
+  }
+
+  /**
+   * Every target of a multicast's report, each once: its failures (from the report) and its
+   * delivered targets (the report's statuses, or for a paged multicast its rows in the registry).
+   */
+  async *reportTargets(report: MulticastReport): AsyncGenerator<TargetReport> {
+    const seen = new Set<string>();
+    for (const status of report.statuses) {
+      seen.add(status.identity);
+      yield status;
+    }
+    if (report.reportId === undefined) return;
+    let cursor: string | null = null;
+    do {
+      const page: DeliveredPage = await this.deliveredTargets(report, { cursor });
+      for (const target of page.targets) {
+        if (seen.has(target.identity)) continue;
+        seen.add(target.identity);
+        yield target;
+      }
+      cursor = page.cursor;
+    } while (cursor !== null);
   }
 
   /** A multicast started earlier (by this or another client), by its workflow id. */

@@ -2,12 +2,15 @@
 // directly (no workflow), on handles from a BackendPool: each call goes through the backend's
 // guard (breaker, bulkhead, metrics) built from the same backend config the worker uses. Stores
 // in one process share the pool's guards (BackendPool.shared() by default; a worker's pool puts
-// the calls on that worker's /metrics and /health). After a write commits in this
-// client's region, a signal-with-start hands the session to its replication workflow, which
-// carries it to the other regions. A write call returns once such a signal covering it has been
-// accepted; while one is in flight for a session, the writes meanwhile share a single follow-up
-// (group commit), and the signal wait happens after the writer's turn, so it does not hold up
-// the next write to the session.
+// the calls on that worker's /metrics and /health).
+//
+// A write is one guarded call in the common case: a compare-and-set that also logs the new record
+// in the shard's change feed (the changefeed capability, one atomic step on the backend), against
+// the version this client last saw of the session. When that version is stale the call fails and
+// returns the stored record, and the write is redone on it (no extra read). Writes make no
+// Temporal call: replication ships each shard's feed to the other regions in batches
+// (sessionFeedReplicationWorkflow, one per shard and target region; docs/session-store.md).
+// With `replication`, connect() starts those workflows for this region's shards (idempotently).
 //
 // Sliding TTL without a write per read: a read pushes the key's TTL (EXPIRE; at most once per 1% of
 // the window per session and client) and rewrites the record (which replicates) only when less
@@ -25,17 +28,18 @@ import { BackendPool } from '../runtime/backend-pool';
 import { SessionShard, type SessionShardOps, type VersionedRecord } from '../activities/session-store/session-shard';
 import { HashRing } from '../workflows/session-store/consistent-hash';
 import {
-  REPLICATION_STATUS_QUERY,
-  replicationWorkflowId,
-  SESSION_CHANGED_SIGNAL,
-  type ReplicationInput,
-  type ReplicationStatus,
-} from '../workflows/session-store/input';
+  FEED_STATUS_QUERY,
+  feedReplicationWorkflowId,
+  type FeedReplicationStatus,
+} from '../workflows/session-store/feed-input';
+import { startFeedReplication } from '../patterns/session-store-feeds';
 import {
+  decodeRecord,
   decodeValue,
   encodeRecord,
   encodeValue,
   nextStamp,
+  sameBytes,
   type JsonValue,
   type SessionMetadata,
   type SessionRecord,
@@ -43,9 +47,7 @@ import {
   type Stamp,
 } from '../workflows/session-store/session-record';
 import { SESSION_STORE, SHARD_CAPABILITIES } from '../workflows/session-store/slots';
-import { PRISM_PATTERN } from '../workflows/search-attributes';
 import { SessionStoreError } from './session-store-errors';
-import { GroupSignal } from './group-signal';
 
 export { SessionStoreError } from './session-store-errors';
 export type { SessionValue, JsonValue, SessionMetadata } from '../workflows/session-store/session-record';
@@ -61,6 +63,8 @@ const MAX_CAS_ATTEMPTS = 20;
  */
 const TOUCH_GRANULARITY = 100;
 const MAX_TOUCH_MEMORY = 10_000;
+/** Sessions whose last seen record and version this client keeps, so a write needs no read. */
+const MAX_KNOWN_SESSIONS = 10_000;
 
 export interface Session {
   sessionId: string;
@@ -89,8 +93,14 @@ export interface SessionStoreOptions {
   /** Size cap of one session as stored (default 1 MiB). Backends' own value limits must allow it. */
   maxSessionBytes?: number;
   defaultTtlSeconds?: number;
-  /** Where replication workflows run; without it, writes stay in this client's region. */
-  replication?: { client: Client; taskQueue: string; idleTimeoutMs?: number };
+  /**
+   * Where the replication workflows run: connect() starts (or finds running) the one of each of
+   * this region's shards towards each other region. Without it, the worker starts them (from its
+   * settings.regions); writes are logged in the shards' feeds either way. `idleTimeoutMs` is
+   * accepted for compatibility and unused (the workflows are long-lived). `start: false` only
+   * queries them (replicationStatus), as `prism session status` does.
+   */
+  replication?: { client: Client; taskQueue: string; idleTimeoutMs?: number; start?: boolean };
   /**
    * Where the shard backends are opened and guarded (default: BackendPool.shared(), one per
    * process). Pass a worker's `worker.backends` to share its guards and show on its /metrics.
@@ -98,6 +108,24 @@ export interface SessionStoreOptions {
   pool?: BackendPool;
   /** Milliseconds since the epoch (tests may shift it). */
   now?: () => number;
+}
+
+export interface RegionReplicationStatus {
+  /** The shard holding the session in that region. */
+  shard: string;
+  /** When the copy there last changed (ms); null when the region has no copy. */
+  writtenAt: number | null;
+  /** The copy there is byte for byte this region's (both absent counts as in sync). */
+  inSync: boolean;
+  /** The workflow shipping this region's shard of the session there (null for this region). */
+  feed: FeedReplicationStatus | null;
+}
+
+export interface SessionReplicationStatus {
+  sessionId: string;
+  /** The newest write time (ms) among the regions' copies. */
+  latestWrite: number | null;
+  regions: Record<string, RegionReplicationStatus>;
 }
 
 export interface CreateSessionInput {
@@ -130,8 +158,8 @@ export class SessionStore {
   private readonly defaultTtl: number;
   private readonly now: () => number;
   private readonly writing = new Map<string, Promise<void>>();
-  /** Replication signals, one in flight per session; the writes meanwhile share the next one. */
-  private readonly signals = new GroupSignal((sessionId, ts) => this.signal(sessionId, ts));
+  /** The record and version this client last read or wrote per session (a write's expected version). */
+  private readonly known = new Map<string, { shard: SessionShard; found: VersionedRecord }>();
   /** When this client last pushed a session's key TTL (see TOUCH_GRANULARITY). */
   private readonly touched = new Map<string, number>();
 
@@ -163,7 +191,7 @@ export class SessionStore {
     config: PrismConfig,
     options: {
       region: string;
-      replication?: { client: Client; taskQueue?: string };
+      replication?: { client: Client; taskQueue?: string; start?: boolean };
       file?: string;
       pool?: BackendPool;
     },
@@ -187,7 +215,7 @@ export class SessionStore {
       replication: options.replication && {
         client: options.replication.client,
         taskQueue: options.replication.taskQueue ?? config.temporal.task_queue,
-        idleTimeoutMs: settings.replication_idle_timeout_ms,
+        start: options.replication.start,
       },
       pool: options.pool,
     });
@@ -211,6 +239,11 @@ export class SessionStore {
         const missing = SHARD_CAPABILITIES.filter((c) => !hasCapability(handle, c));
         if (missing.length > 0)
           throw new Error(`backends.${name}: driver ${handle.driverName} lacks ${missing.join(', ')}`);
+      }
+      if (options.replication && options.replication.start !== false && Object.keys(options.regions).length > 1) {
+        const { client, taskQueue } = options.replication;
+        const topology = { regions: options.regions, virtualNodes: options.virtualNodes };
+        await startFeedReplication(client.workflow, taskQueue, topology, [options.region]);
       }
     } catch (err) {
       await Promise.all([...handles.values()].map((h) => h.close()));
@@ -248,9 +281,10 @@ export class SessionStore {
       deleted: null,
     };
     const bytes = this.checkSize(record);
-    const result = await this.shardFor(sessionId).write(record, null, now, bytes);
+    const shard = this.shardFor(sessionId);
+    const result = await shard.write(record, null, now, bytes);
     if (!result.ok) throw new SessionStoreError('Conflict', `session id ${sessionId} is already taken`);
-    await this.replicate(sessionId, record.writtenAt);
+    this.remember(sessionId, shard, { record, bytes, version: result.version! });
     return view(record, result.version!);
   }
 
@@ -262,7 +296,7 @@ export class SessionStore {
   /** One data value, or undefined when the session has no such key; counts as an access. */
   async getData(sessionId: string, key: string): Promise<SessionValue | undefined> {
     checkDataKey(key);
-    return (await this.access(sessionId)).data[key];
+    return (await this.access(sessionId, false)).data[key];
   }
 
   async setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
@@ -335,14 +369,35 @@ export class SessionStore {
     return { sessions, cursor: position ? encodeCursor(position) : null };
   }
 
-  /** Where replication of a session stands, per region (null when it never ran). */
-  async replicationStatus(sessionId: string): Promise<ReplicationStatus | null> {
+  /**
+   * Where replication of a session stands: per region, the write time of the copy there and
+   * whether it equals this region's copy; for the other regions, the status of the workflow
+   * shipping this session's shard there (null without `replication`, or when none runs).
+   */
+  async replicationStatus(sessionId: string): Promise<SessionReplicationStatus> {
+    checkSessionId(sessionId);
+    const home = await this.shardFor(sessionId).read(sessionId);
+    const regions: Record<string, RegionReplicationStatus> = {};
+    let latestWrite: number | null = null;
+    for (const region of this.rings.keys()) {
+      const shard = this.shardFor(sessionId, region);
+      const found = region === this.region ? home : await shard.read(sessionId);
+      const writtenAt = found ? found.record.writtenAt : null;
+      if (writtenAt !== null) latestWrite = Math.max(latestWrite ?? 0, writtenAt);
+      const inSync = home === null ? found === null : found !== null && sameBytes(found.bytes, home.bytes);
+      const feed = region === this.region ? null : await this.feedStatus(this.shardFor(sessionId).backend, region);
+      regions[region] = { shard: shard.backend, writtenAt, inSync, feed };
+    }
+    return { sessionId, latestWrite, regions };
+  }
+
+  private async feedStatus(shard: string, target: string): Promise<FeedReplicationStatus | null> {
     const replication = this.options.replication;
     if (!replication) return null;
     try {
       return await replication.client.workflow
-        .getHandle(replicationWorkflowId(sessionId))
-        .query<ReplicationStatus>(REPLICATION_STATUS_QUERY);
+        .getHandle(feedReplicationWorkflowId(replication.taskQueue, shard, target))
+        .query<FeedReplicationStatus>(FEED_STATUS_QUERY);
     } catch (err) {
       if ((err as Error).name === 'WorkflowNotFoundError') return null;
       throw err;
@@ -377,10 +432,29 @@ export class SessionStore {
     return { shard, found: await shard.read(sessionId) };
   }
 
-  private async access(sessionId: string): Promise<Session> {
+  /**
+   * A read, pushing the session's expiry. `versioned: false` (a read whose caller needs no
+   * version, e.g. getData) reads with a plain get; it falls back to the versioned lookup (which
+   * also finds a session a rebalance has not moved yet) only when the session is not there.
+   */
+  private async access(sessionId: string, versioned = true): Promise<Session> {
     checkSessionId(sessionId);
-    const { shard, found } = await this.locate(sessionId);
-    if (!found || found.record.deleted) throw notFound(sessionId);
+    let shard = this.shardFor(sessionId);
+    let found: { record: SessionRecord; version: string } | null = null;
+    if (!versioned) {
+      const record = await shard.peek(sessionId);
+      if (record) found = { record, version: '' };
+    }
+    if (found === null) {
+      const located = await this.locate(sessionId);
+      shard = located.shard;
+      found = located.found;
+      if (located.found) this.remember(sessionId, shard, located.found);
+    }
+    if (!found || found.record.deleted) {
+      this.known.delete(sessionId);
+      throw notFound(sessionId);
+    }
     const now = this.now();
     const { record } = found;
     const windowMs = record.ttlSeconds * 1000;
@@ -408,7 +482,6 @@ export class SessionStore {
   ): Promise<Session> {
     checkSessionId(sessionId);
     // Writers in this process take turns per session: a CAS retry storm among ourselves is waste.
-    // The turn ends with the compare-and-set: the next writer need not wait for our signal.
     const previous = this.writing.get(sessionId) ?? Promise.resolve();
     const mine = previous.then(
       () => this.mutateNow(sessionId, change),
@@ -422,23 +495,30 @@ export class SessionStore {
     void tail.then(() => {
       if (this.writing.get(sessionId) === tail) this.writing.delete(sessionId);
     });
-    const { session, writtenAt } = await mine;
-    await this.replicate(sessionId, writtenAt);
-    return session;
+    return mine;
   }
 
   private async mutateNow(
     sessionId: string,
     change: (record: SessionRecord, stamp: Stamp, now: number, current: SessionRecord) => void,
-  ): Promise<{ session: Session; writtenAt: number }> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
+  ): Promise<Session> {
+    // The record this client last saw: right unless someone else wrote since (then the
+    // compare-and-set fails and returns the stored one).
+    let seen: { shard: SessionShard; found: VersionedRecord | null } | undefined = this.known.get(sessionId);
+    for (let attempt = 0, contended = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       // Another process (or region's replication) wrote in between: back off a little, with jitter.
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
-      const { shard, found } = await this.locate(sessionId);
-      if (!found || found.record.deleted) throw notFound(sessionId);
+      if (contended > 0) await new Promise((r) => setTimeout(r, Math.random() * 5 * contended));
+      const { shard, found } = seen ?? (await this.locate(sessionId));
+      seen = undefined;
+      if (!found || found.record.deleted) {
+        this.known.delete(sessionId);
+        throw notFound(sessionId);
+      }
       const now = this.now();
       const current = found.record;
-      const record: SessionRecord = structuredClone(current);
+      // A shallow copy is enough: changes replace data entries and top-level fields, never
+      // change an entry or the metadata in place (and `current` may be the remembered record).
+      const record: SessionRecord = { ...current, data: { ...current.data } };
       const stamp = nextStamp(current, now, this.region);
       record.lastAccessed = Math.max(current.lastAccessed, now);
       record.writtenAt = Math.max(current.writtenAt, now);
@@ -446,37 +526,28 @@ export class SessionStore {
       change(record, stamp, now, current);
       const bytes = this.checkSize(record);
       const result = await shard.write(record, found.version, now, bytes);
-      if (!result.ok) continue;
-      return { session: view(record, result.version!), writtenAt: record.writtenAt };
+      if (result.ok) {
+        this.remember(sessionId, shard, { record, bytes, version: result.version! });
+        return view(record, result.version!);
+      }
+      this.known.delete(sessionId);
+      if (result.current !== null && result.version !== null) {
+        // Redo the change on the stored record; only a second miss in a row is contention.
+        seen = {
+          shard,
+          found: { record: decodeRecord(result.current), bytes: result.current, version: result.version },
+        };
+        if (attempt > 0) contended++;
+      } else {
+        contended++; // gone from this shard (expired, deleted, or moved by a rebalance): look it up
+      }
     }
     throw new SessionStoreError('Conflict', `session ${sessionId}: too many concurrent writers, try again`);
   }
 
-  /**
-   * Resolves once Temporal has accepted a replication signal for this session covering `ts`
-   * (group commit: see GroupSignal; the workflow copies the latest record whatever the ts).
-   */
-  private async replicate(sessionId: string, ts: number): Promise<void> {
-    if (!this.options.replication || this.rings.size < 2) return;
-    await this.signals.submit(sessionId, ts);
-  }
-
-  private async signal(sessionId: string, ts: number): Promise<void> {
-    const replication = this.options.replication!;
-    const input: ReplicationInput = {
-      sessionId,
-      regions: this.options.regions,
-      virtualNodes: this.options.virtualNodes,
-      idleTimeoutMs: replication.idleTimeoutMs,
-    };
-    await replication.client.workflow.signalWithStart('sessionReplicationWorkflow', {
-      workflowId: replicationWorkflowId(sessionId),
-      taskQueue: replication.taskQueue,
-      args: [input],
-      signal: SESSION_CHANGED_SIGNAL,
-      signalArgs: [{ region: this.region, ts }],
-      typedSearchAttributes: [{ key: PRISM_PATTERN, value: SESSION_STORE }],
-    });
+  private remember(sessionId: string, shard: SessionShard, found: VersionedRecord): void {
+    if (this.known.size >= MAX_KNOWN_SESSIONS && !this.known.has(sessionId)) this.known.clear();
+    this.known.set(sessionId, { shard, found });
   }
 
   private checkTtl(value: unknown, field: string): number {
@@ -521,7 +592,8 @@ function view(record: SessionRecord, version: string): Session {
     if (entry.value !== null) data[key] = decodeValue(entry.value);
   return {
     sessionId: record.sessionId,
-    metadata: record.metadata,
+    // A copy: the caller may change it, and this client keeps the record (see `known`).
+    metadata: { ...record.metadata, attributes: { ...record.metadata.attributes } },
     data,
     createdAt: record.createdAt,
     lastAccessed: record.lastAccessed,

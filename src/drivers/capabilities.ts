@@ -16,6 +16,7 @@ export const CAPABILITIES = [
   'cdc_snapshot',
   'outbox_source',
   'ledger_basic',
+  'changefeed',
 ] as const;
 
 export type Capability = (typeof CAPABILITIES)[number];
@@ -64,7 +65,11 @@ export interface KeyValueScan {
 
 export interface KeyValueBatch {
   getMany(keys: string[]): Promise<(Bytes | null)[]>;
-  setMany(entries: { key: string; value: Bytes }[]): Promise<void>;
+  /**
+   * Writes every entry in one call. With `ttlSeconds` (drivers that also offer keyvalue_ttl),
+   * every entry expires after it, as setWithTtl would; without, none does.
+   */
+  setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void>;
   /** Returns how many keys existed. */
   deleteMany(keys: string[]): Promise<number>;
 }
@@ -213,6 +218,45 @@ export interface CdcSource {
   dropCapture(options: { slot: string; publication: string }): Promise<void>;
   /** The source's database and how far the slot's confirmed position is behind it. */
   captureStatus(options: { slot: string }): Promise<CaptureStatus>;
+  /**
+   * Streams the slot's changes as they commit, from the slot's confirmed position on (Postgres:
+   * START_REPLICATION over a replication connection, no polling). Resolves once the stream runs.
+   * Not an activity: the stream lives in one process (like subscribe), so the caller must run
+   * under the backend's guard (the CDC pump activity does).
+   */
+  streamChanges(options: { slot: string; publication: string }): Promise<CdcChangeStream>;
+}
+
+/** What a change stream hands over at once: changes in commit order and the position they reach. */
+export interface CdcStreamBatch {
+  changes: RowChange[];
+  /**
+   * The end of the last whole transaction (or source heartbeat) this batch completes: confirm it
+   * once every change up to here is delivered. null when the batch ends inside a transaction.
+   */
+  position: string | null;
+  /** The batch ends at `position`: no change of an unfinished transaction follows it. */
+  complete: boolean;
+}
+
+export interface CdcChangeStream {
+  /**
+   * The changes received and not yet taken, at most `limit` (whole transactions where they fit);
+   * waits until there is something (a change or a new position) or `signal` aborts, then returns at
+   * once: changes are never held back to fill a batch. An aborted wait returns an empty batch.
+   */
+  next(options: { limit: number; signal?: AbortSignal }): Promise<CdcStreamBatch>;
+  /**
+   * Everything up to position is delivered: the source may free it (Postgres: a standby status
+   * update with this flush position). Positions before the last confirmed one are ignored.
+   */
+  confirm(position: string): void;
+  /** The last position confirmed to the source (the slot's own at the start). */
+  readonly confirmed: string | null;
+  /** Rejects once the stream broke (connection lost, slot dropped); never resolves otherwise. */
+  readonly failed: Promise<never>;
+  /** Sends the last confirmed position and ends the stream. */
+  close(): Promise<void>;
 }
 
 export interface CaptureStatus {
@@ -340,6 +384,64 @@ export interface LedgerBasic {
   balance(key: string): Promise<number | null>;
 }
 
+/** One write as its change feed recorded it. */
+export interface FeedEntry {
+  /** Opaque, increasing within the feed; pass it back as `after` to read on from it. */
+  offset: string;
+  key: string;
+  /** The value the write stored. */
+  value: Bytes;
+}
+
+export interface FeedPage {
+  /** Entries after `after`, oldest first. */
+  entries: FeedEntry[];
+  /**
+   * True when entries after `after` were trimmed away before the reader got them: the reader has
+   * missed writes and must catch up some other way (e.g. a scan of the keys).
+   */
+  gap: boolean;
+}
+
+export interface LoggedCasResult extends CasResult {
+  /** The feed entry of the write (when ok). */
+  offset: string | null;
+  /** When not ok: the stored value (null when absent), so a caller can retry without a read. */
+  current: Bytes | null;
+}
+
+/**
+ * Writes whose record in a per-backend feed commits atomically with them: a write is in the feed
+ * exactly when it is stored, so a reader that follows the feed from a checkpoint misses none
+ * (unless the feed was trimmed past its checkpoint, which it is told). A feed is named; readers
+ * keep their checkpoint in it, and trimming never passes a reader's checkpoint except by
+ * `maxEntries`.
+ */
+export interface ChangeFeed {
+  /**
+   * compareAndSet (as keyvalue_cas: the version, the TTL) whose success also appends
+   * `{ key, value }` to `feed`, in one atomic step. A conflict returns the stored value too.
+   */
+  compareAndSetLogged(
+    feed: string,
+    key: string,
+    value: Bytes,
+    expectedVersion: string | null,
+    ttlSeconds?: number,
+  ): Promise<LoggedCasResult>;
+  /** Up to limit entries after `after` (null: from the oldest kept), waiting up to waitMs for one. */
+  readFeed(feed: string, options: { after: string | null; limit?: number; waitMs?: number }): Promise<FeedPage>;
+  /** The newest entry's offset (null for an empty feed): reading after it returns only later writes. */
+  feedHead(feed: string): Promise<string | null>;
+  /** Records that `reader` has everything up to and including offset (never moves back). */
+  commitFeed(feed: string, reader: string, offset: string): Promise<void>;
+  /**
+   * Removes the entries every reader has committed, and beyond them the oldest entries past
+   * maxEntries (a reader that far behind then sees a gap). Returns how many were removed.
+   */
+  trimFeed(feed: string, options: { maxEntries: number }): Promise<number>;
+}
+
 /** Maps each capability to its operations: the type behind typed slot proxies. */
 export interface CapabilityOperations {
   keyvalue_basic: KeyValueBasic;
@@ -355,6 +457,7 @@ export interface CapabilityOperations {
   cdc_snapshot: CdcSnapshot;
   outbox_source: OutboxSource;
   ledger_basic: LedgerBasic;
+  changefeed: ChangeFeed;
 }
 
 /** The operations of a set of capabilities, e.g. Ops<'keyvalue_basic' | 'keyvalue_scan'>. */
@@ -377,4 +480,5 @@ export const CAPABILITY_OPERATIONS = {
   cdc_snapshot: ['prepareSnapshot', 'readSnapshot', 'finishSnapshot', 'forgetSnapshot'],
   outbox_source: ['checkOutbox', 'pollOutbox', 'markPublished', 'outboxLag'],
   ledger_basic: ['applyChange', 'balance'],
+  changefeed: ['compareAndSetLogged', 'readFeed', 'feedHead', 'commitFeed', 'trimFeed'],
 } as const satisfies { [C in Capability]: readonly (keyof CapabilityOperations[C])[] };

@@ -13,7 +13,8 @@ export const multicastRegistryPattern = definePattern({
   workflows: ['multicastWorkflow', 'multicastRegistryOperationWorkflow'],
   slotActivities: {
     // The driver object carries its `capabilities`, so the store uses TTL/CAS/batch when offered.
-    registry: (driver) => registryActivities(driver),
+    // A multicast page runs on the registry slot and sends through the other slots' guarded handles.
+    registry: (driver, context) => registryActivities(driver, context.slots),
     messaging: (driver) => messagingActivities(driver),
     durability: (driver) => durabilityActivities(driver),
   },

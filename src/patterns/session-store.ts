@@ -1,6 +1,9 @@
 // The session store as a pattern: one list slot of shard backends (any region), the replication
-// workflow and the rebalance workflow. Reads and single-key writes do not run here: they take the
-// client's fast path (src/client/session-store.ts), through the same breakers and bulkheads.
+// workflows and the rebalance workflow. Reads and single-key writes do not run here: they take the
+// client's fast path (src/client/session-store.ts), through the same breakers and bulkheads; a
+// write is logged in its shard's change feed, which sessionFeedReplicationWorkflow ships to every
+// other region (one per shard and region, started by the worker at start-up when the settings
+// name the regions). docs/session-store.md tells the whole story.
 //
 //   patterns:
 //     session-store:
@@ -13,18 +16,29 @@ import { replicaActivities } from '../activities/session-store/replica-activitie
 import type { SessionShardOps } from '../activities/session-store/session-shard';
 import { definePattern, type PatternActivityContext } from '../sdk/pattern';
 import { sessionStoreSettingsSchema, type SessionStoreSettings } from '../workflows/session-store/settings';
-import { SESSION_STORE, sessionStoreSlots } from '../workflows/session-store/slots';
+import { SESSION_STORE, SHARD_CAPABILITIES, sessionStoreSlots } from '../workflows/session-store/slots';
+import { startFeedReplication } from './session-store-feeds';
 
 export const sessionStorePattern = definePattern<typeof sessionStoreSlots, SessionStoreSettings>({
   name: SESSION_STORE,
   description: 'sessions with sliding TTL, sharded by consistent hashing, replicated across regions',
   slots: sessionStoreSlots,
-  workflows: ['sessionReplicationWorkflow', 'sessionRebalanceWorkflow'],
+  // sessionReplicationWorkflow (one per session, fed by a signal per write) is no longer started;
+  // it stays registered so runs started by an earlier version finish (they end when idle).
+  workflows: ['sessionFeedReplicationWorkflow', 'sessionReplicationWorkflow', 'sessionRebalanceWorkflow'],
   settingsSchema: sessionStoreSettingsSchema,
   // Once per element of the list: each shard backend gets its own, on its own task queue.
   slotActivities: {
     shards: (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
-      replicaActivities(driver, context.backend),
+      replicaActivities(driver, context.backend, {
+        // Another shard (of any region) through its own guard: a dead target trips its breaker, not ours.
+        peer: (backend) => {
+          const handle = [context.slots.shards ?? []].flat().find((h) => h.backend === backend);
+          const ok = handle !== undefined && SHARD_CAPABILITIES.every((c) => handle.capabilities.has(c));
+          return ok ? (handle as unknown as SessionShardOps) : undefined;
+        },
+        retainEntries: () => context.settings.replication_feed_max_entries,
+      }),
   },
   // Every region's backend must be a shard on this worker, or its replication would fail later.
   checkConfig: ({ settings, slots }) => {
@@ -39,5 +53,11 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
             ],
       ),
     );
+  },
+  onWorkerStart: async ({ settings, client, taskQueue }) => {
+    if (!settings.regions || Object.keys(settings.regions).length < 2) return;
+    const topology = { regions: settings.regions, virtualNodes: settings.virtual_nodes };
+    const regions = Object.keys(settings.regions);
+    await startFeedReplication(client, taskQueue, topology, regions, settings.replication_round_seconds * 1000);
   },
 });

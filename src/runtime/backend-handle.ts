@@ -3,36 +3,23 @@
 // this; the raw driver is kept for code that already runs under the same guard (the worker's
 // backend activities, guarded by the activity interceptor).
 import { CAPABILITY_OPERATIONS, type Capability } from '../drivers/capabilities';
-import type { Driver, DriverHealth } from '../drivers/driver';
+import type { Driver } from '../drivers/driver';
 import type { BackendGuard } from '../resilience/backend-guard';
 import { driverTracer, inDriverSpan } from '../resilience/driver-spans';
 import { capabilityActivityName } from '../sdk/slot';
 
-export interface BackendHandleBase {
-  /** The backend's name in the config: the `backend` label of its metrics. */
-  readonly backend: string;
-  readonly driverName: string;
-  readonly capabilities: ReadonlySet<Capability>;
-  /** The guard every operation of this handle runs through (shared by every handle of the backend). */
-  readonly guard: BackendGuard;
-  /**
-   * The driver without its guard: only for calls that already run under `guard` (the worker's
-   * activity interceptor). Anything else calls the handle's own operations.
-   */
-  readonly unguarded: Driver;
-  health(): Promise<DriverHealth>;
-  /** Releases this handle; the driver closes once every handle of the backend is released. */
-  close(): Promise<void>;
-}
-
-/** A driver-shaped handle: usable wherever a driver's capability operations are expected. */
-export type BackendHandle = BackendHandleBase & Omit<Driver, keyof BackendHandleBase>;
+export type { BackendHandle, BackendHandleBase } from '../sdk/backend-handle';
+import type { BackendHandle, BackendHandleBase } from '../sdk/backend-handle';
 
 /**
- * Operations a capability has beyond its activities: `subscribe` is not an activity (a
- * subscription lives in one process) but it is still a call to the backend.
+ * Operations a capability has beyond its activities: `subscribe` and `streamChanges` are not
+ * activities (a subscription or a stream lives in one process) but opening one is still a call to
+ * the backend.
  */
-const EXTRA_OPERATIONS: Partial<Record<Capability, readonly string[]>> = { pubsub_basic: ['subscribe'] };
+const EXTRA_OPERATIONS: Partial<Record<Capability, readonly string[]>> = {
+  pubsub_basic: ['subscribe'],
+  cdc_source: ['streamChanges'],
+};
 
 type Operation = (...args: unknown[]) => Promise<unknown>;
 

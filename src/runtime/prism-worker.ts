@@ -15,6 +15,7 @@ import {
   type LogEntry,
   type MetricsExporterConfig,
 } from '@temporalio/worker';
+import { Connection, WorkflowClient } from '@temporalio/client';
 import { register as defaultRegistry, Registry } from 'prom-client';
 import { ConfigError } from '../common/config-errors';
 import type { PrismConfig } from '../config/schema';
@@ -156,6 +157,7 @@ export class PrismWorker {
       const namespaceProblems = await self.checkNamespace(patterns);
       if (namespaceProblems.length > 0) throw new ConfigError(options.configFile ?? '<config>', namespaceProblems);
       await self.createTemporalWorkers(matches, patterns);
+      await self.runStartHooks(patterns);
       self.http = new WorkerHttpServer({
         host: config.worker.http_host,
         port: config.worker.http_port,
@@ -192,6 +194,35 @@ export class PrismWorker {
         (problem) => `patterns.${name}.${problem}`,
       );
     });
+  }
+
+  /** Each pattern's onWorkerStart, with a Temporal client on the worker's connection. */
+  private async runStartHooks(patterns: PatternRegistry): Promise<void> {
+    const hooks = Object.entries(this.config.patterns).flatMap(([name, patternConfig]) => {
+      const definition = patterns.get(name);
+      return definition?.onWorkerStart ? [{ name, definition, patternConfig }] : [];
+    });
+    if (hooks.length === 0) return;
+    const connection = await Connection.connect({ address: this.config.temporal.address, tls: this.security.tls });
+    try {
+      const client = new WorkflowClient({
+        connection,
+        namespace: this.config.temporal.namespace,
+        dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER, payloadCodecs: this.security.payloadCodecs },
+      });
+      for (const { name, definition, patternConfig } of hooks) {
+        const settings = definition.settingsSchema
+          ? definition.settingsSchema.parse(patternConfig.settings)
+          : patternConfig.settings;
+        try {
+          await definition.onWorkerStart!({ settings, client, taskQueue: this.config.temporal.task_queue });
+        } catch (err) {
+          this.logger.error('pattern start-up hook failed', { pattern: name, error: (err as Error).message });
+        }
+      }
+    } finally {
+      await connection.close();
+    }
   }
 
   private async createTemporalWorkers(matches: readonly SlotMatch[], patterns: PatternRegistry): Promise<void> {
@@ -246,6 +277,7 @@ export class PrismWorker {
           ...(match.index === undefined ? {} : { index: match.index }),
           backend,
           settings,
+          slots: this.slotHandles(matches, match.pattern),
         });
         for (const [name, fn] of Object.entries(own))
           activities[patternActivityName(match.pattern, match.slot, name)] = fn;
@@ -271,6 +303,20 @@ export class PrismWorker {
         }),
       });
     }
+  }
+
+  /** A pattern's slots on this worker as guarded handles (list slots in config order). */
+  private slotHandles(
+    matches: readonly SlotMatch[],
+    pattern: string,
+  ): Record<string, BackendHandle | readonly BackendHandle[]> {
+    const slots: Record<string, BackendHandle | BackendHandle[]> = {};
+    for (const m of matches.filter((x) => x.pattern === pattern)) {
+      const handle = this.handles.get(m.backend)!;
+      if (m.index === undefined) slots[m.slot] = handle;
+      else ((slots[m.slot] ??= []) as BackendHandle[])[m.index] = handle;
+    }
+    return slots;
   }
 
   /** Every backend in use in this process's pool: the worker's own and those its clients opened. */

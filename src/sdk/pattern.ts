@@ -1,8 +1,10 @@
 // definePattern: the one way patterns are made, built-in or the user's. A pattern names its
 // slots (capabilities it needs), its workflows, the activities it runs against each slot's
 // driver, and the schema of its settings.
+import type { WorkflowClient } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Ops } from '../drivers/capabilities';
+import type { BackendHandle } from './backend-handle';
 import type { SlotSpecs } from './slot';
 
 // Activity functions take and return data the payload converter can carry.
@@ -17,6 +19,12 @@ export interface PatternActivityContext<Settings> {
   index?: number;
   backend: string;
   settings: Settings;
+  /**
+   * Every slot of the pattern bound on this worker (a list slot: its elements in config order),
+   * as guarded handles: an activity that must reach another slot's backend too (a multicast page
+   * scans the registry and publishes on the messaging slot) calls it through that backend's guard.
+   */
+  slots: Readonly<Record<string, BackendHandle | readonly BackendHandle[]>>;
 }
 
 /** Per slot, the pattern's own activities on its driver; a list slot's factory runs once per element. */
@@ -46,6 +54,19 @@ export interface PatternDefinition<S extends SlotSpecs = SlotSpecs, Settings = u
    * worker refuses to start when there are any.
    */
   checkNamespace?: (namespace: PatternNamespaceView<Settings>) => string[];
+  /**
+   * Runs once the worker is connected, before it polls: e.g. start the pattern's long-lived
+   * workflows, idempotently by workflow id. A failure is logged and does not stop the worker.
+   */
+  onWorkerStart?: (context: PatternStartContext<Settings>) => Promise<void>;
+}
+
+/** What onWorkerStart gets: the pattern's settings and a Temporal client on the worker's namespace. */
+export interface PatternStartContext<Settings> {
+  settings: Settings;
+  client: WorkflowClient;
+  /** The worker's workflow task queue. */
+  taskQueue: string;
 }
 
 /** What checkNamespace sees: the parsed settings and the namespace as Temporal describes it. */

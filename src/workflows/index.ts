@@ -1,6 +1,7 @@
 // Every built-in workflow, bundled once ahead of time (scripts/bundle-workflows.ts).
 export { kvProbeWorkflow } from './kv-probe/workflow';
 export { sessionReplicationWorkflow, sessionRebalanceWorkflow } from './session-store/workflow';
+export { sessionFeedReplicationWorkflow } from './session-store/feed-replication-workflow';
 export { cdcPipelineWorkflow } from './cdc/workflow';
 export { multicastWorkflow, multicastRegistryOperationWorkflow } from './multicast-registry/workflow';
 export { orderSagaWorkflow, orderPlainWorkflow } from './saga/workflow';

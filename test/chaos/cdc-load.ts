@@ -88,7 +88,6 @@ export class CdcLoad implements PatternLoad {
       tables: [`public.${this.table}`],
       topics: { [`public.${this.table}`]: this.topic },
       batchSize: 500,
-      idleWaitMs: 500,
     };
     await this.prism.start('cdcPipelineWorkflow', [input], { pattern: 'cdc', workflowId: this.workflowId });
     // Changes count from the slot's creation: the writer waits for it.

@@ -16,6 +16,7 @@ const JSON_TESTED_IN: Record<string, string> = {
   'prism saga list': 'test/cli/against-a-worker.test.ts',
   'prism multicast enumerate': 'test/patterns/multicast-registry/cli.test.ts',
   'prism multicast status': 'test/patterns/multicast-registry/cli.test.ts',
+  'prism multicast report': 'test/patterns/multicast-registry/cli.test.ts',
   'prism multicast receive': 'test/patterns/multicast-registry/cli.test.ts',
   'prism session create': 'test/patterns/session-store/cli.test.ts',
   'prism session get': 'test/patterns/session-store/cli.test.ts',

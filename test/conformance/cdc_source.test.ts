@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, it } from 'node:test';
 import { Client } from 'pg';
-import type { RowChange } from '../../src/drivers/capabilities';
+import type { CdcChangeStream, RowChange } from '../../src/drivers/capabilities';
 import { isDriverError, type DriverErrorCode } from '../../src/drivers/errors';
 import { stackEnv } from '../helpers/env';
 import { DRIVERS, forEachDriverWith, type DriverWith } from './harness';
@@ -79,6 +79,30 @@ async function cleanUp(pg: Client, captures: { slot: string; publication: string
   }
   await pg.query(`DROP TABLE IF EXISTS ${tables.map((t) => `public.${t}`).join(', ')}`).catch(() => undefined);
   await pg.end();
+}
+
+/**
+ * Takes from a change stream until at least `count` changes and a position covering them came;
+ * fails after a while.
+ */
+async function streamAtLeast(
+  stream: CdcChangeStream,
+  count: number,
+): Promise<{ changes: RowChange[]; position: string; complete: boolean }> {
+  const deadline = Date.now() + EVENTUALLY_MS;
+  const changes: RowChange[] = [];
+  let position: string | null = null;
+  let complete = false;
+  while (changes.length < count || position === null || !complete) {
+    const left = deadline - Date.now();
+    if (left <= 0) assert.fail(`expected ${count} changes and a position, got ${changes.length} (${position})`);
+    const batch = await stream.next({ limit: 100, signal: AbortSignal.timeout(left) });
+    changes.push(...batch.changes);
+    if (batch.changes.length > 0) position = null;
+    position = batch.position ?? position;
+    if (batch.changes.length > 0 || batch.position !== null) complete = batch.complete;
+  }
+  return { changes, position, complete };
 }
 
 const summary = (changes: RowChange[]): string[] =>
@@ -229,6 +253,90 @@ forEachDriverWith('cdc_source', (driver, name) => {
 
     await driver().confirm({ slot: capture.slot, lsn: three.lastLsn! });
     await assertNothingPending(driver(), capture, 'after the last confirm');
+  });
+
+  it('streams changes as they commit, the same as a read gives them, from the confirmed position on', async () => {
+    const capture = await newCapture();
+    await pg.query(`INSERT INTO public.${tableB} VALUES (40, 'streamed')`);
+    await pg.query('BEGIN');
+    await pg.query(`INSERT INTO public.${tableA} (id, name) VALUES (41, 'a')`);
+    await pg.query(`UPDATE public.${tableB} SET note = 'changed' WHERE id = 40`);
+    await pg.query('COMMIT');
+    // Read before streaming (a slot serves one session at a time): the stream gives the same.
+    const read = await readAtLeast(driver(), capture, 3);
+
+    let stream = await driver().streamChanges(capture);
+    try {
+      // At most 2 changes a batch: the second batch ends inside the second transaction.
+      const cut = await stream.next({ limit: 2, signal: AbortSignal.timeout(EVENTUALLY_MS) });
+      const firstBatch = cut.changes.length === 2 ? cut : null;
+      if (firstBatch) {
+        assert.equal(firstBatch.complete, false, 'a batch ending inside a transaction is not complete');
+        assert.ok(firstBatch.position, 'the first transaction ended within it');
+      }
+      await stream.close();
+      stream = await driver().streamChanges(capture);
+      const first = await streamAtLeast(stream, 3);
+      assert.equal(first.complete, true);
+      assert.deepEqual(first.changes, read.changes, 'the same changes, byte for byte, as readChanges');
+      assert.equal(first.position, read.lastLsn, 'and the same position');
+      // A second session on the slot is refused while this one streams.
+      await assertDriverError(() => driver().streamChanges(capture), 'Unavailable', 'a second stream', capture.slot);
+    } finally {
+      await stream.close();
+    }
+
+    // Not confirmed: a new stream starts before them again (at least once).
+    stream = await driver().streamChanges(capture);
+    try {
+      const again = await streamAtLeast(stream, 3);
+      assert.deepEqual(summary(again.changes), summary(read.changes));
+      // Confirmed (a standby status update): the slot moves there.
+      stream.confirm(again.position);
+      assert.equal(stream.confirmed, again.position);
+      const deadline = Date.now() + EVENTUALLY_MS;
+      for (;;) {
+        const slot = await pg.query<{ done: boolean }>(
+          'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
+          [capture.slot, again.position],
+        );
+        if (slot.rows[0]?.done) break;
+        assert.ok(Date.now() < deadline, 'the slot moves to the confirmed position');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      // Changes committed while streaming arrive without asking again.
+      await pg.query(`DELETE FROM public.${tableA} WHERE id = 41`);
+      const live = await streamAtLeast(stream, 1);
+      assert.deepEqual(summary(live.changes), [`d ${tableA} {"id":41} #1`]);
+    } finally {
+      await stream.close();
+    }
+
+    // A new stream starts after the confirmed position: only the delete is left.
+    stream = await driver().streamChanges(capture);
+    try {
+      const rest = await streamAtLeast(stream, 1);
+      assert.deepEqual(summary(rest.changes), [`d ${tableA} {"id":41} #1`]);
+      stream.confirm(rest.position);
+    } finally {
+      await stream.close();
+    }
+    await assertNothingPending(driver(), capture, 'after the stream confirmed everything');
+  });
+
+  it('refuses to stream a bad or missing slot with typed errors', async () => {
+    await assertDriverError(
+      () => driver().streamChanges({ slot: 'Bad-Slot', publication: 'p' }),
+      'InvalidArgument',
+      'a bad slot name',
+    );
+    const missing = `prism_test_missing_${suffix()}`;
+    await assertDriverError(
+      () => driver().streamChanges({ slot: missing, publication: 'p' }),
+      'NotFound',
+      'a missing slot',
+      missing,
+    );
   });
 
   it('rejects bad input with typed errors', async () => {

@@ -10,6 +10,7 @@ import {
   assertBytes,
   assertDriverError,
   bytes,
+  eventually,
   everyByte,
   ifCapability,
   patterned,
@@ -61,6 +62,45 @@ forEachDriverWith('keyvalue_batch', (driver) => {
     } finally {
       await driver().deleteMany(keys);
     }
+  });
+
+  it('setMany with ttlSeconds (drivers with keyvalue_ttl): every entry gets the TTL and expires; without, none', async () => {
+    const ttl = ifCapability(driver(), 'keyvalue_ttl');
+    if (!ttl) return;
+    const base = uniqueName('kvm-ttl');
+    const keys = Array.from({ length: 50 }, (_, i) => `${base}/${i}`);
+    const kept = `${base}/kept`;
+    try {
+      await ttl.setWithTtl(kept, bytes('leased'), 600);
+      await driver().setMany(
+        keys.map((key) => ({ key, value: bytes('short-lived') })),
+        { ttlSeconds: 1 },
+      );
+      for (const key of [keys[0], keys[49]]) {
+        const left = await ttl.ttl(key);
+        // A very slow machine may already have expired it; otherwise 0 < ttl <= 1.
+        assert.ok(left === null || (left > 0 && left <= 1.01), `ttl ${left} of ${key} must be in (0, 1]`);
+      }
+      await eventually(
+        async () => (await driver().getMany(keys)).every((v) => v === null),
+        'every entry with a 1 s TTL expires',
+      );
+      // Without ttlSeconds, a batch write clears an earlier expiry, as set does.
+      await driver().setMany([{ key: kept, value: bytes('kept') }]);
+      assert.equal(await ttl.ttl(kept), -1);
+    } finally {
+      await driver().deleteMany([...keys, kept]);
+    }
+  });
+
+  it('setMany refuses a bad ttlSeconds before writing anything', async () => {
+    if (!ifCapability(driver(), 'keyvalue_ttl')) return;
+    const key = uniqueName('kvm-badttl');
+    await assertDriverError(
+      () => driver().setMany([{ key, value: bytes('x') }], { ttlSeconds: -1 }),
+      'InvalidArgument',
+    );
+    assert.deepEqual(await driver().getMany([key]), [null]);
   });
 
   it('deleteMany counts the keys that existed, once each, and removes them', async () => {

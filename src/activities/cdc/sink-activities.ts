@@ -1,87 +1,21 @@
 // The deliver activity on the `sink` slot's backend (so it runs under that backend's breaker and
-// bulkhead): every message of a batch, in order per (topic, key), a truncate alone between what
-// comes before and after it; it resolves only once the sink accepted them all, and the workflow
-// confirms the source position only after that. A sink whose driver offers pubsub_batch gets each
-// part between truncates in one publishBatch call (Kafka: one produce request, the message key as
-// the record key); otherwise one publish/append per message, different keys concurrently. It
-// heartbeats the ids accepted so far, and a retry resumes from there instead of sending them again.
+// bulkhead), for batches that travel through history: snapshot chunks, outbox batches and runs
+// from before streaming. It resolves only once the sink accepted every message (deliver.ts), and
+// the workflow confirms the source position only after that. It heartbeats the ids accepted so
+// far, and a retry resumes from there instead of sending them again.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import type { Headers, PubSubBasic, PubSubBatch, StreamBasic } from '../../drivers/capabilities';
-import { hasCapability, type DriverBase } from '../../drivers/driver';
-import { MAX_BATCH_KEYS } from '../../drivers/limits';
+import type { DriverBase } from '../../drivers/driver';
 import type { PatternActivityContext } from '../../sdk/pattern';
-import {
-  CDC_CONFIG_ERROR,
-  type CdcSinkActivities,
-  type DeliverProgress,
-  type DeliverRequest,
-  type DeliverResult,
-} from '../../workflows/cdc/activities';
-import type { OutboundMessage } from '../../workflows/cdc/events';
+import type { CdcSinkActivities, DeliverProgress, DeliverRequest, DeliverResult } from '../../workflows/cdc/activities';
 import { lagSecondsOf } from '../../workflows/cdc/status';
+import { deliverMessages, type DeliverySink } from './deliver';
 import { cdcMetrics } from './metrics';
 import type { CdcSettings } from './settings';
 
-/** Message headers: consumers dedupe by cdc-id and may partition by cdc-key. */
-export const CDC_HEADERS = { id: 'cdc-id', key: 'cdc-key', op: 'cdc-op', table: 'cdc-table' } as const;
-
-type Send = (message: OutboundMessage) => Promise<unknown>;
-
-export const cdcHeaders = (m: OutboundMessage): Headers => ({
-  [CDC_HEADERS.id]: m.id,
-  [CDC_HEADERS.key]: m.key,
-  [CDC_HEADERS.op]: m.op,
-  [CDC_HEADERS.table]: m.table,
-});
-
-const bodyBytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
-
-function sender(sink: Partial<PubSubBasic & StreamBasic>, mode: DeliverRequest['mode'], backend: string): Send {
-  const bytes = bodyBytes;
-  if (mode === 'pubsub' && typeof sink.publish === 'function') {
-    const publish = sink.publish.bind(sink);
-    return (m) => publish(m.topic, bytes(m), cdcHeaders(m));
-  }
-  if (mode === 'stream' && typeof sink.append === 'function') {
-    const append = sink.append.bind(sink);
-    return (m) => append(m.topic, bytes(m), cdcHeaders(m));
-  }
-  throw ApplicationFailure.nonRetryable(
-    `sink backend "${backend}" cannot ${mode === 'pubsub' ? 'publish (pubsub_basic)' : 'append (stream_basic)'}`,
-    CDC_CONFIG_ERROR,
-  );
-}
-
-/**
- * Splits a batch at table-wide events (truncates): each is sent alone, after every message before
- * it was accepted and before any message after it, so a consumer sees it between the rows around
- * it whatever their keys. Between them, chains of different keys go concurrently.
- */
-export function roundsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
-  const rounds: OutboundMessage[][] = [[]];
-  for (const m of messages) {
-    if (m.op === 't') rounds.push([m], []);
-    else rounds.at(-1)!.push(m);
-  }
-  return rounds.filter((round) => round.length > 0);
-}
-
-/** Groups messages into per-(topic, key) chains, each in batch order. */
-export function chainsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
-  const chains = new Map<string, OutboundMessage[]>();
-  for (const m of messages) {
-    const id = `${m.topic}\u0000${m.key}`;
-    const chain = chains.get(id);
-    if (chain) chain.push(m);
-    else chains.set(id, [m]);
-  }
-  return [...chains.values()];
-}
+export { CDC_HEADERS, cdcHeaders, chainsOf, countEvent, roundsOf } from './deliver';
 
 export function cdcSinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>): CdcSinkActivities {
-  const sink = driver as Partial<PubSubBasic & StreamBasic>;
-  const base = driver as DriverBase;
+  const sink = driver as DriverBase & DeliverySink;
   return {
     async deliver(request: DeliverRequest): Promise<DeliverResult> {
       const ctx = Context.current();
@@ -96,45 +30,24 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
           ctx.heartbeat({ delivered: accepted } satisfies DeliverProgress);
         }
       };
-      const sendChains = async (chains: OutboundMessage[][], send: Send): Promise<void> => {
-        let next = 0;
-        const worker = async (): Promise<void> => {
-          while (next < chains.length) {
-            const chain = chains[next++]!;
-            for (const message of chain) {
-              ctx.cancellationSignal.throwIfAborted();
-              await send(message);
-              accepted.push(message.id);
-              countEvent(request.pipeline, message);
-              beat();
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(context.settings.deliverConcurrency, chains.length) }, worker));
-      };
-      // One call per round (at most MAX_BATCH_KEYS messages; a pipeline batch is far smaller).
-      const sendBatch = async (batchSink: PubSubBatch, round: OutboundMessage[]): Promise<void> => {
-        for (let i = 0; i < round.length; i += MAX_BATCH_KEYS) {
-          ctx.cancellationSignal.throwIfAborted();
-          const part = round.slice(i, i + MAX_BATCH_KEYS);
-          await batchSink.publishBatch(
-            part.map((m) => ({ topic: m.topic, key: m.key, value: bodyBytes(m), headers: cdcHeaders(m) })),
-          );
-          accepted.push(...part.map((m) => m.id));
-          for (const m of part) countEvent(request.pipeline, m);
-        }
-      };
-      let sendRound: (round: OutboundMessage[]) => Promise<void>;
-      if (request.mode === 'pubsub' && hasCapability(base, 'pubsub_batch')) {
-        sendRound = (round) => sendBatch(base, round);
-      } else {
-        const send = sender(sink, request.mode, context.backend);
-        sendRound = (round) => sendChains(chainsOf(round), send);
-      }
       // A slow broker must not look like a dead worker: beat while a call waits.
       const timer = setInterval(() => beat(), 1_000);
       try {
-        for (const round of roundsOf(pending)) await sendRound(round);
+        await deliverMessages(
+          {
+            sink,
+            backend: context.backend,
+            mode: request.mode,
+            pipeline: request.pipeline,
+            concurrency: context.settings.deliverConcurrency,
+            signal: ctx.cancellationSignal,
+            accepted: (ids) => {
+              accepted.push(...ids);
+              beat();
+            },
+          },
+          pending,
+        );
       } finally {
         clearInterval(timer);
         beat(true);
@@ -142,10 +55,6 @@ export function cdcSinkActivities(driver: unknown, context: PatternActivityConte
       return finish(request, pending.length, request.messages.length - pending.length);
     },
   };
-}
-
-export function countEvent(pipeline: string, m: OutboundMessage): void {
-  cdcMetrics.events.inc({ pipeline, table: m.table, op: m.op });
 }
 
 function finish(request: DeliverRequest, delivered: number, resumed: number): DeliverResult {

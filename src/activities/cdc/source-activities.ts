@@ -1,6 +1,6 @@
-// Activities on the `source` slot's backend: prepare the capture, read a batch of changes and run
-// them through the pipeline (filtered changes never reach history), the initial snapshot's chunks,
-// and the outbox poller. Every database call is an operation of the source backend's driver
+// Activities on the `source` slot's backend: prepare the capture, the streaming pump (pump.ts:
+// stream → pipeline → sink → confirm, no batch through history), the initial snapshot's chunks,
+// the outbox poller, and the one-batch SQL read that runs from before streaming still schedule. Every database call is an operation of the source backend's driver
 // (cdc_source, cdc_snapshot, outbox_source), so it runs under that backend's breaker and bulkhead.
 import { ApplicationFailure } from '@temporalio/common';
 import { Context, sleep } from '@temporalio/activity';
@@ -25,6 +25,7 @@ import {
 import { outboxMessage } from '../../workflows/cdc/outbox';
 import { cutToBudget, runPipeline } from '../../workflows/cdc/pipeline';
 import { cdcMetrics } from './metrics';
+import { cdcPump } from './pump';
 import type { CdcSettings } from './settings';
 
 const OUTBOX_POLL_MS = 200;
@@ -125,6 +126,8 @@ export function cdcSourceActivities(
     async forgetSnapshot(request) {
       if (hasCapability(base, 'cdc_snapshot')) await base.forgetSnapshot({ ...request, schema });
     },
+
+    pump: cdcPump(driver, context),
 
     async capture(request: CaptureRequest): Promise<CaptureResult> {
       const { changes, lastLsn } = await driver.readChanges({

@@ -1,13 +1,16 @@
 // The registry slot's activities (`multicast-registry.registry.<name>`): registry operations for
 // short operation workflows, and the heartbeating page-by-page enumeration multicast uses.
 import { Context } from '@temporalio/activity';
+import type { BackendHandle } from '../../sdk/backend-handle';
 import type { ActivityMap } from '../../sdk/pattern';
 import { refusal } from '../refusal';
-import type { EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
+import type { DeliveredPage, EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
 import type { Metadata } from '../../workflows/multicast-registry/filter';
+import { pageSlots, sendPage, type SendPageInput, type SendPageResult } from './send-page';
 import {
   RegistryError,
   RegistryStore,
+  type DeliveredRequest,
   type EnumerateRequest,
   type RegistryDriver,
   type TargetClaim,
@@ -36,6 +39,18 @@ export interface RegistryActivities {
   unregister(input: { registry: string; identity: string }): Promise<{ removed: boolean }>;
   enumerate(input: EnumerateRequest): Promise<EnumeratePage>;
   enumerateTargets(input: TargetPageRequest): Promise<TargetPage>;
+  /** A page of a paged multicast's delivered targets (its report rows). */
+  delivered(input: DeliveredRequest): Promise<DeliveredPage>;
+  /** A whole multicast page: scan, filter, claim, send, record; counts and failures back. */
+  sendPage(input: SendPageInput): Promise<SendPageResult>;
+  /** Report rows for targets delivered after a retry (the page's own row lists the others). */
+  recordDelivered(input: {
+    registry: string;
+    reportId: string;
+    row: string;
+    identities: string[];
+    attempts: number[];
+  }): Promise<void>;
 }
 
 /** Registry errors are the caller's problem, not the backend's: non-retryable, with a stable type. */
@@ -57,8 +72,16 @@ function heartbeat(cursor: string | null): void {
   }
 }
 
-export function registryActivities(driver: RegistryDriver): RegistryActivities & ActivityMap {
+/**
+ * `slots`: the pattern's slots on this worker as guarded handles (sendPage publishes and enqueues
+ * through them); without them sendPage refuses, naming the slot.
+ */
+export function registryActivities(
+  driver: RegistryDriver,
+  slots: Readonly<Record<string, BackendHandle | readonly BackendHandle[]>> = {},
+): RegistryActivities & ActivityMap {
   const store = new RegistryStore(driver);
+  const peers = pageSlots(slots);
   return {
     register: (input) => asFailure(() => store.register(input)),
     heartbeat: (input) => asFailure(() => store.heartbeat(input)),
@@ -74,5 +97,11 @@ export function registryActivities(driver: RegistryDriver): RegistryActivities &
           cursor: page.cursor,
         };
       }),
+    delivered: (input) => asFailure(() => store.delivered(input)),
+    sendPage: (input) => asFailure(() => sendPage(store, peers, input)),
+    recordDelivered: (input) =>
+      asFailure(() =>
+        store.recordDelivered(input.registry, input.reportId, input.row, input.identities, input.attempts),
+      ),
   };
 }

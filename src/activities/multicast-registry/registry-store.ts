@@ -8,7 +8,12 @@
 // otherwise.
 import type { Capability, KeyValueBatch, KeyValueCas, KeyValueTtl, Ops } from '../../drivers/capabilities';
 import { compileFilter, matches, type FilterNode, type Metadata } from '../../workflows/multicast-registry/filter';
-import type { EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
+import type {
+  DeliveredPage,
+  EnumeratePage,
+  Registration,
+  TargetReport,
+} from '../../workflows/multicast-registry/input';
 
 export type RegistryDriver = Ops<'keyvalue_basic' | 'keyvalue_scan'> &
   Partial<KeyValueTtl & KeyValueCas & KeyValueBatch> & { capabilities?: ReadonlySet<Capability> };
@@ -42,6 +47,28 @@ export function identityPrefix(registry: string): string {
 /** Where a multicast marks the identities it has taken on (outside identityPrefix, so never enumerated). */
 export function claimPrefix(registry: string, multicastId: string): string {
   return `mcr/${registry}/sent/${multicastId}/`;
+}
+
+/**
+ * Where a multicast's report rows live: one row per page (and per page's retries), each listing
+ * the targets it delivered. The workflow keeps counts and failures; the delivered list stays here.
+ */
+export function reportPrefix(registry: string, reportId: string): string {
+  return `mcr/${registry}/report/${reportId}/`;
+}
+
+/** One report row: targets delivered, with their attempts (one number for the whole row, or one each). */
+interface ReportRow {
+  identities: string[];
+  attempts: number | number[];
+}
+
+export interface DeliveredRequest {
+  registry: string;
+  reportId: string;
+  cursor: string | null;
+  /** Report rows (pages of the multicast) to read in this call. */
+  rows: number;
 }
 
 /** How long a multicast's marks stay (with keyvalue_ttl): far longer than any multicast runs. */
@@ -210,14 +237,56 @@ export class RegistryStore {
     });
     const token = encoder.encode(claim.token);
     const entries = fresh.map((identity) => ({ key: prefix + identity, value: token }));
-    if (this.hasTtl) {
+    // One write for the whole page where the backend can batch (with the marks' expiry when it has TTLs).
+    if (this.hasBatch) {
+      await this.driver.setMany!(entries, this.hasTtl ? { ttlSeconds: CLAIM_TTL_SECONDS } : undefined);
+    } else if (this.hasTtl) {
       await Promise.all(entries.map((e) => this.driver.setWithTtl!(e.key, e.value, CLAIM_TTL_SECONDS)));
-    } else if (this.hasBatch) {
-      await this.driver.setMany!(entries);
     } else {
       await Promise.all(entries.map((e) => this.driver.set(e.key, e.value)));
     }
     return fresh;
+  }
+
+  /** Writes one report row (one write, whatever its size); writing the same row again replaces it. */
+  async recordDelivered(
+    registry: string,
+    reportId: string,
+    row: string,
+    identities: string[],
+    attempts: number | number[],
+  ): Promise<void> {
+    if (identities.length === 0) return;
+    const value = encoder.encode(JSON.stringify({ identities, attempts } satisfies ReportRow));
+    const key = reportPrefix(registry, reportId) + row;
+    if (this.hasTtl) await this.driver.setWithTtl!(key, value, CLAIM_TTL_SECONDS);
+    else await this.driver.set(key, value);
+  }
+
+  /**
+   * The delivered targets of a multicast, a few report rows at a time. A scan may return a row
+   * again (see KeyValueScan), so a later page may repeat targets: readers of the whole list drop
+   * repeats themselves.
+   */
+  async delivered(request: DeliveredRequest): Promise<DeliveredPage> {
+    const page = await this.driver.scan(reportPrefix(request.registry, request.reportId), {
+      cursor: request.cursor,
+      limit: request.rows,
+    });
+    const values = await this.readRaw(page.keys);
+    const targets: TargetReport[] = [];
+    for (const value of values) {
+      if (value === null) continue;
+      const row = JSON.parse(decoder.decode(value)) as ReportRow;
+      row.identities.forEach((identity, i) =>
+        targets.push({
+          identity,
+          status: 'delivered',
+          attempts: typeof row.attempts === 'number' ? row.attempts : row.attempts[i],
+        }),
+      );
+    }
+    return { targets, cursor: page.cursor };
   }
 
   private async readRaw(keys: string[]): Promise<(Uint8Array | null)[]> {
@@ -231,7 +300,11 @@ export class RegistryStore {
    * driver's cursor alone resumes without gaps. The driver may return a key again (see
    * KeyValueScan), so may this: a multicast claims its targets (claim) to take each on once.
    */
-  async enumerate(request: EnumerateRequest, onProgress?: (cursor: string | null) => void): Promise<EnumeratePage> {
+  async enumerate(
+    request: EnumerateRequest,
+    onProgress?: (cursor: string | null) => void,
+    onMatches?: (matched: Registration[]) => void,
+  ): Promise<EnumeratePage> {
     let filter: FilterNode;
     try {
       filter = compileFilter(request.filter);
@@ -249,11 +322,15 @@ export class RegistryStore {
       const records = await this.readMany(page.keys);
       const now = this.clock();
       const expired: string[] = [];
+      const matched: Registration[] = [];
       records.forEach((record, i) => {
         if (record === null) return; // deleted (or expired by the backend) since the scan
         if (!this.live(record, now)) expired.push(page.keys[i]);
-        else if (matches(filter, record.metadata)) found.push(toRegistration(record));
+        else if (matches(filter, record.metadata)) matched.push(toRegistration(record));
       });
+      found.push(...matched);
+      // A caller may start on these matches while the scan goes on (a multicast page sends them).
+      if (matched.length > 0) onMatches?.(matched);
       // Backends without TTLs keep expired records until someone looks: drop them now.
       if (!this.hasTtl && expired.length > 0) await Promise.all(expired.map((k) => this.driver.delete(k)));
       onProgress?.(cursor);

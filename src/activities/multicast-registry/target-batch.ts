@@ -42,7 +42,7 @@ const SEND_CONCURRENCY = 32;
 
 export const MULTICAST_ID_HEADER = 'prism-multicast-id';
 
-function activityContext(): Context | undefined {
+export function activityContext(): Context | undefined {
   try {
     return Context.current();
   } catch {
@@ -51,22 +51,27 @@ function activityContext(): Context | undefined {
 }
 
 /** The headers every delivered message carries, on either channel. */
-export function multicastHeaders(input: TargetBatchInput): Record<string, string> {
+export function multicastHeaders(input: Pick<TargetBatchInput, 'contentType' | 'multicastId'>): Record<string, string> {
   return { 'content-type': input.contentType, [MULTICAST_ID_HEADER]: input.multicastId };
 }
 
-export async function sendToTargets(
-  input: TargetBatchInput,
+/**
+ * Sends to every identity (SEND_CONCURRENCY at a time), heartbeating as targets finish, and lists
+ * the failures; never throws for a target's failure.
+ */
+export async function sendEach(
+  identities: readonly string[],
+  delivery: DeliveryMode,
   send: (identity: string) => Promise<unknown>,
-): Promise<TargetBatchResult> {
+): Promise<{ failures: TargetFailure[]; firstTransient: unknown }> {
   const ctx = activityContext();
   const failures: TargetFailure[] = [];
   let firstTransient: unknown;
   let next = 0;
   let done = 0;
   const worker = async (): Promise<void> => {
-    while (next < input.identities.length) {
-      const identity = input.identities[next++];
+    while (next < identities.length) {
+      const identity = identities[next++];
       try {
         await send(identity);
       } catch (err) {
@@ -75,14 +80,23 @@ export async function sendToTargets(
         failures.push({
           identity,
           error: err instanceof Error ? err.message : String(err),
-          retryable: transient && input.delivery === 'at-least-once',
+          retryable: transient && delivery === 'at-least-once',
         });
       }
       done += 1;
       ctx?.heartbeat({ done });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, input.identities.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, identities.length) }, worker));
+  return { failures, firstTransient };
+}
+
+export async function sendToTargets(
+  input: TargetBatchInput,
+  send: (identity: string) => Promise<unknown>,
+): Promise<TargetBatchResult> {
+  const ctx = activityContext();
+  const { failures, firstTransient } = await sendEach(input.identities, input.delivery, send);
   const allTransient = failures.length === input.identities.length && failures.every((f) => f.retryable);
   if (input.delivery === 'at-least-once' && input.identities.length > 0 && allTransient) throw firstTransient;
   return { failures, attempt: ctx?.info.attempt ?? 1 };

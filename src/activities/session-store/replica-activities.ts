@@ -1,15 +1,23 @@
-// The slot activities the replication workflow runs against each shard: read a session's record
-// at its origin, merge it into a shard of another region. Each runs on the shard backend's task
-// queue, behind that backend's breaker and bulkhead.
+// The slot activities the session store's workflows run against each shard, each on the shard
+// backend's task queue, behind that backend's breaker and bulkhead: shipping the shard's change
+// feed to another region (feed-shipper.ts), the pages of a scan, read, merge and delete that a
+// resync and a rebalance use, and readRecord/applyRecord, which only per-session replication
+// workflows of an earlier version still call.
 import type { ActivityMap } from '../../sdk/pattern';
 import { decodeRecord } from '../../workflows/session-store/session-record';
 import type { ApplyResult, MovingRecord } from '../../workflows/session-store/input';
 import { replicationLagSeconds } from './metrics';
+import { feedShipper, type FeedShipperOptions } from './feed-shipper';
 import { SessionShard, type SessionShardOps } from './session-shard';
 
-export function replicaActivities(driver: SessionShardOps, backend: string): ActivityMap {
+export function replicaActivities(
+  driver: SessionShardOps,
+  backend: string,
+  feed: Omit<FeedShipperOptions, 'driver'>,
+): ActivityMap {
   const shard = new SessionShard(backend, driver);
   return {
+    ...feedShipper({ driver, ...feed }),
     async readRecord(sessionId: string): Promise<Uint8Array | null> {
       const found = await shard.read(sessionId);
       return found ? found.bytes : null;

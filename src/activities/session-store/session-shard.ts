@@ -1,8 +1,15 @@
 // One shard of one region, as the session store sees it: read, touch, compare-and-set a session
 // record, keep the per-user index, merge a replicated copy in. Used by the client fast path (on a
 // BackendHandle, whose every call goes through the backend's guard) and by the replication
-// activities (on the driver, already guarded by the activity interceptor).
-import type { Ops } from '../../drivers/capabilities';
+// activities (on the driver, already guarded by the activity interceptor, or on a peer backend's
+// handle).
+//
+// A write of the store (write()) is logged: its compare-and-set and its entry in the shard's
+// change feed commit together, and the feed is what replication ships. A merged-in copy from
+// another region (apply()) is not logged: every region ships its own writes to every other one,
+// so logging copies would only echo them back.
+import type { LoggedCasResult, Ops } from '../../drivers/capabilities';
+import { SESSION_FEED } from '../../workflows/session-store/feed-input';
 import {
   decodeRecord,
   encodeRecord,
@@ -15,7 +22,7 @@ import {
   type SessionRecord,
 } from '../../workflows/session-store/session-record';
 
-export type SessionShardOps = Ops<'keyvalue_basic' | 'keyvalue_ttl' | 'keyvalue_scan' | 'keyvalue_cas'>;
+export type SessionShardOps = Ops<'keyvalue_basic' | 'keyvalue_ttl' | 'keyvalue_scan' | 'keyvalue_cas' | 'changefeed'>;
 
 export interface VersionedRecord {
   record: SessionRecord;
@@ -44,13 +51,37 @@ export class SessionShard {
     return { record: decodeRecord(found.value), bytes: found.value, version: found.version };
   }
 
+  /** The stored record without its version (a plain get: the cheapest read), or null. */
+  async peek(sessionId: string): Promise<SessionRecord | null> {
+    const bytes = await this.driver.get(sessionKey(sessionId));
+    return bytes ? decodeRecord(bytes) : null;
+  }
+
   /** Pushes the key's expiry without rewriting the record (the cheap half of a sliding TTL). */
   async touch(sessionId: string, ttlSeconds: number): Promise<boolean> {
     return this.driver.expire(sessionKey(sessionId), ttlSeconds);
   }
 
-  /** Writes the record if the stored version is still expectedVersion; the key expires with it. */
-  async write(record: SessionRecord, expectedVersion: string | null, now: number, bytes = encodeRecord(record)) {
+  /**
+   * Writes the record if the stored version is still expectedVersion, logged in the shard's feed;
+   * the key expires with it. A conflict returns the stored bytes (current), so the caller can
+   * retry without a read.
+   */
+  async write(
+    record: SessionRecord,
+    expectedVersion: string | null,
+    now: number,
+    bytes = encodeRecord(record),
+  ): Promise<LoggedCasResult> {
+    const ttl = secondsUntil(record.expiresAt, now);
+    const key = sessionKey(record.sessionId);
+    const result = await this.driver.compareAndSetLogged(SESSION_FEED, key, bytes, expectedVersion, ttl);
+    if (result.ok) await this.writeIndex(record, now);
+    return result;
+  }
+
+  /** As write(), not logged: for copies merged in from another region or moved between shards. */
+  private async store(record: SessionRecord, expectedVersion: string | null, now: number, bytes: Uint8Array) {
     const ttl = secondsUntil(record.expiresAt, now);
     const result = await this.driver.compareAndSet(sessionKey(record.sessionId), bytes, expectedVersion, ttl);
     if (result.ok) await this.writeIndex(record, now);
@@ -100,7 +131,7 @@ export class SessionShard {
       if (current && sameBytes(bytes, current.bytes)) return { changed: false };
       const at = now();
       if (merged.expiresAt <= at) return { changed: false };
-      const result = await this.write(merged, current?.version ?? null, at, bytes);
+      const result = await this.store(merged, current?.version ?? null, at, bytes);
       if (result.ok) return { changed: true };
     }
     throw new Error(`session ${incoming.sessionId}: gave up merging after 50 concurrent writes`);

@@ -5,8 +5,9 @@
 //   stop     finishes the batch in flight, keeps the slot
 //   drop     stops and drops the slot and publication
 import { Command } from 'commander';
-import { cdcPipelineInput } from '../../workflows/cdc/input';
+import { cdcPipelineInput, removedInLogicalMode } from '../../workflows/cdc/input';
 import { CDC } from '../../workflows/cdc/slots';
+import { pipelineStatus } from '../../client/cdc';
 import type { CdcStatus } from '../../workflows/cdc/status';
 import { describeIssues } from '../../workflows/input';
 import { act, examples, type CliContext } from '../command-kit';
@@ -62,6 +63,8 @@ function start(context: CliContext): Command {
         const input = parseJsonInput(flags.input);
         const parsed = cdcPipelineInput.safeParse(input);
         if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
+        const removed = removedInLogicalMode(input);
+        if (removed) throw new UsageError(`--input.${removed}`);
         const workflowId = flags.id ?? pipelineWorkflowId(parsed.data.pipeline);
         await withTemporal(flags, async (client) => {
           const started = await client.start('cdcPipelineWorkflow', [input], {
@@ -92,7 +95,7 @@ function status(context: CliContext): Command {
         const id = pipelineWorkflowId((command.processedArgs as [string])[0]);
         const flags = command.opts<TemporalFlags & { output: OutputFormat }>();
         await withTemporal(flags, async (client) => {
-          const s = await client.handle(id).query<CdcStatus>('status');
+          const s = await pipelineStatus(client.handle(id));
           print(context.io, flags.output, s, () => [...formatStatus(s), `ui:          ${client.uiUrl(id)}`]);
         });
       }),

@@ -19,6 +19,7 @@ import {
   type DeliveryMode,
   type MulticastProgress,
   type MulticastReport,
+  type TargetReport,
 } from '../../workflows/multicast-registry/input';
 import { wholeNumber } from '../arguments';
 import { act, examples, type CliContext } from '../command-kit';
@@ -212,7 +213,7 @@ function status(context: CliContext): Command {
           flags,
           async (registry) => {
             const handle = registry.multicastOf(workflowId);
-            const value = flags.targets ? await handle.report() : await handle.progress();
+            const value = flags.targets ? await fullReport(registry, await handle.report()) : await handle.progress();
             const { targetCount, delivered, failed, pending, done } = value;
             print(context.io, flags.output, value, () =>
               recordLines({ targetCount, delivered, failed, pending, done, ui: handle.uiUrl }),
@@ -220,6 +221,50 @@ function status(context: CliContext): Command {
           },
           false,
         );
+      }),
+    );
+}
+
+/** The report with every target in `statuses`: a paged multicast's delivered ones read from the registry. */
+async function fullReport(registry: MulticastRegistryClient, report: MulticastReport): Promise<MulticastReport> {
+  if (report.reportId === undefined) return report;
+  const statuses: TargetReport[] = [];
+  for await (const target of registry.reportTargets(report)) statuses.push(target);
+  return { ...report, statuses, statusesTruncated: false };
+}
+
+function report(context: CliContext): Command {
+  return subcommand('report', "a multicast's targets, a page at a time: failed first, then delivered")
+    .argument('<workflow-id>', "the multicast's workflow id (printed by send)")
+    .option('--rows <n>', 'report rows (pages of the multicast) per call', wholeNumber)
+    .option('--cursor <cursor>', 'the cursor a previous call printed')
+    .addOption(outputOption())
+    .addHelpText('after', examples('prism multicast report multicast-registry-multicast-6f1e… --registry fleet'))
+    .action(
+      act(context, async (command) => {
+        const [workflowId] = command.processedArgs as [string];
+        const flags = command.opts<RegistryFlags & { rows?: number; cursor?: string; output: OutputFormat }>();
+        return withRegistry(flags, async (registry) => {
+          const summary = await registry.multicastOf(workflowId).report();
+          // The first call lists the failures the report holds; delivered targets follow, page by page.
+          const page =
+            summary.reportId === undefined
+              ? { targets: summary.statuses, cursor: null }
+              : flags.cursor === undefined
+                ? {
+                    ...(await registry.deliveredTargets(summary, { rows: flags.rows })),
+                    failed: summary.statuses,
+                  }
+                : await registry.deliveredTargets(summary, { rows: flags.rows, cursor: flags.cursor });
+          const targets = 'failed' in page ? [...page.failed, ...page.targets] : page.targets;
+          print(context.io, flags.output, { targets, cursor: page.cursor }, () => [
+            ...tableLines(
+              ['identity', 'status', 'attempts', 'error'],
+              targets.map((t) => [t.identity, t.status, t.attempts, t.error ?? '']),
+            ),
+            page.cursor === null ? `(${targets.length} shown, end)` : `next: --cursor ${page.cursor}`,
+          ]);
+        });
       }),
     );
 }
@@ -378,7 +423,7 @@ export function multicastCommand(context: CliContext): Command {
         `prism multicast send --registry fleet --filter '{"region":"eu"}' --payload 'drain at 18:00' --wait`,
       ),
     );
-  for (const make of [register, heartbeat, unregister, enumerate, send, status, receive, ack]) {
+  for (const make of [register, heartbeat, unregister, enumerate, send, status, report, receive, ack]) {
     multicast.addCommand(make(context));
   }
   return multicast;

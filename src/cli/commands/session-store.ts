@@ -1,6 +1,7 @@
 // prism session …: the session store from the command line, through the same fast path as the
 // client API (the topology comes from patterns.session-store.settings in the worker's config).
-// Writes also connect to Temporal: they signal the session's replication workflow.
+// Reads and writes talk to the shard backends only (a write is logged in its shard's change feed,
+// which the worker's replication workflows ship to the other regions); `status` also asks Temporal.
 // Every subcommand takes --config <file.yaml> (or PRISM_CONFIG) and --region <r> (the client's region).
 import { Command } from 'commander';
 import { loadConfig } from '../../config/load';
@@ -58,22 +59,22 @@ function subcommand(name: string, description: string, example: string): Command
   ).addHelpText('after', examples(`prism session ${example} --config config/demo.yaml --region eu`));
 }
 
-/** Opens the store (and, for writes, Temporal for replication), runs `fn`, closes both. */
+/** Opens the store (and, for `status`, Temporal to ask the replication workflows), runs `fn`, closes both. */
 async function withStore<T>(
   flags: SessionFlags,
-  writes: boolean,
+  withTemporal: boolean,
   fn: (store: SessionStore, temporal?: PrismClient) => Promise<T>,
 ): Promise<T> {
   const file = flags.config ?? process.env.PRISM_CONFIG;
   if (!file) throw new UsageError('session needs --config <file.yaml> (or PRISM_CONFIG)');
   const config = loadConfig(file);
   let temporal: PrismClient | undefined;
-  if (writes) temporal = await connect(flags, config);
+  if (withTemporal) temporal = await connect(flags, config);
   try {
     const store = await SessionStore.fromConfig(config, {
       region: flags.region,
       file,
-      replication: temporal && { client: temporal.temporal, taskQueue: temporal.taskQueue },
+      replication: temporal && { client: temporal.temporal, taskQueue: temporal.taskQueue, start: false },
     });
     try {
       return await fn(store, temporal);
@@ -88,12 +89,11 @@ async function withStore<T>(
 /** A subcommand whose result is a session (or a small object), printed per -o. */
 function sessionAction(
   context: CliContext,
-  writes: boolean,
   run: (store: SessionStore, args: string[], command: Command) => Promise<Session | Record<string, unknown> | null>,
 ): (...args: unknown[]) => Promise<void> {
   return act(context, async (command) => {
     const flags = command.opts<SessionFlags>();
-    await withStore(flags, writes, async (store) => {
+    await withStore(flags, false, async (store) => {
       const result = await run(store, command.processedArgs as string[], command);
       const isSession = result !== null && 'sessionId' in result && 'metadata' in result;
       const value = isSession ? printableSession(result as Session) : result;
@@ -134,7 +134,7 @@ export function sessionCommand(context: CliContext): Command {
       .option('--ttl <seconds>', 'sliding TTL (default: settings.default_ttl_seconds)', wholeNumber)
       .option('--attr <key=value>', 'an attribute (repeatable)', collect, [])
       .action(
-        sessionAction(context, true, async (store, _args, command) => {
+        sessionAction(context, async (store, _args, command) => {
           const f = command.opts<{ user: string; client?: string; home?: string; ttl?: number; attr: string[] }>();
           return store.createSession(
             { userId: f.user, clientId: f.client, region: f.home, attributes: attributes(f.attr) },
@@ -146,14 +146,14 @@ export function sessionCommand(context: CliContext): Command {
   session.addCommand(
     subcommand('get', 'read a session (renews its TTL)', 'get <session-id>')
       .argument('<session-id>')
-      .action(sessionAction(context, false, (store, [id]) => store.getSession(id))),
+      .action(sessionAction(context, (store, [id]) => store.getSession(id))),
   );
   session.addCommand(
     subcommand('get-data', "read one key of a session's data", 'get-data <session-id> cart')
       .argument('<session-id>')
       .argument('<key>')
       .action(
-        sessionAction(context, false, async (store, [id, key]) => ({
+        sessionAction(context, async (store, [id, key]) => ({
           key,
           value: printable(await store.getData(id, key)) ?? null,
         })),
@@ -164,19 +164,19 @@ export function sessionCommand(context: CliContext): Command {
       .argument('<session-id>')
       .argument('<key>')
       .argument('<json>', 'the value as JSON')
-      .action(sessionAction(context, true, (store, [id, key, json]) => store.setData(id, key, parseValue(json)))),
+      .action(sessionAction(context, (store, [id, key, json]) => store.setData(id, key, parseValue(json)))),
   );
   session.addCommand(
     subcommand('delete-data', "delete one key of a session's data", 'delete-data <session-id> cart')
       .argument('<session-id>')
       .argument('<key>')
-      .action(sessionAction(context, true, async (store, [id, key]) => ({ deleted: await store.deleteData(id, key) }))),
+      .action(sessionAction(context, async (store, [id, key]) => ({ deleted: await store.deleteData(id, key) }))),
   );
   session.addCommand(
     subcommand('delete', 'delete a session', 'delete <session-id>')
       .argument('<session-id>')
       .action(
-        sessionAction(context, true, async (store, [id]) => {
+        sessionAction(context, async (store, [id]) => {
           await store.deleteSession(id);
           return { deleted: true };
         }),
@@ -187,7 +187,7 @@ export function sessionCommand(context: CliContext): Command {
       .argument('<session-id>')
       .argument('<seconds>', 'the new TTL', wholeNumber)
       .action(
-        sessionAction(context, true, (store, _args, command) => {
+        sessionAction(context, (store, _args, command) => {
           const [id, seconds] = command.processedArgs as [string, number];
           return store.extend(id, seconds);
         }),
@@ -200,27 +200,38 @@ export function sessionCommand(context: CliContext): Command {
         act(context, async (command) => {
           const flags = command.opts<SessionFlags>();
           const [id] = command.processedArgs as [string];
-          await withStore(flags, true, async (store, temporal) => {
+          await withStore(flags, true, async (store) => {
             const status = await store.replicationStatus(id);
-            const ui = temporal!.uiUrl(`session-replication-${id}`);
-            print(context.io, flags.output, { sessionId: id, replication: status, ui }, () => [
-              ...recordLines({ session: id, 'latest write': status?.latestWrite ?? null, ui }),
-              ...(status
-                ? [
-                    '',
-                    ...tableLines(
-                      ['region', 'applied up to', 'lag s', 'max lag s', 'pending', 'rounds'],
-                      Object.entries(status.regions).map(([region, r]) => [
-                        region,
-                        r.appliedUpTo === null ? null : new Date(r.appliedUpTo),
-                        r.lagSeconds,
-                        r.maxLagSeconds,
-                        r.pending,
-                        r.rounds,
-                      ]),
-                    ),
-                  ]
-                : ['(no replication recorded for this session)']),
+            print(context.io, flags.output, status, () => [
+              ...recordLines({
+                session: id,
+                'latest write': status.latestWrite === null ? null : new Date(status.latestWrite),
+              }),
+              '',
+              ...tableLines(
+                [
+                  'region',
+                  'shard',
+                  'written at',
+                  'in sync',
+                  'shipped by',
+                  'offset',
+                  'last lag ms',
+                  'max lag ms',
+                  'resyncs',
+                ],
+                Object.entries(status.regions).map(([region, r]) => [
+                  region,
+                  r.shard,
+                  r.writtenAt === null ? null : new Date(r.writtenAt),
+                  r.inSync,
+                  r.feed ? `${r.feed.shard} → ${r.feed.target} (${r.feed.phase})` : null,
+                  r.feed?.offset ?? null,
+                  r.feed?.lastLagMs ?? null,
+                  r.feed?.maxLagMs ?? null,
+                  r.feed?.resyncs ?? null,
+                ]),
+              ),
             ]);
           });
         }),

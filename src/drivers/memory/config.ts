@@ -19,4 +19,5 @@ export const MEMORY_CAPABILITIES = [
   'pubsub_batch',
   'queue_basic',
   'ledger_basic',
+  'changefeed',
 ] as const satisfies readonly Capability[];

@@ -155,16 +155,17 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
     });
   }
 
-  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+  async setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void> {
     this.ctx.open();
     checkBatch(DRIVER, 'entries', entries);
+    const expiresAt = options?.ttlSeconds === undefined ? null : now() + checkTtl(DRIVER, options.ttlSeconds) * 1000;
     // Validate everything before writing anything.
     for (const entry of entries) {
       if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
       checkKey(DRIVER, entry.key, this.limits);
       checkValue(DRIVER, entry.value, this.limits);
     }
-    for (const { key, value } of entries) this.write(key, value, null);
+    for (const { key, value } of entries) this.write(key, value, expiresAt);
   }
 
   async deleteMany(keys: string[]): Promise<number> {
@@ -202,11 +203,25 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
       throw invalid('expectedVersion must be a string or null');
     }
     if (ttlSeconds !== undefined) checkTtl(DRIVER, ttlSeconds);
+    const { ok, version } = this.compareAndSetNow(key, value, expectedVersion, ttlSeconds);
+    return { ok, version };
+  }
+
+  /**
+   * compareAndSet on checked arguments, synchronously (so a caller can log the write in the same
+   * step); a conflict also returns the stored value.
+   */
+  compareAndSetNow(
+    key: string,
+    value: Bytes,
+    expectedVersion: string | null,
+    ttlSeconds?: number,
+  ): CasResult & { current: Bytes | null } {
     const entry = this.live(key);
     const current = entry ? String(entry.version) : null;
-    if (current !== expectedVersion) return { ok: false, version: current };
+    if (current !== expectedVersion) return { ok: false, version: current, current: entry ? copy(entry.value) : null };
     const written = this.write(key, value, ttlSeconds === undefined ? null : now() + ttlSeconds * 1000);
-    return { ok: true, version: String(written.version) };
+    return { ok: true, version: String(written.version), current: null };
   }
 
   // --- upkeep -----------------------------------------------------------------------------------

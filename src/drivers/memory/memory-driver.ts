@@ -1,8 +1,9 @@
 // The in-process driver: health and close, composing one part per capability (keyvalue.ts,
-// pubsub.ts, queue.ts, ledger.ts) over a shared context (context.ts). Everything is copied in and
+// pubsub.ts, queue.ts, ledger.ts, changefeed.ts) over a shared context (context.ts). Everything is copied in and
 // out, so callers never share buffers with the store. Loaded only by memoryDriver.create().
 import type {
   Capability,
+  ChangeFeed,
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
@@ -16,6 +17,7 @@ import type {
 import type { DriverBase, DriverHealth } from '../driver';
 import type { DriverContext } from '../registry';
 import { MEMORY_CAPABILITIES, type MemoryConfig } from './config';
+import { MemoryChangeFeed } from './changefeed';
 import { DRIVER, MemoryContext } from './context';
 import { MemoryKeyValue } from './keyvalue';
 import { MemoryLedger } from './ledger';
@@ -35,7 +37,8 @@ export class MemoryDriver
     PubSubBasic,
     PubSubBatch,
     QueueBasic,
-    LedgerBasic
+    LedgerBasic,
+    ChangeFeed
 {
   readonly driverName = DRIVER;
   readonly capabilities: ReadonlySet<Capability> = new Set(MEMORY_CAPABILITIES);
@@ -45,6 +48,7 @@ export class MemoryDriver
   private readonly pubsub: MemoryPubSub;
   private readonly queues: MemoryQueues;
   private readonly ledger: MemoryLedger;
+  private readonly feed: MemoryChangeFeed;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(config: MemoryConfig, _context: DriverContext) {
@@ -53,6 +57,7 @@ export class MemoryDriver
     this.pubsub = new MemoryPubSub(this.ctx);
     this.queues = new MemoryQueues(this.ctx);
     this.ledger = new MemoryLedger(this.ctx.limits);
+    this.feed = new MemoryChangeFeed(this.ctx, this.kv);
     // Expiry is enforced on every access; the sweeper only frees memory of keys nobody reads.
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);
     this.sweeper.unref();
@@ -70,6 +75,7 @@ export class MemoryDriver
     this.pubsub.clear();
     this.queues.close();
     this.ledger.clear();
+    this.feed.clear();
   }
 
   // keyvalue_basic
@@ -86,7 +92,7 @@ export class MemoryDriver
   readonly scan: MemoryKeyValue['scan'] = (prefix, options) => this.kv.scan(prefix, options);
   // keyvalue_batch
   readonly getMany: MemoryKeyValue['getMany'] = (keys) => this.kv.getMany(keys);
-  readonly setMany: MemoryKeyValue['setMany'] = (entries) => this.kv.setMany(entries);
+  readonly setMany: MemoryKeyValue['setMany'] = (entries, options) => this.kv.setMany(entries, options);
   readonly deleteMany: MemoryKeyValue['deleteMany'] = (keys) => this.kv.deleteMany(keys);
   // keyvalue_cas
   readonly getVersioned: MemoryKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);
@@ -111,6 +117,15 @@ export class MemoryDriver
     this.ctx.open();
     return this.ledger.balance(key);
   };
+
+  // changefeed
+  readonly compareAndSetLogged: MemoryChangeFeed['compareAndSetLogged'] = (feed, key, value, expected, ttl) =>
+    this.feed.compareAndSetLogged(feed, key, value, expected, ttl);
+  readonly readFeed: MemoryChangeFeed['readFeed'] = (feed, options) => this.feed.readFeed(feed, options);
+  readonly feedHead: MemoryChangeFeed['feedHead'] = (feed) => this.feed.feedHead(feed);
+  readonly commitFeed: MemoryChangeFeed['commitFeed'] = (feed, reader, offset) =>
+    this.feed.commitFeed(feed, reader, offset);
+  readonly trimFeed: MemoryChangeFeed['trimFeed'] = (feed, options) => this.feed.trimFeed(feed, options);
 
   private sweep(): void {
     this.kv.sweep();

@@ -22,22 +22,22 @@
 // TRUNCATE of a captured table is reported as one change per table (op 't', no row, empty key), in
 // its place among the other changes; publications made here publish truncates (the default).
 import type { PoolClient } from 'pg';
-import type { CdcSource, RowChange } from '../capabilities';
+import type { CdcChangeStream, CdcSource, RowChange } from '../capabilities';
 import { DriverError } from '../errors';
 import type { DriverEventReport } from '../events';
 import { checkLimit } from '../limits';
-import { decodeTextValue } from './cdc-values';
-import type { PgContext } from './context';
 import {
-  decodePgOutput,
-  formatLsn,
-  parseLsn,
-  pgTimestampToIso,
-  PgOutputError,
-  type PgOutputMessage,
-  type RelationColumn,
-  type TupleValue,
-} from './pgoutput';
+  KeyFinder,
+  relationOf,
+  rowChangeOf,
+  truncationOf,
+  type PendingChange,
+  type Relation,
+  type TxInfo,
+} from './cdc-changes';
+import { PgChangeStream } from './cdc-stream';
+import type { PgContext } from './context';
+import { decodePgOutput, formatLsn, parseLsn, pgTimestampToIso, PgOutputError, type PgOutputMessage } from './pgoutput';
 import { sqlStateOf } from './pg-errors';
 import { checkMs, checkText, DRIVER, qualified, quoteIdent, sleep } from './sql';
 
@@ -55,12 +55,6 @@ const SESSION_SETTINGS = [
   `SET LOCAL bytea_output = 'hex'`,
   `SET LOCAL extra_float_digits = 1`,
 ];
-
-interface Relation {
-  schema: string;
-  table: string;
-  columns: RelationColumn[];
-}
 
 interface TableRef {
   schema: string;
@@ -152,11 +146,6 @@ export function parseTableName(name: unknown): TableName {
     : { schema: null, table: parts[0]!, given: name };
 }
 
-interface PendingChange {
-  change: RowChange;
-  relationId: number;
-}
-
 /**
  * Turns pgoutput messages, in order, into changes: at most `limit`, skipping the changes a
  * partial position covers, and tracking the position that covers everything returned.
@@ -193,23 +182,17 @@ class Assembler {
         };
         return true;
       case 'relation':
-        this.relations.set(message.relationId, {
-          schema: message.schema,
-          table: message.table,
-          columns: message.columns,
-        });
+        this.relations.set(message.relationId, relationOf(message));
         return true;
       case 'insert':
       case 'update':
       case 'delete':
-        return this.take(message.tag, (tx) => this.build(message, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime));
+        return this.take(message.tag, (tx) => rowChangeOf(message, this.relations, tx));
       case 'truncate':
         // One change per table (a TRUNCATE of several tables is one message), each with its own
         // sequence, so a limit may cut between them like between rows.
         for (const relationId of message.relationIds) {
-          const more = this.take('truncate', (tx) =>
-            this.truncation(relationId, tx.finalLsn, tx.xid, tx.sequence, tx.commitTime),
-          );
+          const more = this.take('truncate', (tx) => truncationOf(relationId, this.relations, tx));
           if (!more) return false;
         }
         return true;
@@ -228,10 +211,7 @@ class Assembler {
   }
 
   /** The next change of the open transaction: skipped when a partial position covers it. */
-  private take(
-    what: string,
-    build: (tx: { finalLsn: bigint; xid: number; sequence: number; commitTime: string }) => PendingChange,
-  ): boolean {
+  private take(what: string, build: (tx: TxInfo) => PendingChange): boolean {
     const tx = this.tx;
     if (!tx) throw new PgOutputError(`${what} outside a transaction`);
     tx.sequence++;
@@ -252,106 +232,11 @@ class Assembler {
     const tx = this.tx;
     if (tx && tx.returned > 0) this.position = `${formatLsn(tx.finalLsn)}#${tx.lastReturned}`;
   }
-
-  /** A truncated table: no row, so before, after and key stay empty. */
-  private truncation(
-    relationId: number,
-    finalLsn: bigint,
-    xid: number,
-    sequence: number,
-    commitTime: string,
-  ): PendingChange {
-    const relation = this.relations.get(relationId);
-    if (!relation) throw new PgOutputError(`truncate of relation ${relationId} before its description`);
-    return {
-      relationId,
-      change: {
-        op: 't',
-        schema: relation.schema,
-        table: relation.table,
-        lsn: formatLsn(finalLsn),
-        txId: xid,
-        sequence,
-        before: null,
-        after: null,
-        key: {},
-        commitTime,
-      },
-    };
-  }
-
-  private build(
-    message: Extract<PgOutputMessage, { tag: 'insert' | 'update' | 'delete' }>,
-    finalLsn: bigint,
-    xid: number,
-    sequence: number,
-    commitTime: string,
-  ): PendingChange {
-    const relation = this.relations.get(message.relationId);
-    if (!relation) throw new PgOutputError(`change for relation ${message.relationId} before its description`);
-    let before: Record<string, unknown> | null = null;
-    let after: Record<string, unknown> | null = null;
-    let op: RowChange['op'];
-    switch (message.tag) {
-      case 'insert':
-        op = 'c';
-        after = rowOf(relation, message.newTuple, null, false);
-        break;
-      case 'update':
-        op = 'u';
-        before = message.oldTuple ? rowOf(relation, message.oldTuple, null, message.oldKind === 'K') : null;
-        after = rowOf(relation, message.newTuple, before, false);
-        break;
-      case 'delete':
-        op = 'd';
-        before = rowOf(relation, message.oldTuple, null, message.oldKind === 'K');
-        break;
-    }
-    return {
-      relationId: message.relationId,
-      change: {
-        op,
-        schema: relation.schema,
-        table: relation.table,
-        lsn: formatLsn(finalLsn),
-        txId: xid,
-        sequence,
-        before,
-        after,
-        key: {},
-        commitTime,
-      },
-    };
-  }
-}
-
-/**
- * A tuple as a row object. keyOnly: the tuple holds only replica identity columns (others are
- * sent as null and left out). Unchanged TOAST values are taken from `fallback` (the old row) or
- * left out when it does not have them.
- */
-function rowOf(
-  relation: Relation,
-  tuple: TupleValue[],
-  fallback: Record<string, unknown> | null,
-  keyOnly: boolean,
-): Record<string, unknown> {
-  const row: Record<string, unknown> = {};
-  relation.columns.forEach((column, i) => {
-    if (keyOnly && (column.flags & 1) === 0) return;
-    const value = tuple[i];
-    if (!value) return;
-    if (value.kind === 'text') row[column.name] = decodeTextValue(column.typeOid, value.text);
-    else if (value.kind === 'null') row[column.name] = null;
-    else if (fallback && column.name in fallback) row[column.name] = fallback[column.name];
-  });
-  return row;
 }
 
 export class PgCdcSource implements Omit<CdcSource, 'captureStatus'> {
   private readonly relations = new Map<number, Relation>();
-  /** Primary key columns by relation id (null: the table has none). */
-  private readonly primaryKeys = new Map<number, string[] | null>();
+  private readonly keys: KeyFinder;
   private readonly slotChains = new Map<string, Promise<unknown>>();
   private readonly heartbeats = new Map<string, number>();
   private serverVersion: number | undefined;
@@ -362,7 +247,9 @@ export class PgCdcSource implements Omit<CdcSource, 'captureStatus'> {
   constructor(
     private readonly ctx: PgContext,
     private readonly options: { heartbeatIntervalMs: number; report?: DriverEventReport },
-  ) {}
+  ) {
+    this.keys = new KeyFinder(ctx, this.relations);
+  }
 
   /** Runs fn after earlier operations on the same slot (a slot serves one session at a time). */
   private withSlot<T>(slot: string, fn: () => Promise<T>): Promise<T> {
@@ -552,18 +439,46 @@ export class PgCdcSource implements Omit<CdcSource, 'captureStatus'> {
     }
   }
 
-  private async readOnce(
+  /**
+   * Streams the slot from its confirmed position (see cdc-stream.ts). Runs beside readChanges and
+   * confirm, not through the slot's queue: the server refuses a second session on an active slot.
+   */
+  async streamChanges(options: { slot: string; publication: string }): Promise<CdcChangeStream> {
+    const slot = checkSlot(options?.slot);
+    const publication = checkPublication(options.publication);
+    await this.ctx.ensure('cdc');
+    const state = await this.slotState(slot, 'streamChanges');
+    return PgChangeStream.open(this.ctx, this.ctx.connection, {
+      slot,
+      publication,
+      confirmed: state.confirmed,
+      partial: state.partial,
+      serverVersion: await this.version(),
+      heartbeatIntervalMs: this.options.heartbeatIntervalMs,
+      onIdle: async () => {
+        const lagging = await this.ctx.query<{ lagging: boolean }>(
+          'heartbeat',
+          `SELECT coalesce(pg_current_wal_lsn() > confirmed_flush_lsn, false) AS lagging
+           FROM pg_replication_slots WHERE slot_name = $1`,
+          [slot],
+        );
+        if (lagging.rows[0]?.lagging) await this.heartbeat(slot);
+      },
+    });
+  }
+
+  /** The slot's confirmed position and a partial position inside the next transaction, if any. */
+  private async slotState(
     slot: string,
-    publication: string,
-    limit: number,
-  ): Promise<{ changes: RowChange[]; lastLsn: string | null }> {
+    action: string,
+  ): Promise<{ confirmed: bigint; lagging: boolean; partial: { lsn: bigint; sequence: number } | null }> {
     const state = await this.ctx.query<{
       confirmed: string | null;
       lagging: boolean;
       partial_lsn: string | null;
       partial_seq: number | null;
     }>(
-      'readChanges',
+      action,
       `SELECT s.confirmed_flush_lsn::text AS confirmed,
               coalesce(pg_current_wal_lsn() > s.confirmed_flush_lsn, false) AS lagging,
               p.commit_lsn::text AS partial_lsn, p.sequence AS partial_seq
@@ -576,10 +491,23 @@ export class PgCdcSource implements Omit<CdcSource, 'captureStatus'> {
     if (!row) {
       throw new DriverError(DRIVER, 'NotFound', `replication slot "${slot}" does not exist (call ensureCapture first)`);
     }
-    const partial =
-      row.partial_lsn !== null && row.partial_seq !== null
-        ? { lsn: parseLsn(row.partial_lsn)!, sequence: row.partial_seq }
-        : null;
+    return {
+      confirmed: (row.confirmed === null ? null : parseLsn(row.confirmed)) ?? 0n,
+      lagging: row.lagging,
+      partial:
+        row.partial_lsn !== null && row.partial_seq !== null
+          ? { lsn: parseLsn(row.partial_lsn)!, sequence: row.partial_seq }
+          : null,
+    };
+  }
+
+  private async readOnce(
+    slot: string,
+    publication: string,
+    limit: number,
+  ): Promise<{ changes: RowChange[]; lastLsn: string | null }> {
+    const row = await this.slotState(slot, 'readChanges');
+    const partial = row.partial;
     const version = await this.version();
     const pluginOptions = ['proto_version', '1', 'publication_names', quoteIdent(publication)];
     if (version >= 140000) pluginOptions.push('messages', 'true');
@@ -610,41 +538,9 @@ export class PgCdcSource implements Omit<CdcSource, 'captureStatus'> {
       await client.query('CLOSE prism_cdc');
     });
     assembler.finish();
-    await this.fillKeys(assembler.changes);
+    await this.keys.fill(assembler.changes);
     if (rowsSeen === 0 && row.lagging) await this.heartbeat(slot);
     return { changes: assembler.changes.map((p) => p.change), lastLsn: assembler.position };
-  }
-
-  /** Keys: primary key columns, else the replica identity columns, else the whole row. */
-  private async fillKeys(pending: PendingChange[]): Promise<void> {
-    const unknown = [...new Set(pending.map((p) => p.relationId))].filter((id) => !this.primaryKeys.has(id));
-    if (unknown.length > 0) {
-      const result = await this.ctx.query<{ relid: string; columns: string[] }>(
-        'reading primary keys',
-        `SELECT i.indrelid::bigint::text AS relid, array_agg(a.attname::text ORDER BY k.ord) AS columns
-         FROM pg_index i
-         CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
-         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-         WHERE i.indisprimary AND i.indrelid = ANY($1::oid[])
-         GROUP BY i.indrelid`,
-        [unknown],
-      );
-      for (const id of unknown) this.primaryKeys.set(id, null);
-      for (const row of result.rows) this.primaryKeys.set(Number(row.relid), row.columns);
-    }
-    for (const { change, relationId } of pending) {
-      const row = change.after ?? change.before ?? {};
-      const relation = this.relations.get(relationId);
-      const columns =
-        this.primaryKeys.get(relationId) ??
-        relation?.columns.filter((c) => (c.flags & 1) !== 0).map((c) => c.name) ??
-        Object.keys(row);
-      const key: Record<string, unknown> = {};
-      for (const column of columns.length > 0 ? columns : Object.keys(row)) {
-        if (column in row) key[column] = row[column];
-      }
-      change.key = key;
-    }
   }
 
   /**

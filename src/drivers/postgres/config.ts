@@ -70,4 +70,5 @@ export const POSTGRES_CAPABILITIES: readonly Capability[] = [
   'cdc_snapshot',
   'outbox_source',
   'ledger_basic',
+  'changefeed',
 ];

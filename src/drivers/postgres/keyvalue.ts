@@ -14,11 +14,19 @@ import type {
 } from '../capabilities';
 import { DriverError } from '../errors';
 import { checkBatch, checkKey, checkLimit, checkTtl, checkValue } from '../limits';
+import type { QueryResult, QueryResultRow } from 'pg';
 import type { PgContext } from './context';
 import { checkNoNul, DRIVER, fromBytea, toBuffer } from './sql';
 
 const LIVE = '(expires_at IS NULL OR expires_at > now())';
 const SWEEP_BATCH = 1000;
+
+/** A query on the pool or on one transaction's connection. */
+export type Query = <R extends QueryResultRow = QueryResultRow>(
+  action: string,
+  text: string,
+  values?: unknown[],
+) => Promise<QueryResult<R>>;
 
 type KeyValueOps = KeyValueBasic & KeyValueTtl & KeyValueScan & KeyValueBatch & KeyValueCas;
 
@@ -191,8 +199,9 @@ export class PgKeyValue implements KeyValueOps {
     });
   }
 
-  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+  async setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void> {
     checkBatch(DRIVER, 'entries', entries);
+    const ttl = options?.ttlSeconds === undefined ? null : checkTtl(DRIVER, options.ttlSeconds);
     // Last write wins for a repeated key (one INSERT cannot update a row twice).
     const byKey = new Map<string, Buffer>();
     for (const entry of entries) {
@@ -208,9 +217,11 @@ export class PgKeyValue implements KeyValueOps {
     await this.ctx.query(
       'setMany',
       `INSERT INTO ${this.table} (key, value, version, expires_at)
-       SELECT k, v, ${this.nextVersion}, NULL FROM unnest($1::text[], $2::bytea[]) AS t(k, v)
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = NULL`,
-      [sorted.map(([key]) => key), sorted.map(([, value]) => value)],
+       SELECT k, v, ${this.nextVersion}, now() + $3::float8 * interval '1 second'
+       FROM unnest($1::text[], $2::bytea[]) AS t(k, v)
+       ON CONFLICT (key) DO UPDATE
+         SET value = EXCLUDED.value, version = EXCLUDED.version, expires_at = EXCLUDED.expires_at`,
+      [sorted.map(([key]) => key), sorted.map(([, value]) => value), ttl],
     );
   }
 
@@ -245,18 +256,40 @@ export class PgKeyValue implements KeyValueOps {
     expectedVersion: string | null,
     ttlSeconds?: number,
   ): Promise<CasResult> {
+    await this.ready();
+    const { ok, version } = await this.compareAndSetWith(
+      <R extends QueryResultRow>(action: string, text: string, values?: unknown[]) =>
+        this.ctx.query<R>(action, text, values),
+      key,
+      value,
+      expectedVersion,
+      ttlSeconds,
+    );
+    return { ok, version };
+  }
+
+  /**
+   * compareAndSet through `query` (a transaction's connection, for a write logged with it); a
+   * conflict also returns the stored value. The caller has made sure the tables exist.
+   */
+  async compareAndSetWith(
+    query: Query,
+    key: string,
+    value: Bytes,
+    expectedVersion: string | null,
+    ttlSeconds?: number,
+  ): Promise<CasResult & { current: Bytes | null }> {
     const k = this.key(key);
     const v = this.value(value);
     const ttl = ttlSeconds === undefined ? null : checkTtl(DRIVER, ttlSeconds);
     if (expectedVersion !== null && typeof expectedVersion !== 'string') {
       throw new DriverError(DRIVER, 'InvalidArgument', 'expectedVersion must be a string or null');
     }
-    await this.ready();
     const expiry = `CASE WHEN $3::float8 IS NULL THEN NULL ELSE now() + $3::float8 * interval '1 second' END`;
     let written: { version: string } | undefined;
     if (expectedVersion === null) {
       // Only when absent: a conflicting row may be replaced only if it has expired.
-      const result = await this.ctx.query<{ version: string }>(
+      const result = await query<{ version: string }>(
         'compareAndSet',
         `INSERT INTO ${this.table} AS t (key, value, version, expires_at)
          VALUES ($1, $2, ${this.nextVersion}, ${expiry})
@@ -268,7 +301,7 @@ export class PgKeyValue implements KeyValueOps {
       );
       written = result.rows[0];
     } else if (/^\d{1,18}$/.test(expectedVersion)) {
-      const result = await this.ctx.query<{ version: string }>(
+      const result = await query<{ version: string }>(
         'compareAndSet',
         `UPDATE ${this.table} SET value = $2, version = ${this.nextVersion}, expires_at = ${expiry}
          WHERE key = $1 AND version = $4::bigint AND ${LIVE}
@@ -277,13 +310,14 @@ export class PgKeyValue implements KeyValueOps {
       );
       written = result.rows[0];
     }
-    if (written) return { ok: true, version: written.version };
-    const current = await this.ctx.query<{ version: string }>(
+    if (written) return { ok: true, version: written.version, current: null };
+    const current = await query<{ version: string; value: Buffer }>(
       'compareAndSet',
-      `SELECT version::text AS version FROM ${this.table} WHERE key = $1 AND ${LIVE}`,
+      `SELECT version::text AS version, value FROM ${this.table} WHERE key = $1 AND ${LIVE}`,
       [k],
     );
-    return { ok: false, version: current.rows[0]?.version ?? null };
+    const row = current.rows[0];
+    return { ok: false, version: row?.version ?? null, current: row ? fromBytea(row.value) : null };
   }
 
   private startSweeper(): void {

@@ -5,6 +5,7 @@ import type { Capability, CaptureStatus } from '../capabilities';
 import type { DriverBase, DriverHealth } from '../driver';
 import type { DriverContext } from '../registry';
 import { captureStatus } from './cdc-status';
+import { PgChangeFeed } from './changefeed';
 import { PgCdcSnapshot } from './cdc-snapshot';
 import { PgCdcSource } from './cdc-source';
 import { POSTGRES_CAPABILITIES, type PostgresConfig } from './config';
@@ -27,6 +28,7 @@ export class PostgresDriver implements DriverBase {
   private readonly snapshots: PgCdcSnapshot;
   private readonly outbox: PgOutbox;
   private readonly ledger: PgLedger;
+  private readonly feed: PgChangeFeed;
   private closing: Promise<void> | undefined;
 
   constructor(config: PostgresConfig, context: DriverContext) {
@@ -51,6 +53,7 @@ export class PostgresDriver implements DriverBase {
     );
     this.outbox = new PgOutbox(this.ctx);
     this.ledger = new PgLedger(this.ctx);
+    this.feed = new PgChangeFeed(this.ctx, this.kv);
   }
 
   async health(): Promise<DriverHealth> {
@@ -87,7 +90,7 @@ export class PostgresDriver implements DriverBase {
   readonly scan: PgKeyValue['scan'] = (prefix, options) => this.kv.scan(prefix, options);
   // keyvalue_batch
   readonly getMany: PgKeyValue['getMany'] = (keys) => this.kv.getMany(keys);
-  readonly setMany: PgKeyValue['setMany'] = (entries) => this.kv.setMany(entries);
+  readonly setMany: PgKeyValue['setMany'] = (entries, options) => this.kv.setMany(entries, options);
   readonly deleteMany: PgKeyValue['deleteMany'] = (keys) => this.kv.deleteMany(keys);
   // keyvalue_cas
   readonly getVersioned: PgKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);
@@ -107,6 +110,7 @@ export class PostgresDriver implements DriverBase {
   readonly readChanges: PgCdcSource['readChanges'] = (options) => this.cdc.readChanges(options);
   readonly confirm: PgCdcSource['confirm'] = (options) => this.cdc.confirm(options);
   readonly dropCapture: PgCdcSource['dropCapture'] = (options) => this.cdc.dropCapture(options);
+  readonly streamChanges: PgCdcSource['streamChanges'] = (options) => this.cdc.streamChanges(options);
   readonly captureStatus = (options: { slot: string }): Promise<CaptureStatus> => captureStatus(this.ctx, options);
   // cdc_snapshot
   readonly prepareSnapshot: PgCdcSnapshot['prepareSnapshot'] = (options) => this.snapshots.prepareSnapshot(options);
@@ -122,6 +126,14 @@ export class PostgresDriver implements DriverBase {
   readonly applyChange: PgLedger['applyChange'] = (key, changeId, change) =>
     this.ledger.applyChange(key, changeId, change);
   readonly balance: PgLedger['balance'] = (key) => this.ledger.balance(key);
+  // changefeed
+  readonly compareAndSetLogged: PgChangeFeed['compareAndSetLogged'] = (feed, key, value, expected, ttl) =>
+    this.feed.compareAndSetLogged(feed, key, value, expected, ttl);
+  readonly readFeed: PgChangeFeed['readFeed'] = (feed, options) => this.feed.readFeed(feed, options);
+  readonly feedHead: PgChangeFeed['feedHead'] = (feed) => this.feed.feedHead(feed);
+  readonly commitFeed: PgChangeFeed['commitFeed'] = (feed, reader, offset) =>
+    this.feed.commitFeed(feed, reader, offset);
+  readonly trimFeed: PgChangeFeed['trimFeed'] = (feed, options) => this.feed.trimFeed(feed, options);
 }
 
 export async function createPostgresDriver(config: PostgresConfig, context: DriverContext): Promise<PostgresDriver> {

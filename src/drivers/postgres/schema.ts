@@ -1,11 +1,11 @@
-// Idempotent DDL for the driver's tables. Each part (kv, queue, cdc, ledger) is created on first use;
+// Idempotent DDL for the driver's tables. Each part (kv, queue, cdc, ledger, feed) is created on first use;
 // creators in other processes are serialized with a transaction-scoped advisory lock, because
 // concurrent CREATE ... IF NOT EXISTS can still collide on the catalogs.
 import type { Pool } from 'pg';
 import type { PostgresConfig } from './config';
 import { qualified, quoteIdent } from './sql';
 
-export type SchemaPart = 'kv' | 'queue' | 'cdc' | 'ledger';
+export type SchemaPart = 'kv' | 'queue' | 'cdc' | 'ledger' | 'feed';
 
 export interface TableNames {
   kv: string;
@@ -15,6 +15,9 @@ export interface TableNames {
   cdcPositions: string;
   ledger: string;
   ledgerChanges: string;
+  feeds: string;
+  feedEntries: string;
+  feedReaders: string;
 }
 
 export function tableNames(config: PostgresConfig): TableNames {
@@ -27,6 +30,9 @@ export function tableNames(config: PostgresConfig): TableNames {
     cdcPositions: qualified(s, 'cdc_positions'),
     ledger: qualified(s, 'ledger'),
     ledgerChanges: qualified(s, 'ledger_changes'),
+    feeds: qualified(s, 'feeds'),
+    feedEntries: qualified(s, 'feed_entries'),
+    feedReaders: qualified(s, 'feed_readers'),
   };
 }
 
@@ -115,6 +121,32 @@ function partDdl(config: PostgresConfig, part: SchemaPart): { objects: string[];
              PRIMARY KEY (key, change_id)
            )`,
           `CREATE INDEX IF NOT EXISTS ${index('ledger_changes_expires_at_idx')} ON ${t.ledgerChanges} (expires_at)`,
+        ],
+      };
+    case 'feed':
+      return {
+        objects: [t.feeds, t.feedEntries, t.feedReaders],
+        statements: [
+          // One row per feed: its last offset (taken under the row's lock, so offsets commit in
+          // order) and the largest offset trimmed away.
+          `CREATE TABLE IF NOT EXISTS ${t.feeds} (
+             feed text COLLATE "C" PRIMARY KEY,
+             last_offset bigint NOT NULL,
+             trimmed bigint
+           )`,
+          `CREATE TABLE IF NOT EXISTS ${t.feedEntries} (
+             feed text COLLATE "C" NOT NULL,
+             offset_no bigint NOT NULL,
+             key text COLLATE "C" NOT NULL,
+             value bytea NOT NULL,
+             PRIMARY KEY (feed, offset_no)
+           )`,
+          `CREATE TABLE IF NOT EXISTS ${t.feedReaders} (
+             feed text COLLATE "C" NOT NULL,
+             reader text COLLATE "C" NOT NULL,
+             committed bigint NOT NULL,
+             PRIMARY KEY (feed, reader)
+           )`,
         ],
       };
   }

@@ -75,4 +75,5 @@ export const REDIS_CAPABILITIES = [
   'queue_basic',
   'stream_basic',
   'ledger_basic',
+  'changefeed',
 ] as const satisfies readonly Capability[];

@@ -10,6 +10,7 @@
 //   <p>\xffs\xff<stream>          a Redis stream (fields p: payload, h: headers JSON)
 //   <p>\xffc\xff<stream>\xff<group>  a group's committed offset
 //   <p>\xffl\xff{K}…               ledger counters and change records (see ledger.ts)
+//   <p>\xfff\xff{F}[\xffmeta]       change feed F: its stream and its readers' checkpoints (changefeed.ts)
 // Pub/sub channels (a namespace apart from keys) are `<keyPrefix><topic>`.
 //
 // On Redis Cluster the keys one script or command touches must share a slot. Reserved keys that go

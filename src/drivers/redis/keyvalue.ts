@@ -112,9 +112,10 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
     });
   }
 
-  async setMany(entries: { key: string; value: Bytes }[]): Promise<void> {
+  async setMany(entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }): Promise<void> {
     await this.ctx.run(async () => {
       checkBatch(DRIVER, 'entries', entries);
+      const ttl = options?.ttlSeconds === undefined ? '' : ttlMs(checkTtl(DRIVER, options.ttlSeconds));
       for (const entry of entries) {
         if (entry === null || typeof entry !== 'object') throw invalid('each entry must be { key, value }');
         checkKey(DRIVER, entry.key, this.limits);
@@ -129,7 +130,7 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
             this.ctx.eval(
               lua.SET_MANY,
               group.items.flatMap(({ key }) => this.pairKeys(key)),
-              group.items.map(({ value }) => toBuffer(value)),
+              [ttl, ...group.items.map(({ value }) => toBuffer(value))],
             ),
           ),
       );

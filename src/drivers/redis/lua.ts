@@ -28,13 +28,17 @@ redis.call('DEL', KEYS[2])
 return 1
 `);
 
-/** KEYS: value1, version1, value2, version2, … ARGV: value1, value2, … */
+/** KEYS: value1, version1, value2, version2, … ARGV: ttl ms ('' for none), value1, value2, … */
 export const SET_MANY = new LuaScript(`
-for i = 1, #ARGV do
-  redis.call('SET', KEYS[2 * i - 1], ARGV[i])
-  redis.call('DEL', KEYS[2 * i])
+for i = 2, #ARGV do
+  if ARGV[1] == '' then
+    redis.call('SET', KEYS[2 * i - 3], ARGV[i])
+  else
+    redis.call('SET', KEYS[2 * i - 3], ARGV[i], 'PX', ARGV[1])
+  end
+  redis.call('DEL', KEYS[2 * i - 2])
 end
-return #ARGV
+return #ARGV - 1
 `);
 
 /** KEYS: value1, version1, value2, version2, … Returns how many values existed. */
@@ -224,4 +228,93 @@ for _, id in ipairs(ids) do
   end
 end
 return out
+`);
+
+// --- change feed --------------------------------------------------------------------------------
+// A feed is a Redis stream (fields k: key, v: value) and a meta hash beside it: `r:<reader>` →
+// the reader's committed offset, `trimmed` → the largest offset ever trimmed away (how a reader
+// learns it missed entries). Both keys carry the feed's name as a hash tag ({feed}), so on a
+// cluster they share a slot.
+
+const FEED_IDS = `
+local function id_parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function id_less(a, b)
+  local am, as = id_parts(a)
+  local bm, bs = id_parts(b)
+  if am ~= bm then return am < bm end
+  return as < bs
+end
+local function id_next(id)
+  local ms, seq = id_parts(id)
+  return string.format('%d-%d', ms, seq + 1)
+end
+`;
+
+/**
+ * KEYS: value, version, clock, feed stream. ARGV: value, expected ('' or '=' .. version), ttl ms
+ * ('' for none), key (as the caller named it). The compare-and-set of COMPARE_AND_SET and, when
+ * it succeeds, the feed entry. Returns {1, newVersion, offset} or {0, currentVersion or '', value or false}.
+ */
+export const COMPARE_AND_SET_LOGGED = new LuaScript(`${CURRENT_VERSION}
+local v = current_version()
+if ARGV[2] == '' then
+  if v then return {0, v, redis.call('GET', KEYS[1])} end
+elseif v ~= string.sub(ARGV[2], 2) then
+  return {0, v or '', redis.call('GET', KEYS[1])}
+end
+local nv = string.format('%d', redis.call('INCR', KEYS[3]))
+if ARGV[3] == '' then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('SET', KEYS[2], nv)
+else
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  redis.call('SET', KEYS[2], nv, 'PX', ARGV[3])
+end
+local offset = redis.call('XADD', KEYS[4], '*', 'k', ARGV[4], 'v', ARGV[1])
+return {1, nv, offset}
+`);
+
+/** KEYS: meta. ARGV: reader field, offset. Moves the reader's checkpoint forward only. */
+export const COMMIT_FEED = new LuaScript(`${FEED_IDS}
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and not id_less(current, ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+`);
+
+/**
+ * KEYS: feed stream, meta. ARGV: max entries. Trims up to the lowest reader checkpoint, then the
+ * oldest entries past max entries; records the largest offset removed. Returns how many went.
+ */
+export const TRIM_FEED = new LuaScript(`${FEED_IDS}
+local removed = 0
+local largest = false
+local function cut(last)
+  removed = removed + redis.call('XTRIM', KEYS[1], 'MINID', id_next(last))
+  if not largest or id_less(largest, last) then largest = last end
+end
+local low = false
+local meta = redis.call('HGETALL', KEYS[2])
+for i = 1, #meta, 2 do
+  if string.sub(meta[i], 1, 2) == 'r:' and (not low or id_less(meta[i + 1], low)) then low = meta[i + 1] end
+end
+if low then
+  local last = redis.call('XREVRANGE', KEYS[1], low, '-', 'COUNT', 1)
+  if #last > 0 then cut(last[1][1]) end
+end
+local max = tonumber(ARGV[1])
+local len = redis.call('XLEN', KEYS[1])
+while len > max do
+  local page = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', math.min(len - max, 1000))
+  cut(page[#page][1])
+  len = redis.call('XLEN', KEYS[1])
+end
+if largest then
+  local before = redis.call('HGET', KEYS[2], 'trimmed')
+  if not before or id_less(before, largest) then redis.call('HSET', KEYS[2], 'trimmed', largest) end
+end
+return removed
 `);

@@ -1,10 +1,11 @@
 // The Redis driver (ioredis 5): the connection, health and close, composing one part per
-// capability (keyvalue.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts) over a shared
+// capability (keyvalue.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts, changefeed.ts) over a shared
 // context (context.ts, which also describes the key layout). Loaded only by redisDriver.create().
 import { readFileSync } from 'node:fs';
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type {
   Capability,
+  ChangeFeed,
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
@@ -19,6 +20,7 @@ import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
 import type { DriverContext } from '../registry';
 import { DEFAULT_REDIS_URL, REDIS_CAPABILITIES, type RedisConfig } from './config';
+import { RedisChangeFeed } from './changefeed';
 import { RedisContext, type RedisClient } from './context';
 import { classifyRedisError, DRIVER } from './errors';
 import { RedisKeyValue } from './keyvalue';
@@ -105,10 +107,11 @@ export class RedisDriver
     PubSubBasic,
     QueueBasic,
     StreamBasic,
-    LedgerBasic
+    LedgerBasic,
+    ChangeFeed
 {
   readonly driverName = DRIVER;
-  readonly capabilities: ReadonlySet<Capability> = new Set(REDIS_CAPABILITIES);
+  readonly capabilities: ReadonlySet<Capability>;
 
   private readonly ctx: RedisContext;
   private readonly kv: RedisKeyValue;
@@ -117,6 +120,7 @@ export class RedisDriver
   private readonly queue: RedisQueue;
   private readonly stream: RedisStream;
   private readonly ledger: RedisLedger;
+  private readonly feed: RedisChangeFeed;
 
   private constructor(
     private readonly client: RedisClient,
@@ -129,6 +133,13 @@ export class RedisDriver
     this.pubsub = new RedisPubSub(ctx);
     this.queue = new RedisQueue(ctx);
     this.stream = new RedisStream(ctx);
+    this.feed = new RedisChangeFeed(ctx, config.commandTimeoutMs);
+    // A logged write touches the value's keys and the feed's in one script: on a Redis Cluster they
+    // lie on different slots (CROSSSLOT), so a cluster backend does not offer changefeed and a slot
+    // needing it (the session store's shards) is refused at start-up, naming the capability.
+    this.capabilities = new Set(
+      config.nodes === undefined ? REDIS_CAPABILITIES : REDIS_CAPABILITIES.filter((c) => c !== 'changefeed'),
+    );
     this.ledger = new RedisLedger({
       limits: ctx.limits,
       internalKeyOn: (anchor, kind, ...parts) => ctx.internalKeyOn(anchor, kind, ...parts),
@@ -167,7 +178,7 @@ export class RedisDriver
   async close(): Promise<void> {
     if (this.ctx.isClosed) return;
     this.ctx.markClosed();
-    const clients = [this.client, ...(await this.pubsub.close())];
+    const clients = [this.client, ...(await this.pubsub.close()), ...(await this.feed.close())];
     await Promise.all(
       clients.map(async (c) => {
         try {
@@ -193,7 +204,7 @@ export class RedisDriver
   readonly scan: RedisScan['scan'] = (prefix, options) => this.scanner.scan(prefix, options);
   // keyvalue_batch
   readonly getMany: RedisKeyValue['getMany'] = (keys) => this.kv.getMany(keys);
-  readonly setMany: RedisKeyValue['setMany'] = (entries) => this.kv.setMany(entries);
+  readonly setMany: RedisKeyValue['setMany'] = (entries, options) => this.kv.setMany(entries, options);
   readonly deleteMany: RedisKeyValue['deleteMany'] = (keys) => this.kv.deleteMany(keys);
   // keyvalue_cas
   readonly getVersioned: RedisKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);
@@ -219,4 +230,12 @@ export class RedisDriver
   readonly applyChange: RedisLedger['applyChange'] = (key, changeId, change) =>
     this.ctx.run(() => this.ledger.applyChange(key, changeId, change));
   readonly balance: RedisLedger['balance'] = (key) => this.ctx.run(() => this.ledger.balance(key));
+  // changefeed
+  readonly compareAndSetLogged: RedisChangeFeed['compareAndSetLogged'] = (feed, key, value, expected, ttl) =>
+    this.feed.compareAndSetLogged(feed, key, value, expected, ttl);
+  readonly readFeed: RedisChangeFeed['readFeed'] = (feed, options) => this.feed.readFeed(feed, options);
+  readonly feedHead: RedisChangeFeed['feedHead'] = (feed) => this.feed.feedHead(feed);
+  readonly commitFeed: RedisChangeFeed['commitFeed'] = (feed, reader, offset) =>
+    this.feed.commitFeed(feed, reader, offset);
+  readonly trimFeed: RedisChangeFeed['trimFeed'] = (feed, options) => this.feed.trimFeed(feed, options);
 }

@@ -68,6 +68,42 @@ export interface CaptureResult {
   lagBytes: number | null;
 }
 
+/**
+ * One streaming round: the pump reads the slot's replication stream, runs each batch through the
+ * pipeline, delivers it through the sink backend's guarded handle, and confirms a position to the
+ * source only once the sink accepted everything before it. Batches never leave the worker: the
+ * workflow sees counts and the confirmed position.
+ */
+export interface PumpRequest {
+  pipeline: string;
+  slot: string;
+  publication: string;
+  sinkMode: 'pubsub' | 'stream';
+  /** Most changes one sink batch carries. */
+  batchSize: number;
+  spec: PipelineSpec;
+  /** Return after this long (or when cancelled: pause, stop, worker shutdown) with the counts. */
+  forMs: number;
+  /** Return after this many changes. */
+  maxChanges: number;
+}
+
+export interface PumpResult {
+  changesRead: number;
+  /** Events the sink accepted (changesRead minus those filtered out). */
+  delivered: number;
+  /** Sink batches delivered. */
+  batches: number;
+  /** The last position confirmed to the source (null: none this round). */
+  position: string | null;
+  lagBytes: number | null;
+  /** How old the oldest event of the last delivered batch was when the sink accepted it. */
+  lagSeconds: number;
+}
+
+/** Heartbeat details of pump: its counts so far (a retry after a crash goes on counting from them). */
+export type PumpProgress = PumpResult;
+
 /** Only scheduled by histories from before batched delivery went through the sink. */
 export interface CaptureAndDeliverRequest extends CaptureRequest {
   forMs: number;
@@ -117,6 +153,9 @@ export interface OutboxLagStatus extends OutboxLag {
 export interface CdcSourceActivities {
   /** Checks the source and creates what capture needs; a permanent problem fails non-retryably. */
   prepare(request: PrepareRequest): Promise<PrepareResult>;
+  /** Streams, delivers and confirms for a bounded time (see PumpRequest). */
+  pump(request: PumpRequest): Promise<PumpResult>;
+  /** One batch read by SQL (runs from before streaming: their histories still schedule it). */
   capture(request: CaptureRequest): Promise<CaptureResult>;
   pollOutbox(request: PollOutboxRequest): Promise<PollOutboxResult>;
   /**

@@ -59,10 +59,20 @@ export const cdcPipelineInput = z
       })
       .strict()
       .default({ table: 'outbox' }),
+    /** Most changes (logical) or rows (outbox) one sink batch carries. */
     batchSize: z.number().int().min(1).max(2000).default(500),
-    /** How long one read waits for changes when there are none. */
+    /**
+     * Outbox mode: how long one poll waits for rows when there are none. Logical mode streams and
+     * does not poll: a new pipeline that sets it there is refused (see removedInLogicalMode);
+     * inputs of runs started before streaming still carry it and are accepted.
+     */
     idleWaitMs: z.number().int().min(0).max(60_000).default(2_000),
-    /** Batches per run before continuing as new (history stays small). */
+    /**
+     * Logical mode: how long one streaming round (the pump activity) runs before it reports its
+     * counts and confirmed position to the workflow; pause and stop end a round early.
+     */
+    streamRoundMs: z.number().int().min(1_000).max(600_000).default(60_000),
+    /** Batches (logical mode: streaming rounds) per run before continuing as new (history stays small). */
     maxBatchesPerRun: z.number().int().min(1).max(10_000).default(200),
   })
   .strict()
@@ -81,4 +91,19 @@ export function slotName(p: CdcPipeline): string {
 
 export function publicationName(p: CdcPipeline): string {
   return p.publication ?? `prism_cdc_${p.pipeline}_pub`;
+}
+
+/**
+ * A field a new logical-mode pipeline may no longer set, with what to do instead (null when none
+ * is set). Checked by the CLI before starting and by the workflow on a new pipeline's first run.
+ */
+export function removedInLogicalMode(raw: unknown): string | null {
+  const fields = (raw ?? {}) as Record<string, unknown>;
+  if ((fields.mode ?? 'logical') === 'logical' && fields.idleWaitMs !== undefined) {
+    return (
+      'idleWaitMs: removed for logical mode, which streams changes as they commit (no polling); ' +
+      'delete this field (it still applies to outbox mode)'
+    );
+  }
+  return null;
 }

@@ -1,7 +1,7 @@
 // A pipeline's status as the workflow keeps it (and hands it to the next run when continuing as
 // new): position, lag, throughput and totals. Pure: times are passed in (workflow time).
 
-import type { OutboxLagStatus } from './activities';
+import type { OutboxLagStatus, PumpProgress } from './activities';
 
 export type PipelineState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
 
@@ -71,6 +71,8 @@ export interface BatchOutcome {
   lagSeconds: number;
   /** Outbox mode: the backlog as this batch's poll saw it. */
   outboxLag?: OutboxLagStatus;
+  /** How long the batch took to gather (a streaming round): its events count over that span for the rate. */
+  spanMs?: number;
 }
 
 /** Folds one finished batch into the status and the rate window (both returned anew). */
@@ -85,7 +87,7 @@ export function recordBatch(
   const oldest = next[0]![0];
   const events = next.reduce((sum, [, n]) => sum + n, 0);
   // A window shorter than a second would overstate the rate.
-  const spanMs = Math.max(batch.nowMs - oldest, 1_000);
+  const spanMs = Math.max(batch.nowMs - oldest, batch.spanMs ?? 0, 1_000);
   return {
     window: next,
     status: {
@@ -114,4 +116,24 @@ export function lagSecondsOf(committedAt: readonly string[], nowMs: number): num
     if (Number.isFinite(ms) && ms < oldest) oldest = ms;
   }
   return oldest === Infinity ? 0 : Math.max(0, (nowMs - oldest) / 1000);
+}
+
+/**
+ * The status with the round in flight counted in: the workflow records a round only when it ends
+ * (every streamRoundMs), so without this a reader would see totals up to a round old.
+ */
+export function withRoundInFlight(status: CdcStatus, round: PumpProgress): CdcStatus {
+  if (round.changesRead === 0 && round.position === null) return status;
+  return {
+    ...status,
+    lastLsn: round.position ?? status.lastLsn,
+    lagBytes: round.lagBytes ?? status.lagBytes,
+    lagSeconds: round.position === null ? status.lagSeconds : round.lagSeconds,
+    totals: {
+      changesRead: status.totals.changesRead + round.changesRead,
+      eventsDelivered: status.totals.eventsDelivered + round.delivered,
+      filtered: status.totals.filtered + Math.max(0, round.changesRead - round.delivered),
+      batches: status.totals.batches + round.batches,
+    },
+  };
 }

@@ -1,7 +1,12 @@
-// One long-running workflow per CDC pipeline. Each round: read a batch (capture activity on the
-// source backend: changes → filter → transform → topic), deliver it (sink activity: resolves once
-// the sink accepted every message), and only then confirm the position to the source. A crash
-// anywhere before the confirm repeats the batch: at-least-once, with stable event ids.
+// One long-running workflow per CDC pipeline. In logical mode it holds positions and counters,
+// never rows: each round is one pump activity on the source backend that streams the slot's
+// changes (logical replication), runs them through the pipeline, delivers them through the sink
+// backend's guarded handle and confirms a position only after the sink accepted everything before
+// it (see activities/cdc/pump.ts); the round returns its counts after streamRoundMs, or when
+// pause/stop cancels it, and the workflow records them. A crash before a confirm repeats changes:
+// at-least-once, with stable event ids. Runs from before streaming read a batch per round by SQL
+// (capture), delivered it (deliver) and confirmed it (confirm); their histories replay on that
+// branch and go on streaming from where they end (patch cdc-stream).
 // Pause / resume / stop by signal or update, status by query; continue-as-new keeps history short.
 // With snapshot: 'initial', the first rounds deliver the snapshot's staged rows ('r' events, in
 // chunks, position kept in status.snapshot.rowsDone) before streaming starts (cdc-snapshot.ts).
@@ -11,8 +16,10 @@
 // whole rounds in the source activity (captureAndDeliver); their histories replay on that branch,
 // and from where their history ends they go on with capture and deliver (patch cdc-sink-batch).
 import {
+  ActivityCancellationType,
   allHandlersFinished,
   ApplicationFailure,
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
@@ -22,8 +29,9 @@ import {
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
+  isCancellation,
 } from '@temporalio/workflow';
-import { parseInput } from '../input';
+import { INVALID_INPUT, parseInput } from '../input';
 import { PRISM_PATTERN, PRISM_STATUS } from '../search-attributes';
 import { bindSlots, useSlot, useSlotActivities } from '../slots';
 import {
@@ -32,10 +40,18 @@ import {
   type CdcSourceActivities,
   type DeliverResult,
   type OutboxLagStatus,
+  type PumpResult,
 } from './activities';
 import type { OutboundMessage } from './events';
 import { initialOutboxStats, runOutboxPipeline, type OutboxPipelineStats } from './outbox-pipeline';
-import { cdcPipelineInput, publicationName, slotName, type CdcPipeline, type CdcPipelineInput } from './input';
+import {
+  cdcPipelineInput,
+  publicationName,
+  removedInLogicalMode,
+  slotName,
+  type CdcPipeline,
+  type CdcPipelineInput,
+} from './input';
 import type { PipelineSpec } from './pipeline';
 import { CDC, cdcSlots } from './slots';
 import { initialStatus, recordBatch, type CdcStatus, type RateWindow } from './status';
@@ -70,6 +86,20 @@ const MAX_HISTORY_EVENTS = 10_000;
 const MAX_HISTORY_BYTES = 2 * 1024 * 1024;
 /** How long one captureAndDeliver round runs before reporting back (pause/stop wait for it). */
 const DIRECT_ROUND_MS = 5_000;
+/** Runs that stream (pump rounds) instead of reading a batch per activity; see the header. */
+const STREAM_PATCH = 'cdc-stream';
+/** A pump round returns after this many changes even before streamRoundMs. */
+const PUMP_MAX_CHANGES = 1_000_000;
+/**
+ * The pump's heartbeat timeout: short, because heartbeats are how a pause or stop reaches it (the
+ * SDK sends them at most every 0.8 × this) and how a dead worker is noticed. It beats every second.
+ */
+const PUMP_HEARTBEAT_MS = 5_000;
+/**
+ * Time a pump round may take beyond streamRoundMs: it ends at a transaction boundary, so a big
+ * transaction in flight is finished first (the 5 s heartbeat timeout still catches a dead worker).
+ */
+const PUMP_FINISH_MS = 3_600_000;
 
 export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: CdcCarried): Promise<CdcStatus> {
   const input: CdcPipeline = parseInput(cdcPipelineInput, rawInput);
@@ -95,6 +125,12 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     retry: { maximumAttempts: 3, nonRetryableErrorTypes: slots.source.activity.retry.nonRetryableErrorTypes },
   });
   const sink = useSlotActivities<CdcSinkActivities>(slots.sink);
+  const pumper = useSlotActivities<CdcSourceActivities>(slots.source, {
+    startToCloseTimeout: input.streamRoundMs + PUMP_FINISH_MS,
+    heartbeatTimeout: PUMP_HEARTBEAT_MS,
+    // A cancelled round (pause, stop) still returns its counts: wait for them.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
 
   const slot = slotName(input);
   const publication = publicationName(input);
@@ -129,6 +165,9 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
 
   let database = carried?.database ?? '';
   let directSink = carried?.directSink ?? false;
+  // A new pipeline may not set what streaming removed; runs from before streaming (no marker) may.
+  const removed = carried ? null : removedInLogicalMode(rawInput);
+  if (removed && patched(STREAM_PATCH)) throw ApplicationFailure.nonRetryable(`input.${removed}`, INVALID_INPUT);
   if (!carried) {
     if (input.snapshot === 'initial' && input.mode === 'logical') {
       status = { ...status, snapshot: { state: 'copying', lsn: null, rows: 0, rowsDone: 0 } };
@@ -175,6 +214,37 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     if (!patched('cdc-sink-batch')) return true;
     directSink = false;
     return false;
+  };
+
+  /** One pump round, cancelled by pause or stop (it then returns what it did so far). */
+  const pumpRound = async (): Promise<PumpResult> => {
+    let done = false;
+    const scope = new CancellationScope();
+    const running = scope
+      .run(() =>
+        pumper.pump({
+          pipeline: input.pipeline,
+          slot,
+          publication,
+          sinkMode: input.sink,
+          batchSize: input.batchSize,
+          spec,
+          forMs: input.streamRoundMs,
+          maxChanges: PUMP_MAX_CHANGES,
+        }),
+      )
+      .finally(() => {
+        done = true;
+      });
+    await condition(() => done || paused || stopRequested);
+    if (!done) scope.cancel();
+    try {
+      return await running;
+    } catch (err) {
+      // Cancelled before it could report: nothing was recorded, the slot keeps its position.
+      if (!isCancellation(err)) throw err;
+      return { changesRead: 0, delivered: 0, batches: 0, position: null, lagBytes: null, lagSeconds: 0 };
+    }
   };
 
   const batchLimitReached = (batches: number): boolean => batches >= input.maxBatchesPerRun || historyIsLarge();
@@ -230,6 +300,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     let position: string | null;
     let lagBytes: number | null;
     let outboxLag: OutboxLagStatus | undefined;
+    let spanMs: number | undefined;
     let delivered: DeliverResult;
     const snapshot = status.snapshot;
     if (snapshot?.state === 'delivering') {
@@ -267,6 +338,14 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
         forMs: DIRECT_ROUND_MS,
       });
       ({ changesRead, position, lagBytes } = round);
+      delivered = { delivered: round.delivered, resumed: 0, lagSeconds: round.lagSeconds };
+    } else if (input.mode === 'logical' && patched(STREAM_PATCH)) {
+      const roundStartedAt = Date.now();
+      const round = await pumpRound();
+      spanMs = Date.now() - roundStartedAt;
+      changesRead = round.changesRead;
+      position = round.position;
+      lagBytes = round.lagBytes;
       delivered = { delivered: round.delivered, resumed: 0, lagSeconds: round.lagSeconds };
     } else if (input.mode === 'logical') {
       const batch = await source.capture({
@@ -306,6 +385,7 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
       lagBytes,
       lagSeconds: delivered.lagSeconds,
       ...(outboxLag ? { outboxLag } : {}),
+      ...(spanMs === undefined ? {} : { spanMs }),
     }));
   }
 

@@ -73,6 +73,24 @@ export const enumerateInput = z
   })
   .strict();
 
+/** A page of a paged multicast's delivered targets (its report rows in the registry). */
+export const deliveredInput = z
+  .object({
+    registry: registryName,
+    /** The multicast report's `reportId`. */
+    reportId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/, 'expected the reportId of a multicast report'),
+    /** Report rows per call: each is one page of the multicast (up to pageSize targets). */
+    rows: z.number().int().min(1).max(100).default(10),
+    cursor: z
+      .string()
+      .max(64 * 1024)
+      .nullable()
+      .default(null),
+  })
+  .strict();
+
+export type DeliveredInput = z.input<typeof deliveredInput>;
+
 export type RegisterInput = z.input<typeof registerInput>;
 export type HeartbeatInput = z.input<typeof heartbeatInput>;
 export type UnregisterInput = z.input<typeof unregisterInput>;
@@ -153,11 +171,18 @@ export const registryOperationInput = z.discriminatedUnion('op', [
   enumerateInput.extend({ op: z.literal('enumerate') }),
   receiveInput.extend({ op: z.literal('receive') }),
   ackInput.extend({ op: z.literal('ack') }),
+  deliveredInput.extend({ op: z.literal('delivered') }),
 ]);
 
 export type RegistryOperationInput = z.input<typeof registryOperationInput>;
 export type RegistryOperationResult =
-  Registration | { removed: boolean } | EnumeratePage | QueuedDelivery[] | { acked: true };
+  Registration | { removed: boolean } | EnumeratePage | QueuedDelivery[] | { acked: true } | DeliveredPage;
+
+/** A page of a paged multicast's delivered targets; pass `cursor` back for the next (null: none left). */
+export interface DeliveredPage {
+  targets: TargetReport[];
+  cursor: string | null;
+}
 
 export const DELIVERY_MODES = ['at-most-once', 'at-least-once'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
@@ -169,6 +194,9 @@ export type DeliveryMode = (typeof DELIVERY_MODES)[number];
  */
 export const CHANNELS = ['pubsub', 'queue', 'both'] as const;
 export type Channel = (typeof CHANNELS)[number];
+
+/** A page's targets go out in one pubsub batch: at most a batch's size (the drivers' MAX_BATCH_KEYS). */
+export const MAX_PAGE_TARGETS = 10_000;
 
 export const multicastInput = z
   .object({
@@ -182,8 +210,11 @@ export const multicastInput = z
     concurrency: z.number().int().min(1).max(64).default(4),
     /** Identities per publish activity. */
     batchSize: z.number().int().min(1).max(1000).default(100),
-    /** Identities per enumeration page (one activity each). */
-    pageSize: z.number().int().min(1).max(MAX_ENUMERATE_LIMIT).default(1000),
+    /**
+     * Matching targets per page: one activity scans, filters and sends each page (default 5,000;
+     * multicasts started before pages were sent whole enumerated 1,000 per page).
+     */
+    pageSize: z.number().int().min(1).max(MAX_PAGE_TARGETS).optional(),
     /** Topic of an identity: `<topicPrefix><identity>`; default `multicast.<registry>.`. */
     topicPrefix: z
       .string()
@@ -240,12 +271,15 @@ export interface MulticastReport {
   delivery: DeliveryMode;
   channel: Channel;
   /**
-   * Every failed target, and delivered ones while the list stays within STATUS_LIST_LIMIT entries
-   * (keeps results and queries far below Temporal's payload limit for 100,000 targets).
+   * Every failed target (up to STATUS_LIST_LIMIT), and delivered ones while the list stays within
+   * that many entries. A paged multicast (one with `reportId`) lists its delivered targets in the
+   * registry instead: read them with the client's deliveredTargets() or `prism multicast report`.
    */
   statuses: TargetReport[];
   /** True when delivered targets were left out of `statuses`. */
   statusesTruncated: boolean;
+  /** Where the delivered targets are listed in the registry backend (paged multicasts). */
+  reportId?: string;
 }
 
 /** A multicast's counts only (the `multicastProgress` query): small enough to poll every second. */

@@ -47,6 +47,15 @@ export class MulticastLedger {
     }
   }
 
+  /**
+   * Delivered targets listed elsewhere (a paged multicast's report rows in the registry): counted,
+   * and the report says its statuses leave delivered targets out.
+   */
+  countDelivered(count: number): void {
+    this.s.delivered += count;
+    this.s.droppedStatuses += count;
+  }
+
   fail(identity: string, attempts: number, error: string): void {
     this.s.failed += 1;
     const entry: TargetReport = { identity, status: 'failed', attempts, error: error.slice(0, MAX_ERROR_LENGTH) };

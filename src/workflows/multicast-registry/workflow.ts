@@ -20,6 +20,7 @@ import {
   ApplicationFailure,
   continueAsNew,
   defineQuery,
+  isCancellation,
   patched,
   setHandler,
   sleep,
@@ -29,6 +30,7 @@ import {
 import type { DurabilityActivities } from '../../activities/multicast-registry/durability-activities';
 import type { MessagingActivities } from '../../activities/multicast-registry/messaging-activities';
 import type { RegistryActivities } from '../../activities/multicast-registry/registry-activities';
+import type { SendChannel, SendPageResult } from '../../activities/multicast-registry/send-page';
 import type { TargetBatchInput, TargetBatchResult } from '../../activities/multicast-registry/target-batch';
 import type { SlotBinding } from '../../sdk/slot';
 import { parseInput } from '../input';
@@ -63,6 +65,13 @@ export interface MulticastCarry {
 
 /** Past this many events a run continues as new even if Temporal has not suggested it yet. */
 const HISTORY_EVENTS_PER_RUN = 20_000;
+
+/** Past this many history bytes a paged run continues as new (the issue's bound is 2 MB per run). */
+const HISTORY_BYTES_PER_RUN = 1_000_000;
+
+/** Matching targets per page when the input names none: one activity each (pageSize before paging: 1000). */
+const DEFAULT_PAGE_TARGETS = 5_000;
+const DEFAULT_ENUMERATE_PAGE = 1_000;
 
 const BREAKER_REJECTIONS = new Set(['CircuitOpen', 'BulkheadFull']);
 
@@ -103,11 +112,16 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
   // existed go on without it. Asked first, before any command, so replay always meets the marker
   // where it was recorded.
   const claimTargets = patched('multicast-claim-targets');
+  // Pages: one activity scans, filters, claims, sends and records a page, and returns counts and
+  // failures only; delivered targets are listed in the registry's report rows, not in history.
+  const byPages = patched('multicast-pages');
+  const reportId = byPages ? { reportId: workflowInfo().firstExecutionRunId } : {};
   // The query answers from the first workflow task on, before any activity ran.
   const ledger = new MulticastLedger(carry?.ledger);
   let enumerated = carry !== undefined && carry.cursor === null;
   let done = false;
-  setHandler(multicastReportQuery, () => ledger.report(done, input.delivery, input.channel));
+  const report = (): MulticastReport => ({ ...ledger.report(done, input.delivery, input.channel), ...reportId });
+  setHandler(multicastReportQuery, report);
   setHandler(multicastProgressQuery, () => ledger.progress(done));
   const slots = await bindSlots(MULTICAST_REGISTRY);
   // Before any work: `queue` and `both` need the optional durability slot.
@@ -153,10 +167,12 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
     Math.min(input.retry.maxIntervalMs, input.retry.initialIntervalMs * input.retry.backoffCoefficient ** (tries - 1));
 
   /** One channel's attempts at a batch: retries its own transient failures, settles every target once. */
-  const deliverVia = async (send: SendBatch, batch: string[], settle: Settle): Promise<void> => {
-    const attempts = new Map<string, number>();
+  const deliverVia = async (send: SendBatch, batch: string[], settle: Settle, prior = 0): Promise<void> => {
+    // `prior`: tries already made (a page's send), each counted as an attempt for every target.
+    const attempts = new Map<string, number>(batch.map((id) => [id, prior]));
     let pending = batch;
-    let tries = 0;
+    let tries = prior;
+    if (prior > 0 && pending.length > 0) await sleep(backoff(prior));
     while (pending.length > 0) {
       tries += 1;
       let result;
@@ -211,6 +227,11 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
     await Promise.all(channels.map(([name, send]) => deliverVia(send, batch, settleOn(name))));
   };
 
+  if (byPages) {
+    await sendByPages();
+    return finish();
+  }
+
   // Batches from every page share one pool of `concurrency` lanes: the next page is enumerated
   // while the previous page's batches are still being sent.
   const pool = new FanOutPool<string>(deliverBatch, { batchSize: input.batchSize, concurrency: input.concurrency });
@@ -227,7 +248,7 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
     const page = await registry.enumerateTargets({
       registry: input.registry,
       filter: input.filter,
-      limit: input.pageSize,
+      limit: input.pageSize ?? DEFAULT_ENUMERATE_PAGE,
       cursor,
       ...(claimTargets && {
         claim: { multicastId: workflowInfo().firstExecutionRunId, token: `${workflowInfo().runId}/${pages}` },
@@ -256,14 +277,144 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
     }
   }
   await settleAll();
+  return finish();
 
-  done = true;
-  const report = ledger.report(true, input.delivery, input.channel);
-  upsertSearchAttributes([
-    { key: PRISM_STATUS, value: report.failed === 0 ? 'completed' : 'completed_with_failures' },
-    { key: PRISM_PROGRESS, value: ledger.accounted },
-  ]);
-  return report;
+  function finish(): MulticastReport {
+    done = true;
+    const final = report();
+    upsertSearchAttributes([
+      { key: PRISM_STATUS, value: final.failed === 0 ? 'completed' : 'completed_with_failures' },
+      { key: PRISM_PROGRESS, value: ledger.accounted },
+    ]);
+    return final;
+  }
+
+  /**
+   * The paged multicast: one sendPage activity per page, in cursor order; a page's failed targets
+   * are retried per channel (per the input's policy) while the next pages go on.
+   */
+  async function sendByPages(): Promise<void> {
+    const reportRows = workflowInfo().firstExecutionRunId;
+    const pageChannels: SendChannel[] = input.channel === 'both' ? ['pubsub', 'queue'] : [input.channel];
+    const channelSends = new Map(channels.map(([name, send]) => [name as SendChannel, send]));
+    // at-most-once: a page that ran is never run again; a lost one is accounted for (`lost`) instead.
+    const pageSender = useSlotActivities<RegistryActivities>(slots.registry, sendOptions(slots.registry));
+    const pageInput = (cursor: string | null, token: string, lost?: string) => ({
+      registry: input.registry,
+      filter: input.filter,
+      cursor,
+      limit: input.pageSize ?? DEFAULT_PAGE_TARGETS,
+      claim: { multicastId: reportRows, token },
+      channels: pageChannels,
+      topicPrefix: input.topicPrefix ?? defaultTopicPrefix(input.registry),
+      queuePrefix: input.queuePrefix ?? defaultQueuePrefix(input.registry),
+      multicastId: workflowInfo().workflowId,
+      payload: input.payload,
+      contentType: input.contentType,
+      delivery: input.delivery,
+      ...(lost === undefined ? {} : { lost }),
+    });
+    const sendOnePage = async (cursor: string | null, token: string): Promise<SendPageResult> => {
+      for (;;) {
+        try {
+          return await pageSender.sendPage(pageInput(cursor, token));
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          const wait = input.delivery === 'at-most-once' ? rejectedUnrun(err) : null;
+          if (wait !== null) {
+            await sleep(wait);
+            continue;
+          }
+          const reason =
+            input.delivery === 'at-most-once'
+              ? `not re-sent (at-most-once), delivery unknown: ${failureReason(err)}`
+              : failureReason(err);
+          // The same cursor and claim token: the same targets, now accounted as failed.
+          return registry.sendPage(pageInput(cursor, token, reason));
+        }
+      }
+    };
+
+    /** A page's failed targets: each channel retries its own; a target settles when every channel has. */
+    const settlePage = async (page: SendPageResult, token: string): Promise<void> => {
+      const outcome = new Map<string, { left: number; attempts: number; errors: string[] }>();
+      for (const f of page.failures) {
+        outcome.set(f.identity, { left: pageChannels.length, attempts: page.attempt, errors: [] });
+      }
+      const retried: { identities: string[]; attempts: number[] } = { identities: [], attempts: [] };
+      const settleOn =
+        (name: SendChannel): Settle =>
+        (identity, attempts, error) => {
+          const o = outcome.get(identity)!;
+          o.left -= 1;
+          o.attempts = Math.max(o.attempts, attempts);
+          if (error !== undefined) o.errors.push(pageChannels.length > 1 ? `${name}: ${error}` : error);
+          if (o.left > 0) return;
+          if (o.errors.length > 0) ledger.fail(identity, o.attempts, o.errors.join('; '));
+          else {
+            ledger.countDelivered(1);
+            retried.identities.push(identity);
+            retried.attempts.push(o.attempts);
+          }
+        };
+      await Promise.all(
+        pageChannels.map(async (name) => {
+          const settle = settleOn(name);
+          const failedHere = page.failures.filter((f) => f.channel === name);
+          const failedIds = new Set(failedHere.map((f) => f.identity));
+          // This channel took every failed target it is not listed for.
+          for (const identity of outcome.keys()) if (!failedIds.has(identity)) settle(identity, page.attempt);
+          const retry: string[] = [];
+          for (const f of failedHere) {
+            if (f.retryable && input.retry.maxAttempts > 1) retry.push(f.identity);
+            else settle(f.identity, page.attempt, f.error);
+          }
+          for (let i = 0; i < retry.length; i += input.batchSize) {
+            await deliverVia(channelSends.get(name)!, retry.slice(i, i + input.batchSize), settle, 1);
+          }
+        }),
+      );
+      if (retried.identities.length > 0) {
+        await registry.recordDelivered({
+          registry: input.registry,
+          reportId: reportRows,
+          row: `${token}/retried`,
+          ...retried,
+        });
+      }
+    };
+
+    const retries: Promise<void>[] = [];
+    let cursor = carry?.cursor ?? null;
+    let pages = 0;
+    while (!enumerated) {
+      const token = `${workflowInfo().runId}/${pages}`;
+      const page = await sendOnePage(cursor, token);
+      ledger.addTargets(page.targets);
+      ledger.countDelivered(page.delivered);
+      if (page.failures.length > 0) retries.push(settlePage(page, token));
+      cursor = page.cursor;
+      enumerated = cursor === null;
+      pages += 1;
+      upsertSearchAttributes([{ key: PRISM_PROGRESS, value: ledger.accounted }]);
+      const info = workflowInfo();
+      if (
+        !enumerated &&
+        (info.continueAsNewSuggested ||
+          info.historyLength > HISTORY_EVENTS_PER_RUN ||
+          info.historySize > HISTORY_BYTES_PER_RUN ||
+          (input.pagesPerRun !== undefined && pages >= input.pagesPerRun))
+      ) {
+        await Promise.all(retries);
+        await continueAsNew<typeof multicastWorkflow>(rawInput, {
+          cursor,
+          ledger: ledger.state(),
+          runs: (carry?.runs ?? 1) + 1,
+        });
+      }
+    }
+    await Promise.all(retries);
+  }
 }
 
 export async function multicastRegistryOperationWorkflow(
@@ -291,6 +442,13 @@ export async function multicastRegistryOperationWorkflow(
         filter: input.filter,
         limit: input.limit,
         cursor: input.cursor,
+      });
+    case 'delivered':
+      return registry.delivered({
+        registry: input.registry,
+        reportId: input.reportId,
+        cursor: input.cursor,
+        rows: input.rows,
       });
     case 'receive':
     case 'ack': {

@@ -4,22 +4,30 @@
 // backends, and the workflows find each backend's binding in the list.
 //
 // Upgrading from the numbered slots (shard_0 … shard_15): the worker refuses that form and prints
-// the list to write. Let running replication and rebalance workflows finish first (a replication
-// workflow ends after its idle timeout, the next write starts a new one): their recorded bindings
-// name the old slots, which the new code does not read.
+// the list to write. Let running replication and rebalance workflows finish first (a per-session
+// replication workflow ends after its idle timeout): their recorded bindings name the old slots,
+// which the new code does not read.
 import { slot } from '../../sdk/slot';
 
 export const SESSION_STORE = 'session-store';
 /** Shard backends one worker may serve, all regions together. */
 export const MAX_SHARDS = 64;
 
-export const SHARD_CAPABILITIES = ['keyvalue_basic', 'keyvalue_ttl', 'keyvalue_scan', 'keyvalue_cas'] as const;
+// changefeed: every write is logged with it in the shard's feed, which replication ships.
+export const SHARD_CAPABILITIES = [
+  'keyvalue_basic',
+  'keyvalue_ttl',
+  'keyvalue_scan',
+  'keyvalue_cas',
+  'changefeed',
+] as const;
 export type ShardCapability = (typeof SHARD_CAPABILITIES)[number];
 
 export const sessionStoreSlots = {
   shards: slot.list(SHARD_CAPABILITIES, {
     min: 1,
     max: MAX_SHARDS,
-    description: 'the shard backends of every region (keyvalue with TTL, scan, CAS), each its own backend',
+    description:
+      'the shard backends of every region (keyvalue with TTL, scan, CAS; a change feed), each its own backend',
   }),
 };

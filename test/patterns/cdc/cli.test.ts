@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
+import { PrismClient } from '../../../src/client/prism-client';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, runProcess, startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient, slotExists } from './setup';
@@ -41,7 +42,7 @@ describe('prism cdc', () => {
   };
 
   it('starts a pipeline, shows its lag, pauses, resumes and drops it', async () => {
-    const input = JSON.stringify({ pipeline, tables: [table], idleWaitMs: 300 });
+    const input = JSON.stringify({ pipeline, tables: [table] });
     const out = await cli('start', '--input', input);
     assert.match(out, new RegExp(`workflow id: cdc-${pipeline}`));
     const described = JSON.parse(
@@ -73,5 +74,32 @@ describe('prism cdc', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--input\.pipeline/);
     assert.match(r.stderr, /--input\.tables: logical mode needs at least one table/);
+  });
+
+  it('refuses idleWaitMs for a logical-mode pipeline, naming the field', async () => {
+    const input = JSON.stringify({ pipeline: cdcName('idle'), tables: [table], idleWaitMs: 300 });
+    const r = await runProcess([CLI, 'cdc', 'start', '--input', input]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--input\.idleWaitMs: removed for logical mode, which streams changes/);
+
+    // Started without the CLI's check, the workflow refuses it before any work.
+    const name = cdcName('idle');
+    const client = await PrismClient.connect({ taskQueue });
+    try {
+      const started = await client.start(
+        'cdcPipelineWorkflow',
+        [{ pipeline: name, tables: [table], idleWaitMs: 300 }],
+        { pattern: 'cdc' },
+      );
+      await assert.rejects(started.handle.result(), (err: Error) => {
+        const cause = (err as { cause?: { type?: string; message?: string } }).cause;
+        assert.equal(cause?.type, 'InvalidInput');
+        assert.match(cause?.message ?? '', /^input\.idleWaitMs: removed for logical mode/);
+        return true;
+      });
+      assert.equal(await slotExists(pg, name), false, 'no slot created');
+    } finally {
+      await client.close();
+    }
   });
 });

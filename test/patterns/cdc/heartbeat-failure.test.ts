@@ -17,10 +17,10 @@ import { postgresDriver } from '../../../src/drivers/postgres';
 import { createDriverEventMetrics, driverEventReporter } from '../../../src/observability/driver-events';
 import { createLogger } from '../../../src/observability/logger';
 import { PrismClient } from '../../../src/client/prism-client';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const EMIT = ['pg_logical_emit_message(boolean, text, text)', 'pg_logical_emit_message(boolean, text, bytea)'];
 
@@ -157,11 +157,10 @@ describe('cdc: a failed WAL heartbeat is retried, logged and counted', () => {
     );
     const client = await PrismClient.connect({ taskQueue });
     try {
-      const run = await client.start(
-        'cdcPipelineWorkflow',
-        [{ pipeline, tables: ['public.captured'], idleWaitMs: 300 }],
-        { pattern: 'cdc', workflowId: `cdc-${pipeline}` },
-      );
+      const run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: ['public.captured'] }], {
+        pattern: 'cdc',
+        workflowId: `cdc-${pipeline}`,
+      });
       try {
         await db.query('INSERT INTO public.elsewhere DEFAULT VALUES');
         const count = await waitFor('the worker to count a failed heartbeat', async () => {
@@ -177,7 +176,7 @@ describe('cdc: a failed WAL heartbeat is retried, logged and counted', () => {
         assert.ok(warning, 'the failure is logged');
         assert.match(warning, /"backend":"pg"/);
         assert.match(warning, /permission denied for function pg_logical_emit_message/);
-        assert.equal((await run.handle.query<CdcStatus>('status')).state, 'running', 'the pipeline keeps running');
+        assert.equal((await pipelineStatus(run.handle)).state, 'running', 'the pipeline keeps running');
       } finally {
         await run.handle.terminate('test done').catch(() => undefined);
       }

@@ -13,6 +13,7 @@ import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient, slotExists } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 describe('cdc: Postgres → Kafka', () => {
   const taskQueue = uniqueName('cdc');
@@ -53,7 +54,6 @@ describe('cdc: Postgres → Kafka', () => {
           pipeline,
           tables: [`public.${customers}`, `public.${lines}`],
           transforms: [{ tables: [customers], rename: {}, drop: [], mask: ['email'] }],
-          idleWaitMs: 500,
         },
       ],
       { pattern: 'cdc', workflowId: `cdc-${pipeline}` },
@@ -61,7 +61,7 @@ describe('cdc: Postgres → Kafka', () => {
     started.push(run);
     process.stdout.write(`# ui: ${run.uiUrl}\n`);
     await waitFor('the capture to be ready', async () => {
-      const s = await run.handle.query<CdcStatus>('status').catch(() => null);
+      const s = await pipelineStatus(run.handle).catch(() => null);
       return s?.state === 'running';
     });
 
@@ -121,7 +121,7 @@ describe('cdc: Postgres → Kafka', () => {
     assert.ok(sameTx.every((e) => e.source.lsn === update.source.lsn));
 
     const status = await waitFor('status to count every event', async () => {
-      const s = await run.handle.query<CdcStatus>('status');
+      const s = await pipelineStatus(run.handle);
       return s.totals.eventsDelivered >= 9 ? s : null;
     });
     assert.equal(status.state, 'running');
@@ -137,7 +137,7 @@ describe('cdc: Postgres → Kafka', () => {
 
     // Pause: changes wait; resume: they flow.
     await run.handle.signal('pause');
-    await waitFor('paused', async () => (await run.handle.query<CdcStatus>('status')).state === 'paused');
+    await waitFor('paused', async () => (await pipelineStatus(run.handle)).state === 'paused');
     await new Promise((r) => setTimeout(r, 1_500)); // let a batch in flight finish
     const seen = consumer.records.length;
     await pg.query(`INSERT INTO ${customers} VALUES (3, 'Cy', 'cy@x.org')`);

@@ -16,6 +16,7 @@ import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, pgClient } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 describe('cdc: outbox mode', () => {
   const taskQueue = uniqueName('cdc-outbox');
@@ -87,7 +88,7 @@ describe('cdc: outbox mode', () => {
       const r = await pg.query(`SELECT count(*)::int AS n FROM ${table} WHERE published_at IS NULL`);
       return (r.rows[0] as { n: number }).n === 0;
     });
-    const status = await run.handle.query<CdcStatus>('status');
+    const status = await pipelineStatus(run.handle);
     assert.equal(status.totals.eventsDelivered, 6);
     await run.handle.signal('stop');
     assert.equal(((await run.handle.result()) as CdcStatus).state, 'stopped');
@@ -141,7 +142,7 @@ describe('cdc: outbox mode', () => {
     process.stdout.write(`# outbox pipeline: ${JSON.stringify(stats)}\n`);
     assert.ok(stats.pollsAhead > 0, 'a batch was polled while an earlier one was still being delivered');
     assert.ok(stats.maxUnmarked >= 1 && stats.maxUnmarked <= MAX_UNMARKED, 'polled-but-unmarked batches stay bounded');
-    const status = await run.handle.query<CdcStatus>('status');
+    const status = await pipelineStatus(run.handle);
     assert.equal(status.totals.eventsDelivered, 60);
     assert.ok(status.totals.batches >= 15);
 
@@ -176,7 +177,7 @@ describe('cdc: outbox mode', () => {
       const r = await pg.query(`SELECT count(*)::int AS n FROM ${table} WHERE published_at IS NULL`);
       return (r.rows[0] as { n: number }).n === 0;
     });
-    const status = await run.handle.query<CdcStatus>('status');
+    const status = await pipelineStatus(run.handle);
     assert.ok(status.run >= 3, `continued as new (run ${status.run})`);
     assert.equal(status.totals.eventsDelivered, 30, 'totals carried across runs');
     const mine = consumer.records.slice(seen);
@@ -242,7 +243,7 @@ describe('cdc: outbox mode', () => {
       // Caught up: an empty poll reports no backlog.
       const status = await waitFor('the backlog reported as gone', async () => {
         // Until the first workflow task ran, the query has no handler yet.
-        const s = await run.handle.query<CdcStatus>('status').catch(() => null);
+        const s = await pipelineStatus(run.handle).catch(() => null);
         return s && s.totals.eventsDelivered >= 5 && s.outboxLag?.unpublished === 0 ? s : null;
       });
       assert.deepEqual(status.outboxLag, { unpublished: 0, oldestUnpublishedAt: null, oldestAgeSeconds: 0 });

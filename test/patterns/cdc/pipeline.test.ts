@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import type { RowChange } from '../../../src/drivers/capabilities';
 import { chainsOf } from '../../../src/activities/cdc/sink-activities';
 import { buildEvent, eventId, messageKey, type CdcEvent } from '../../../src/workflows/cdc/events';
-import { cdcPipelineInput } from '../../../src/workflows/cdc/input';
+import { cdcPipelineInput, removedInLogicalMode } from '../../../src/workflows/cdc/input';
 import { outboxMessage } from '../../../src/workflows/cdc/outbox';
 import {
   cutToBudget,
@@ -200,6 +200,15 @@ describe('cdc input and status', () => {
     assert.ok(cdcPipelineInput.safeParse({ pipeline: 'p2', mode: 'outbox' }).success);
   });
 
+  it('names idleWaitMs as removed for a logical-mode pipeline, and keeps it for outbox mode', () => {
+    assert.match(removedInLogicalMode({ pipeline: 'p', tables: ['t'], idleWaitMs: 300 }) ?? '', /^idleWaitMs: removed/);
+    assert.match(removedInLogicalMode({ pipeline: 'p', mode: 'logical', idleWaitMs: 0 }) ?? '', /no polling/);
+    assert.equal(removedInLogicalMode({ pipeline: 'p', mode: 'outbox', idleWaitMs: 300 }), null);
+    assert.equal(removedInLogicalMode({ pipeline: 'p', tables: ['t'] }), null);
+    assert.equal(cdcPipelineInput.parse({ pipeline: 'p', tables: ['t'] }).streamRoundMs, 60_000);
+    assert.equal(cdcPipelineInput.safeParse({ pipeline: 'p', tables: ['t'], streamRoundMs: 10 }).success, false);
+  });
+
   it('folds batches into totals, rate and lag', () => {
     let status = initialStatus('p', 0);
     let window: [number, number][] = [];
@@ -232,6 +241,17 @@ describe('cdc input and status', () => {
       lagSeconds: 0,
     }));
     assert.equal(status.eventsPerSecond, 0, 'old batches leave the window');
+    // A streaming round's events count over the round, not as if they came at once.
+    ({ status } = recordBatch(status, [], {
+      nowMs: 60_000,
+      changesRead: 3_000,
+      delivered: 3_000,
+      position: '0/20',
+      lagBytes: 0,
+      lagSeconds: 0,
+      spanMs: 30_000,
+    }));
+    assert.equal(status.eventsPerSecond, 100);
     assert.equal(lagSecondsOf(['1970-01-01T00:00:01.000Z', '1970-01-01T00:00:02.000Z'], 4_000), 3);
     assert.equal(lagSecondsOf([], 4_000), 0);
   });

@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Pool } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { ExtraService } from '../../helpers/extra-service';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 describe('cdc: source Postgres restarted', () => {
   const server = new ExtraService('postgres', 'cdc-pg-restart', {
@@ -50,16 +50,11 @@ describe('cdc: source Postgres restarted', () => {
   });
 
   it('reconnects by itself and delivers every change', async () => {
-    run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300, batchSize: 100 }],
-      { pattern: 'cdc' },
-    );
+    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], batchSize: 100 }], {
+      pattern: 'cdc',
+    });
     const handle = run.handle;
-    await waitFor(
-      'running',
-      async () => (await handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
-    );
+    await waitFor('running', async () => (await pipelineStatus(handle).catch(() => null))?.state === 'running');
 
     // One row per transaction, retried until the server takes it (a lost commit ack shows as a duplicate).
     let written = 0;
@@ -92,7 +87,7 @@ describe('cdc: source Postgres restarted', () => {
     for (let i = 1; i <= written; i++) assert.ok(ids.has(i), `row ${i} delivered`);
     assert.ok(failedWrites > 0, 'the restart really interrupted the writes');
     const status = await waitFor('the status to catch up', async () => {
-      const s = await handle.query<CdcStatus>('status');
+      const s = await pipelineStatus(handle);
       return s.totals.eventsDelivered >= written ? s : null;
     });
     assert.equal(status.state, 'running');

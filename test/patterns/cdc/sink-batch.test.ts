@@ -1,4 +1,5 @@
-// Batched delivery goes through the sink backend's driver (pubsub_batch), guarded as the sink:
+// Batched delivery goes through the sink backend's driver (pubsub_batch), guarded as the sink (the
+// streaming pump calls it through the sink's guarded handle):
 // to Kafka one produce request per batch with the row's key as the record key, checked by an
 // independent kafkajs consumer; to NATS when the sink slot names NATS, without touching Kafka;
 // and the settings that used to bypass the sink (kafkaDirect, postgresUrl) are refused by name.
@@ -10,17 +11,14 @@ import type { PubSubMessage, Subscription } from '../../../src/drivers/capabilit
 import type { Driver } from '../../../src/drivers/driver';
 import { natsDriver } from '../../../src/drivers/nats';
 import type { CdcEvent } from '../../../src/workflows/cdc/events';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 async function waitRunning(run: Started): Promise<void> {
-  await waitFor(
-    'running',
-    async () => (await run.handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
-  );
+  await waitFor('running', async () => (await pipelineStatus(run.handle).catch(() => null))?.state === 'running');
 }
 
 describe('cdc: batched delivery to Kafka through the sink', () => {
@@ -54,7 +52,7 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
   it('delivers every event once, in order per key, with the key as the record key', async () => {
     run = await client.start(
       'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300, filter: { operations: ['c', 'u'] } }],
+      [{ pipeline, tables: [`public.${table}`], filter: { operations: ['c', 'u'] } }],
       { pattern: 'cdc' },
     );
     const handle = run.handle;
@@ -64,7 +62,7 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
     await pg.query(`DELETE FROM ${table} WHERE id > 50`); // filtered out: deletes are not wanted
     await consumer.waitForCount(400);
     const status = await waitFor('the deletes read and filtered', async () => {
-      const s = await handle.query<CdcStatus>('status');
+      const s = await pipelineStatus(handle);
       return s.totals.filtered >= 50 ? s : null;
     });
     assert.equal(status.totals.eventsDelivered, 400);
@@ -78,16 +76,28 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
     assert.equal(perKey.size, 100);
     for (const [key, values] of perKey) assert.deepEqual(values, [0, 1, 2, 3], `key ${key}`);
 
-    // Delivery ran as the sink's deliver activity on the Kafka backend's queue, never from the source.
+    // The pump streamed on the source backend's queue and delivered through the Kafka backend's
+    // guard (its publishBatch calls are counted under backend="kafka"); no row went through history.
     const history = await handle.fetchHistory();
     const scheduled = (history.events ?? []).flatMap((e) => {
       const a = e.activityTaskScheduledEventAttributes;
       return a ? [{ type: a.activityType?.name ?? '', queue: a.taskQueue?.name ?? '' }] : [];
     });
-    const delivers = scheduled.filter((a) => a.type === 'cdc.sink.deliver');
-    assert.ok(delivers.length > 0, 'deliver activities ran');
-    for (const d of delivers) assert.equal(d.queue, `${taskQueue}.backend.kafka`);
-    assert.ok(!scheduled.some((a) => a.type === 'cdc.source.captureAndDeliver'), 'no delivery from the source');
+    const pumps = scheduled.filter((a) => a.type === 'cdc.source.pump');
+    assert.ok(pumps.length > 0, 'pump rounds ran');
+    for (const p of pumps) assert.equal(p.queue, `${taskQueue}.backend.pg`);
+    assert.ok(
+      !scheduled.some((a) =>
+        ['cdc.source.capture', 'cdc.source.captureAndDeliver', 'cdc.sink.deliver'].includes(a.type),
+      ),
+      'no batch through history',
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`)).text();
+    const batches =
+      /prism_driver_operations_total\{backend="kafka",driver="kafka",operation="pubsub_batch\.publishBatch",status="ok"\} (\d+)/.exec(
+        metrics,
+      );
+    assert.ok(batches && Number(batches[1]) > 0, `publishBatch through the Kafka guard:\n${metrics}`);
   });
 });
 
@@ -134,7 +144,7 @@ describe('cdc: a NATS sink', () => {
   });
 
   it('delivers to NATS in order per key and never opens Kafka', async () => {
-    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], idleWaitMs: 300 }], {
+    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`] }], {
       pattern: 'cdc',
     });
     await waitRunning(run);

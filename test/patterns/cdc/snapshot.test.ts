@@ -8,11 +8,11 @@ import { Pool, type Client } from 'pg';
 import { SnapshotStore } from '../../../src/drivers/postgres/cdc-snapshot';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
 import type { CdcEvent } from '../../../src/workflows/cdc/events';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient, slotExists } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const PRELOAD = 1000;
 
@@ -176,7 +176,7 @@ describe('cdc: initial snapshot while writes go on', () => {
 
     run = await client.start(
       'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25, idleWaitMs: 300 }],
+      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 25 }],
       { pattern: 'cdc' },
     );
     const handle = run.handle;
@@ -184,7 +184,7 @@ describe('cdc: initial snapshot while writes go on', () => {
     const done = await waitFor(
       'the snapshot to be delivered',
       async () => {
-        const s = await handle.query<CdcStatus>('status').catch(() => null);
+        const s = await pipelineStatus(handle).catch(() => null);
         snapshotState = s?.snapshot?.state;
         if (snapshotState) seenStates.add(snapshotState);
         return s?.snapshot?.state === 'done' ? s : null;
@@ -262,14 +262,14 @@ describe('cdc: initial snapshot after a copy that died half-way, and a worker SI
     const writer = new Writer(writerPg, table, () => snapshotState === 'delivering');
     run = await client.start(
       'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 20, idleWaitMs: 300 }],
+      [{ pipeline, tables: [`public.${table}`], snapshot: 'initial', snapshotChunkSize: 20 }],
       { pattern: 'cdc' },
     );
     const handle = run.handle;
     const midway = await waitFor(
       'the snapshot to be half delivered',
       async () => {
-        const s = await handle.query<CdcStatus>('status').catch(() => null);
+        const s = await pipelineStatus(handle).catch(() => null);
         snapshotState = s?.snapshot?.state;
         return s?.snapshot && s.snapshot.rowsDone > 300 ? s : null;
       },
@@ -280,7 +280,7 @@ describe('cdc: initial snapshot after a copy that died half-way, and a worker SI
     const done = await waitFor(
       'the snapshot to be delivered',
       async () => {
-        const s = await handle.query<CdcStatus>('status').catch(() => null);
+        const s = await pipelineStatus(handle).catch(() => null);
         snapshotState = s?.snapshot?.state;
         return s?.snapshot?.state === 'done' ? s : null;
       },

@@ -11,11 +11,11 @@ import { postgresDriver } from '../../../src/drivers/postgres';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
 import type { CdcEvent } from '../../../src/workflows/cdc/events';
 import { runPipeline, type PipelineSpec } from '../../../src/workflows/cdc/pipeline';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const change = (op: RowChange['op'], table: string, sequence: number, id?: number): RowChange => ({
   op,
@@ -146,14 +146,10 @@ describe('cdc truncate: Postgres → Kafka', () => {
     const { rows } = await pg.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
     const writtenUpTo = rows[0]!.lsn;
 
-    const run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], idleWaitMs: 500 }],
-      {
-        pattern: 'cdc',
-        workflowId: `cdc-${pipeline}`,
-      },
-    );
+    const run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`] }], {
+      pattern: 'cdc',
+      workflowId: `cdc-${pipeline}`,
+    });
     started.push(run);
 
     await consumer.waitForCount(26);
@@ -185,7 +181,7 @@ describe('cdc truncate: Postgres → Kafka', () => {
 
     // Confirmed like any other event: the slot moves past the truncate only after delivery.
     const status = await waitFor('the pipeline to confirm past the writes', async () => {
-      const s = await run.handle.query<CdcStatus>('status');
+      const s = await pipelineStatus(run.handle);
       if (s.totals.eventsDelivered < 26) return null;
       const slot = await pg.query<{ past: boolean }>(
         `SELECT confirmed_flush_lsn >= $2::pg_lsn AS past FROM pg_replication_slots WHERE slot_name = $1`,

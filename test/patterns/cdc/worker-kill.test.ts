@@ -5,11 +5,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import { PrismClient, type Started } from '../../../src/client/prism-client';
 import type { CdcEvent } from '../../../src/workflows/cdc/events';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient } from './setup';
+import { pipelineStatus } from '../../../src/client/cdc';
 
 const ROWS = 600;
 
@@ -43,15 +43,13 @@ describe('cdc: worker SIGKILL mid-stream', () => {
   });
 
   it('loses nothing across a SIGKILL and a restart', async () => {
-    run = await client.start(
-      'cdcPipelineWorkflow',
-      [{ pipeline, tables: [`public.${table}`], batchSize: 50, idleWaitMs: 300 }],
-      { pattern: 'cdc' },
-    );
+    run = await client.start('cdcPipelineWorkflow', [{ pipeline, tables: [`public.${table}`], batchSize: 50 }], {
+      pattern: 'cdc',
+    });
     const handle = run.handle;
     await waitFor(
       'the capture to be ready',
-      async () => (await handle.query<CdcStatus>('status').catch(() => null))?.state === 'running',
+      async () => (await pipelineStatus(handle).catch(() => null))?.state === 'running',
     );
 
     // Inserts then one update per row, 10 rows per transaction, written while the worker dies.

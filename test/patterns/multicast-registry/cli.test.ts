@@ -103,6 +103,20 @@ describe('prism multicast', () => {
       'alpha:delivered',
       'beta:delivered',
     ]);
+    // report: the targets a page of the report at a time, with the cursor of the next (null: the end).
+    const paged = await prism('report', workflowId, '--rows', '1', '-o', 'json');
+    assert.equal(paged.code, 0, paged.stderr);
+    type ReportPage = { targets: { identity: string; status: string }[]; cursor: string | null };
+    const seen: string[] = [];
+    let reportPage = JSON.parse(paged.stdout) as ReportPage;
+    for (let calls = 0; ; calls++) {
+      seen.push(...reportPage.targets.map((t) => `${t.identity}:${t.status}`));
+      if (reportPage.cursor === null || calls > 10) break;
+      const next = await prism('report', workflowId, '--rows', '1', '--cursor', reportPage.cursor, '-o', 'json');
+      assert.equal(next.code, 0, next.stderr);
+      reportPage = JSON.parse(next.stdout) as ReportPage;
+    }
+    assert.deepEqual(seen.sort(), ['alpha:delivered', 'beta:delivered']);
     const table = await prism('status', workflowId);
     assert.match(table.stdout, /^targetCount: +2$/m);
     assert.match(table.stdout, /^done: +true$/m);

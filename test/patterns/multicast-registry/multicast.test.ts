@@ -38,7 +38,7 @@ for (const stack of stacks()) {
         const report = await handle.result();
         const elapsed = Date.now() - started;
         process.stdout.write(`# ${stack.name}: ${expected.length} targets in ${elapsed} ms\n`);
-        assertReportCovers(report, expected);
+        await assertReportCovers(registry, report, expected);
         assert.deepEqual(await handle.report(), report, 'the query answers the final report');
 
         const received = await listener.collect(expected.length, 30_000);
@@ -80,7 +80,7 @@ for (const stack of stacks()) {
             batchSize: 7,
           });
           const report = await handle.result();
-          assertReportCovers(report, expected);
+          await assertReportCovers(registry, report, expected);
           assert.equal(report.delivery, 'at-most-once');
           const description = await handle.handle.describe();
           assert.notEqual(description.runId, handle.runId, 'continued as new');
@@ -189,7 +189,7 @@ for (const stack of stacks()) {
 
         workers.push(await startWorker(workerConfig(taskQueue, stack)));
         const report = await handle.result();
-        assertReportCovers(report, expected);
+        await assertReportCovers(registry, report, expected);
         const received = await listener.collect(expected.length, 30_000);
         assert.deepEqual([...received.counts.keys()].sort(), expected, 'every target received it');
         const again = [...received.counts.values()].filter((n) => n > 1).length;

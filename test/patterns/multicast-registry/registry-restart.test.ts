@@ -9,7 +9,7 @@ import { MulticastRegistryClient } from '../../../src/client/multicast-registry'
 import { uniqueName } from '../../helpers/env';
 import { ExtraRedis } from '../../helpers/extra-redis';
 import { redisNats } from './stacks';
-import { populate, StackWorker } from './support';
+import { populate, reportedTargets, StackWorker } from './support';
 
 const TARGETS = 3_000;
 
@@ -69,7 +69,8 @@ describe('multicast registry: the registry server restarts mid-multicast', () =>
       assert.equal(report.delivered, expected.length, 'delivered: each distinct identity once');
       assert.equal(report.failed, 0);
       assert.equal(report.pending, 0);
-      const reported = report.statuses.map((s) => s.identity);
+      const reported = (await reportedTargets(registry, report)).map((s) => s.identity);
+      assert.equal(reported.length, expected.length, 'every identity reported');
       assert.equal(new Set(reported).size, reported.length, 'no identity reported twice');
     } finally {
       await listener.close();

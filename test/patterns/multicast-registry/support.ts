@@ -5,7 +5,7 @@ import { PrismClient } from '../../../src/client/prism-client';
 import type { MulticastRegistryClient } from '../../../src/client/multicast-registry';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, type WorkerProcess } from '../../helpers/worker-process';
-import type { MulticastReport } from '../../../src/workflows/multicast-registry/input';
+import type { DeliveredPage, MulticastReport, TargetReport } from '../../../src/workflows/multicast-registry/input';
 import { workerConfig, type Stack } from './stacks';
 
 /** Registers `matching` identities that match { group: 'a' } and a few that do not. */
@@ -21,7 +21,30 @@ export async function populate(registry: MulticastRegistryClient, matching: numb
   return ids;
 }
 
-export function assertReportCovers(report: MulticastReport, expected: string[]): void {
+/**
+ * Every target the report accounts for, as a reader gets them page by page (a paged multicast's
+ * delivered targets come from its report rows in the registry), repeats included.
+ */
+export async function reportedTargets(
+  registry: MulticastRegistryClient,
+  report: MulticastReport,
+): Promise<TargetReport[]> {
+  const targets = [...report.statuses];
+  if (report.reportId === undefined) return targets;
+  let cursor: string | null = null;
+  do {
+    const page: DeliveredPage = await registry.deliveredTargets(report, { cursor });
+    targets.push(...page.targets);
+    cursor = page.cursor;
+  } while (cursor !== null);
+  return targets;
+}
+
+export async function assertReportCovers(
+  registry: MulticastRegistryClient,
+  report: MulticastReport,
+  expected: string[],
+): Promise<void> {
   assert.equal(report.done, true);
   assert.equal(report.targetCount, expected.length);
   assert.equal(
@@ -31,8 +54,9 @@ export function assertReportCovers(report: MulticastReport, expected: string[]):
   );
   assert.equal(report.failed, 0);
   assert.equal(report.pending, 0);
-  assert.deepEqual(report.statuses.map((s) => s.identity).sort(), expected);
-  assert.ok(report.statuses.every((s) => s.status === 'delivered' && s.attempts >= 1));
+  const targets = await reportedTargets(registry, report);
+  assert.deepEqual(targets.map((s) => s.identity).sort(), expected, 'each target reported once');
+  assert.ok(targets.every((s) => s.status === 'delivered' && s.attempts >= 1));
 }
 
 export async function waitForProgress(report: () => Promise<MulticastReport>, stack: Stack): Promise<MulticastReport> {

@@ -5,7 +5,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
-import { stackEnv } from '../../helpers/env';
+import type { Client } from '@temporalio/client';
+import { feedReplicationWorkflowId } from '../../../src/workflows/session-store/feed-input';
+import { stackEnv, uniqueName } from '../../helpers/env';
 
 export function redisDb(db: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -20,6 +22,37 @@ export const twoRegions = {
   regions: { a: ['a0', 'a1'], b: ['b0'] },
   backends: { a0: redisDb(1), a1: redisDb(2), b0: redisDb(3) },
 };
+
+/**
+ * twoRegions under a key prefix of this run's own: its shards' change feeds (one per backend) and
+ * scans then hold only this run's sessions, whoever else uses the same databases meanwhile.
+ */
+export function ownTwoRegions(prefix = uniqueName('sess')): typeof twoRegions {
+  const db = (n: number) => ({
+    driver: 'redis',
+    config: { url: `${stackEnv.redisUrl}/${n}`, keyPrefix: `${prefix}:` },
+  });
+  return { regions: twoRegions.regions, backends: { a0: db(1), a1: db(2), b0: db(3) } };
+}
+
+/** Ends the long-lived replication workflows of a topology on a task queue (a test's clean-up). */
+export async function stopFeedReplication(
+  client: Client,
+  taskQueue: string,
+  regions: Record<string, string[]>,
+): Promise<void> {
+  for (const [region, shards] of Object.entries(regions)) {
+    for (const shard of shards) {
+      for (const target of Object.keys(regions)) {
+        if (target === region) continue;
+        await client.workflow
+          .getHandle(feedReplicationWorkflowId(taskQueue, shard, target))
+          .terminate('test over')
+          .catch(() => undefined);
+      }
+    }
+  }
+}
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -198,10 +198,16 @@ describe('session store: operations on Redis', () => {
     try {
       const s = await guarded.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
       const backend = guarded.shardFor(s.sessionId).backend;
-      assert.equal(await count(backend, 'ok', 'keyvalue_cas.compareAndSet'), 1);
+      assert.equal(await count(backend, 'ok', 'changefeed.compareAndSetLogged'), 1);
       await guarded.getSession(s.sessionId);
       assert.equal(await count(backend, 'ok', 'keyvalue_cas.getVersioned'), 1);
       assert.equal(await count(backend, 'ok', 'keyvalue_ttl.expire'), 1);
+      // A write is one backend call: the logged compare-and-set against the version last seen.
+      const before = await count(backend, 'ok');
+      await guarded.setData(s.sessionId, 'k', 1);
+      await guarded.setData(s.sessionId, 'k', 2);
+      assert.equal((await count(backend, 'ok')) - before, 2, 'two writes, two calls');
+      assert.equal(await count(backend, 'ok', 'changefeed.compareAndSetLogged'), 3);
       const results = await Promise.allSettled(Array.from({ length: 20 }, () => guarded.getSession(s.sessionId)));
       const rejected = results.filter((r) => r.status === 'rejected');
       assert.ok(rejected.length > 0, 'a bulkhead of one with no queue refuses concurrent reads');

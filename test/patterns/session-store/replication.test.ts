@@ -1,6 +1,9 @@
-// Replication between two regions (separate Redis databases) through a real worker: a write in
-// one region reaches the other, concurrent writers to one key converge to the same value in both,
-// deletes replicate, lag is reported per session, and the workflow's history replays.
+// Replication between two regions (separate Redis databases) through a real worker whose settings
+// name the regions, so the worker starts the per-shard replication workflows itself: the stores
+// here are given no Temporal client at all. A write in one region reaches the other, concurrent
+// writers to one key converge to the same value in both, deletes replicate, a burst of 5,000
+// writes arrives whole, the shipping workflows report lag and their history replays, and a
+// per-session replication workflow of the earlier design still runs and replays.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Worker } from '@temporalio/worker';
@@ -8,17 +11,23 @@ import { PrismClient } from '../../../src/client/prism-client';
 import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
 import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
 import {
+  FEED_STATUS_QUERY,
+  feedReplicationWorkflowId,
+  type FeedReplicationStatus,
+} from '../../../src/workflows/session-store/feed-input';
+import {
   REPLICATION_STATUS_QUERY,
-  replicationWorkflowId,
+  SESSION_CHANGED_SIGNAL,
   type ReplicationStatus,
 } from '../../../src/workflows/session-store/input';
 import { decodeValue } from '../../../src/workflows/session-store/session-record';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, testConfig, waitFor, type WorkerProcess } from '../../helpers/worker-process';
-import { twoRegions } from './fixtures';
+import { ownTwoRegions, stopFeedReplication } from './fixtures';
 
 describe('session store: replication between regions', () => {
   const taskQueue = uniqueName('session-repl');
+  const topology = ownTwoRegions();
   let worker: WorkerProcess;
   let client: PrismClient;
   let storeA: SessionStore;
@@ -27,10 +36,12 @@ describe('session store: replication between regions', () => {
   before(async () => {
     worker = await startWorker(
       testConfig(taskQueue, {
-        backends: twoRegions.backends,
+        backends: topology.backends,
         patterns: {
           'session-store': {
             slots: { shards: ['a0', 'a1', 'b0'] },
+            // Short rounds: the status counters the lag test reads are as of the last round.
+            settings: { regions: topology.regions, replication_round_seconds: 5 },
             activity: {
               start_to_close_timeout: '10s',
               retry: { initial_interval: '200ms', maximum_interval: '2s', maximum_attempts: 0 },
@@ -40,14 +51,15 @@ describe('session store: replication between regions', () => {
       }),
     );
     client = await PrismClient.connect({ taskQueue });
-    const replication = { client: client.temporal, taskQueue, idleTimeoutMs: 2000 };
-    storeA = await SessionStore.connect({ region: 'a', ...twoRegions, replication });
-    storeB = await SessionStore.connect({ region: 'b', ...twoRegions, replication });
+    // No `replication`: writes call no Temporal; the worker's workflows ship the feeds.
+    storeA = await SessionStore.connect({ region: 'a', ...topology });
+    storeB = await SessionStore.connect({ region: 'b', ...topology });
   });
 
   after(async () => {
     await storeA?.close();
     await storeB?.close();
+    if (client) await stopFeedReplication(client.temporal, taskQueue, topology.regions);
     await client?.close();
     await worker?.stop();
   });
@@ -57,6 +69,23 @@ describe('session store: replication between regions', () => {
     const found = await store.shardFor(sessionId, region).read(sessionId);
     return found ? Buffer.from(found.bytes).toString() : null;
   };
+
+  it('the worker started one workflow per shard and other region', async () => {
+    for (const [shard, target] of [
+      ['a0', 'b'],
+      ['a1', 'b'],
+      ['b0', 'a'],
+    ]) {
+      const described = await waitFor(`the workflow of ${shard} → ${target}`, () =>
+        client.temporal.workflow
+          .getHandle(feedReplicationWorkflowId(taskQueue, shard, target))
+          .describe()
+          .catch(() => null),
+      );
+      assert.equal(described.status.name, 'RUNNING');
+      assert.equal(described.type, 'sessionFeedReplicationWorkflow');
+    }
+  });
 
   it('carries a write from its region to the other, and a delete too', async () => {
     const s = await storeA.createSession({ userId: uniqueName('user'), clientId: 'app' }, { ttlSeconds: 120 });
@@ -79,10 +108,9 @@ describe('session store: replication between regions', () => {
       const found = await storeB.shardFor(s.sessionId).read(s.sessionId);
       return found?.record.expiresAt === extended.expiresAt;
     });
-    await waitFor('region b in sync', async () => {
-      const st = await storeA.replicationStatus(s.sessionId);
-      return st !== null && !st.regions.b.pending && st.regions.b.appliedUpTo === st.latestWrite;
-    });
+    const status = await storeA.replicationStatus(s.sessionId);
+    assert.equal(status.regions.b.inSync, true);
+    assert.equal(status.regions.b.writtenAt, status.latestWrite);
 
     await storeA.deleteSession(s.sessionId);
     await waitFor('the delete in region b', async () => {
@@ -130,79 +158,56 @@ describe('session store: replication between regions', () => {
     process.stdout.write(`# concurrent writers converged on ${String(final)} in both regions\n`);
   });
 
-  it('coalesces the signals of concurrent writes to one session, each write returning once a signal covers it', async () => {
-    const s = await storeA.createSession({ userId: uniqueName('user') }, { ttlSeconds: 120 });
-    const handle = client.temporal.workflow.getHandle(replicationWorkflowId(s.sessionId));
-    const writes = 20;
-    // Every write is issued at once; right after each returns, the workflow has seen a signal at
-    // least as new as that write (no read touches the record here, so lastAccessed = writtenAt).
-    const covered = await Promise.all(
-      Array.from({ length: writes }, async (_, i) => {
-        const written = await storeA.setData(s.sessionId, 'n', i);
-        const st = (await handle.query<ReplicationStatus>(REPLICATION_STATUS_QUERY))!;
-        return { ts: written.lastAccessed, latestWrite: st.latestWrite };
+  it('a burst of 5,000 writes reaches the other region whole, with the final values', async () => {
+    const sessions = await Promise.all(
+      Array.from({ length: 50 }, () => storeA.createSession({ userId: uniqueName('burst') }, { ttlSeconds: 300 })),
+    );
+    // 50 sessions × 100 writes: write n of a session sets key k<n mod 10> to n (the last per key wins).
+    const started = Date.now();
+    await Promise.all(
+      sessions.map(async (s) => {
+        for (let n = 0; n < 100; n++) await storeA.setData(s.sessionId, `k${n % 10}`, n);
       }),
     );
-    for (const { ts, latestWrite } of covered)
-      assert.ok(latestWrite !== null && latestWrite >= ts, `${latestWrite} < ${ts}`);
-    const inA = (await storeA.shardFor(s.sessionId).read(s.sessionId))!.record;
-    assert.equal(inA.lastAccessed, inA.writtenAt);
-
-    // The last write (writers take turns in call order) reaches region b.
-    await waitFor('the last write in region b', async () => {
-      const found = await storeB.shardFor(s.sessionId, 'b').read(s.sessionId);
-      const entry = found?.record.data.n;
-      return entry?.value != null && decodeValue(entry.value) === writes - 1;
-    });
-    // One signal for the create, then fewer than one per write.
-    const history = await handle.fetchHistory();
-    const signals = (history.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes).length;
-    assert.ok(signals < 1 + writes, `${signals} signals for 1 create + ${writes} writes`);
-    process.stdout.write(`# ${writes} concurrent writes to one session: ${signals - 1} replication signals\n`);
+    const wroteMs = Date.now() - started;
+    for (const s of sessions) {
+      await waitFor(
+        `session ${s.sessionId} whole in region b`,
+        async () => {
+          const found = await storeB.shardFor(s.sessionId, 'b').read(s.sessionId);
+          if (!found) return false;
+          return Array.from({ length: 10 }, (_, k) => found.record.data[`k${k}`]).every(
+            (e, k) => e?.value != null && decodeValue(e.value) === 90 + k,
+          );
+        },
+        60_000,
+      );
+    }
+    // Byte for byte the same record in both regions.
+    for (const s of sessions) {
+      assert.equal(await stored(storeA, 'b', s.sessionId), await stored(storeA, 'a', s.sessionId));
+    }
+    process.stdout.write(
+      `# 5,000 writes in ${wroteMs} ms (${Math.round(5_000_000 / wroteMs)}/s), all in region b ${Date.now() - started - wroteMs} ms after the last\n`,
+    );
   });
 
-  it('reports replication lag per session under a steady write load, and the history replays', async () => {
-    const sessions = await Promise.all(
-      Array.from({ length: 5 }, () => storeA.createSession({ userId: uniqueName('user') }, { ttlSeconds: 120 })),
-    );
-    // Steady load: 5 sessions, one write each every 100 ms for 5 s (50 writes/s).
-    const started = Date.now();
-    const lags: number[] = [];
-    for (let tick = 0; Date.now() - started < 5000; tick++) {
-      await Promise.all(sessions.map((s) => storeA.setData(s.sessionId, 'tick', tick)));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const statuses = await Promise.all(
-      sessions.map((s) =>
-        waitFor(
-          'replication to settle',
-          async () => {
-            const st = await storeA.replicationStatus(s.sessionId);
-            return st && !st.regions.b.pending && st.regions.b.appliedUpTo === st.latestWrite ? st : null;
-          },
-          30_000,
-        ),
-      ),
-    );
-    for (const st of statuses) {
-      assert.ok(st.regions.b.lagSeconds !== null && st.regions.b.lagSeconds >= 0);
-      assert.ok(st.regions.b.rounds > 0);
-      lags.push(st.regions.b.maxLagSeconds);
-    }
-    lags.sort((x, y) => x - y);
-    const lastLags = statuses.map((st) => st.regions.b.lagSeconds!).sort((x, y) => x - y);
-    process.stdout.write(
-      `# replication lag a→b under 50 writes/s: last per session ${lastLags.map((l) => l.toFixed(3)).join(', ')} s; ` +
-        `max per session ${lags.map((l) => l.toFixed(3)).join(', ')} s\n`,
-    );
-
-    // The lag is on the workflow's memo (the UI shows it per session) and the run ends when idle.
-    const handle = client.temporal.workflow.getHandle(replicationWorkflowId(sessions[0].sessionId));
-    const result = (await handle.result()) as ReplicationStatus;
-    assert.equal(result.regions.b.appliedUpTo, result.latestWrite);
-    const described = await handle.describe();
-    const memo = described.memo as { replicationLagSeconds?: Record<string, number | null> } | undefined;
-    assert.equal(typeof memo?.replicationLagSeconds?.b, 'number');
+  it('the shipping workflows report what they shipped and its lag, and their history replays', async () => {
+    const s = await storeA.createSession({ userId: uniqueName('user') }, { ttlSeconds: 120 });
+    await storeA.setData(s.sessionId, 'tick', 1);
+    const shard = storeA.shardFor(s.sessionId).backend;
+    const handle = client.temporal.workflow.getHandle(feedReplicationWorkflowId(taskQueue, shard, 'b'));
+    const st = await waitFor('a lag reported', async () => {
+      const q = await handle.query<FeedReplicationStatus>(FEED_STATUS_QUERY);
+      return q.shipped > 0 && q.lastLagMs !== null ? q : null;
+    });
+    assert.equal(st.shard, shard);
+    assert.equal(st.target, 'b');
+    assert.ok(st.applied > 0 && st.applied <= st.shipped);
+    assert.ok(st.maxLagMs >= st.lastLagMs!);
+    const viaStore = await storeA.replicationStatus(s.sessionId);
+    assert.equal(viaStore.regions.b.feed, null, 'a store without a Temporal client knows no workflow status');
+    process.stdout.write(`# ${shard} → b: shipped ${st.shipped}, last lag ${st.lastLagMs} ms, max ${st.maxLagMs} ms\n`);
 
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory(
@@ -211,11 +216,11 @@ describe('session store: replication between regions', () => {
     );
   });
 
-  it('fails a replication workflow whose topology names a backend the worker has no slot for', async () => {
-    const handle = await client.temporal.workflow.start('sessionReplicationWorkflow', {
+  it('fails a shipping workflow whose topology names a backend the worker has no slot for', async () => {
+    const handle = await client.temporal.workflow.start('sessionFeedReplicationWorkflow', {
       taskQueue,
-      workflowId: uniqueName('session-repl-bad'),
-      args: [{ sessionId: 'x', regions: { a: ['a0'], z: ['nowhere'] } }],
+      workflowId: uniqueName('session-feed-bad'),
+      args: [{ shard: 'a0', target: 'z', regions: { a: ['a0'], z: ['nowhere'] } }],
     });
     await assert.rejects(handle.result(), (err: Error) => {
       const cause = (err as { cause?: { type?: string; message?: string } }).cause;
@@ -226,5 +231,24 @@ describe('session store: replication between regions', () => {
       );
       return true;
     });
+  });
+
+  it('a per-session replication workflow of the earlier design still runs to its end, and replays', async () => {
+    // As the earlier client started one: signal-with-start after a committed write.
+    const s = await storeA.createSession({ userId: uniqueName('user') }, { ttlSeconds: 120 });
+    const handle = await client.temporal.workflow.signalWithStart('sessionReplicationWorkflow', {
+      workflowId: uniqueName('session-replication-legacy'),
+      taskQueue,
+      args: [{ sessionId: s.sessionId, regions: topology.regions, idleTimeoutMs: 500 }],
+      signal: SESSION_CHANGED_SIGNAL,
+      signalArgs: [{ region: 'a', ts: s.lastAccessed }],
+    });
+    const result = (await handle.result()) as ReplicationStatus;
+    assert.equal(result.regions.b.appliedUpTo, result.latestWrite);
+    assert.equal((await handle.query<ReplicationStatus>(REPLICATION_STATUS_QUERY)).sessionId, s.sessionId);
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: PREBUILT_BUNDLE }, dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER } },
+      await handle.fetchHistory(),
+    );
   });
 });

@@ -83,7 +83,7 @@ describe('session store on a worker’s backends', () => {
     assert.ok(
       scrapedValue(metrics, 'prism_driver_operations_total', {
         backend: 'a0',
-        operation: 'keyvalue_cas.compareAndSet',
+        operation: 'changefeed.compareAndSetLogged',
       }) >= 1,
     );
     assert.deepEqual(JSON.parse((await get('/health')).body), { status: 'OK', openBreakers: [] });

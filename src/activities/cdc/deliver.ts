@@ -1,0 +1,132 @@
+// Delivery of a batch of CDC messages to a sink, shared by the deliver activity (batches that
+// travel through history: snapshots, outbox, older runs) and the streaming pump (batches that
+// never leave the worker). Every message of a batch goes out in order per (topic, key), a truncate
+// alone between what comes before and after it; it resolves only once the sink accepted them all.
+// A sink whose driver offers pubsub_batch gets each part between truncates in one publishBatch
+// call (Kafka: one produce request, the message key as the record key); otherwise one
+// publish/append per message, different keys concurrently.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Capability, Headers, PubSubBasic, PubSubBatch, StreamBasic } from '../../drivers/capabilities';
+import { MAX_BATCH_KEYS } from '../../drivers/limits';
+import { CDC_CONFIG_ERROR, type DeliverRequest } from '../../workflows/cdc/activities';
+import type { OutboundMessage } from '../../workflows/cdc/events';
+import { cdcMetrics } from './metrics';
+
+/** Message headers: consumers dedupe by cdc-id and may partition by cdc-key. */
+export const CDC_HEADERS = { id: 'cdc-id', key: 'cdc-key', op: 'cdc-op', table: 'cdc-table' } as const;
+
+export const cdcHeaders = (m: OutboundMessage): Headers => ({
+  [CDC_HEADERS.id]: m.id,
+  [CDC_HEADERS.key]: m.key,
+  [CDC_HEADERS.op]: m.op,
+  [CDC_HEADERS.table]: m.table,
+});
+
+const bodyBytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
+
+/** A sink as delivery needs it: a driver, or a guarded handle on one. */
+export type DeliverySink = { readonly capabilities: ReadonlySet<Capability> } & Partial<
+  PubSubBasic & StreamBasic & PubSubBatch
+>;
+
+export interface Delivery {
+  sink: DeliverySink;
+  /** The sink backend's name, for errors. */
+  backend: string;
+  mode: DeliverRequest['mode'];
+  pipeline: string;
+  /** Keys sent at once without pubsub_batch. */
+  concurrency: number;
+  signal: AbortSignal;
+  /** Called with the ids the sink accepted, as it accepts them. */
+  accepted: (ids: string[]) => void;
+}
+
+type Send = (message: OutboundMessage) => Promise<unknown>;
+
+function sender(delivery: Delivery): Send {
+  const { sink, mode } = delivery;
+  if (mode === 'pubsub' && typeof sink.publish === 'function') {
+    const publish = sink.publish.bind(sink);
+    return (m) => publish(m.topic, bodyBytes(m), cdcHeaders(m));
+  }
+  if (mode === 'stream' && typeof sink.append === 'function') {
+    const append = sink.append.bind(sink);
+    return (m) => append(m.topic, bodyBytes(m), cdcHeaders(m));
+  }
+  throw ApplicationFailure.nonRetryable(
+    `sink backend "${delivery.backend}" cannot ${mode === 'pubsub' ? 'publish (pubsub_basic)' : 'append (stream_basic)'}`,
+    CDC_CONFIG_ERROR,
+  );
+}
+
+/**
+ * Splits a batch at table-wide events (truncates): each is sent alone, after every message before
+ * it was accepted and before any message after it, so a consumer sees it between the rows around
+ * it whatever their keys. Between them, chains of different keys go concurrently.
+ */
+export function roundsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
+  const rounds: OutboundMessage[][] = [[]];
+  for (const m of messages) {
+    if (m.op === 't') rounds.push([m], []);
+    else rounds.at(-1)!.push(m);
+  }
+  return rounds.filter((round) => round.length > 0);
+}
+
+/** Groups messages into per-(topic, key) chains, each in batch order. */
+export function chainsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
+  const chains = new Map<string, OutboundMessage[]>();
+  for (const m of messages) {
+    const id = `${m.topic}\u0000${m.key}`;
+    const chain = chains.get(id);
+    if (chain) chain.push(m);
+    else chains.set(id, [m]);
+  }
+  return [...chains.values()];
+}
+
+export function countEvent(pipeline: string, m: OutboundMessage): void {
+  cdcMetrics.events.inc({ pipeline, table: m.table, op: m.op });
+}
+
+/** Sends every message; resolves once the sink accepted all of them, throws on the first failure. */
+export async function deliverMessages(delivery: Delivery, messages: readonly OutboundMessage[]): Promise<void> {
+  const { sink, signal, pipeline } = delivery;
+  let sendRound: (round: OutboundMessage[]) => Promise<void>;
+  const publishBatch = sink.publishBatch;
+  if (delivery.mode === 'pubsub' && sink.capabilities.has('pubsub_batch') && typeof publishBatch === 'function') {
+    // One call per round (at most MAX_BATCH_KEYS messages a call).
+    sendRound = async (round) => {
+      for (let i = 0; i < round.length; i += MAX_BATCH_KEYS) {
+        signal.throwIfAborted();
+        const part = round.slice(i, i + MAX_BATCH_KEYS);
+        await publishBatch.call(
+          sink,
+          part.map((m) => ({ topic: m.topic, key: m.key, value: bodyBytes(m), headers: cdcHeaders(m) })),
+        );
+        delivery.accepted(part.map((m) => m.id));
+        for (const m of part) countEvent(pipeline, m);
+      }
+    };
+  } else {
+    const send = sender(delivery);
+    sendRound = async (round) => {
+      const chains = chainsOf(round);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < chains.length) {
+          const chain = chains[next++]!;
+          for (const message of chain) {
+            signal.throwIfAborted();
+            await send(message);
+            delivery.accepted([message.id]);
+            countEvent(pipeline, message);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(delivery.concurrency, chains.length) }, worker));
+    };
+  }
+  for (const round of roundsOf(messages)) await sendRound(round);
+}

@@ -1,0 +1,25 @@
+// The CDC pattern's client side: a pipeline's status as it is now. The workflow records a
+// streaming round's counts when the round ends (every streamRoundMs, 60 s by default); meanwhile
+// the round's running counts travel in the pump's heartbeats, which Temporal keeps on the pending
+// activity, so the status adds those of the round in flight.
+import type { WorkflowHandle } from '@temporalio/client';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
+import { patternActivityName } from '../sdk/slot';
+import { CDC } from '../workflows/cdc/slots';
+import type { PumpProgress } from '../workflows/cdc/activities';
+import { withRoundInFlight, type CdcStatus } from '../workflows/cdc/status';
+import { cdcStatusQuery } from '../workflows/cdc/workflow';
+
+const PUMP_ACTIVITY = patternActivityName(CDC, 'source', 'pump');
+
+/** The pipeline's `status` query answer, with the counts and position of the round in flight. */
+export async function pipelineStatus(handle: WorkflowHandle): Promise<CdcStatus> {
+  const [status, description] = await Promise.all([handle.query(cdcStatusQuery), handle.describe()]);
+  const pump = description.raw.pendingActivities?.find((a) => a.activityType?.name === PUMP_ACTIVITY);
+  const payloads = pump?.heartbeatDetails?.payloads;
+  if (!payloads || payloads.length === 0) return status;
+  const [round] = (await decodeArrayFromPayloads(handle.client.options.loadedDataConverter, payloads)) as (
+    PumpProgress | undefined
+  )[];
+  return round ? withRoundInFlight(status, round) : status;
+}

@@ -1,0 +1,155 @@
+// sessionFeedReplicationWorkflow: one per (source shard, target region), id
+// session-feed-<task queue>-<shard>-to-<region>, long-lived. Every committed session write is an entry of its
+// shard's change feed, logged atomically with the write (the changefeed capability); this
+// workflow ships that feed to one other region in batches.
+//
+// The work is one heartbeating activity on the source shard's task queue (shipFeed): it reads
+// the feed from the checkpoint (a blocking read), merges each batch into the target region's
+// shards (last writer wins per key, so replaying an entry is harmless), commits the checkpoint in
+// the feed (which lets the feed be trimmed behind every region), heartbeats the offset and
+// returns after a bounded time (roundMs, 5 minutes by default) or count. The workflow holds only the offset and counters, and
+// continues as new every few rounds. A worker that dies mid-round: the activity is retried from
+// its last heartbeat. A target region that is down: the activity keeps retrying its merges
+// (counted on the target's breaker, not the source's) and holds up only this workflow; once the
+// region is back it catches up from the checkpoint. If the feed was trimmed past the checkpoint
+// (an outage longer than the feed's retention), the activity says so (gap) and the workflow
+// copies the whole shard by scan (scanSessions → readRecords → applyRecords, the rebalance's
+// activities), then ships again from the feed's head as read before the scan began.
+//
+// The topology arrives with the input and by signal (a client or worker that starts the workflow
+// sends its own); a new one applies from the next round.
+import {
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { INVALID_INPUT, parseInput } from '../input';
+import { PRISM_PATTERN, PRISM_STATUS } from '../search-attributes';
+import { bindSlots, useSlotActivities } from '../slots';
+import type { SlotBinding } from '../../sdk/slot';
+import { HashRing } from './consistent-hash';
+import {
+  FEED_STATUS_QUERY,
+  FEED_TOPOLOGY_SIGNAL,
+  feedReplicationInput,
+  type FeedReplicationInput,
+  type FeedReplicationStatus,
+  type FeedShipperActivities,
+  type FeedTopology,
+} from './feed-input';
+import type { ShardRebalanceActivities } from './input';
+import { SESSION_STORE, sessionStoreSlots } from './slots';
+
+export const feedTopologySignal = defineSignal<[FeedTopology]>(FEED_TOPOLOGY_SIGNAL);
+export const feedStatusQuery = defineQuery<FeedReplicationStatus>(FEED_STATUS_QUERY);
+
+/** A round also ends after this many entries (then the workflow records the offset). */
+const ROUND_ENTRIES = 1_000_000;
+/** Rounds before continuing as new: the history stays a few dozen events long. */
+const ROUNDS_PER_RUN = 20;
+const RESYNC_PAGE = 200;
+
+export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationInput): Promise<never> {
+  const input = parseInput(feedReplicationInput, rawInput);
+  const { shards } = await bindSlots(SESSION_STORE, sessionStoreSlots);
+  const byBackend = new Map<string, SlotBinding>(shards.map((b) => [b.backend, b]));
+  let topology: FeedTopology = { regions: input.regions, virtualNodes: input.virtualNodes };
+  const check = (t: FeedTopology): string | null => {
+    if (!byBackend.has(input.shard)) return `input.shard: backend "${input.shard}"`;
+    const targets = t.regions[input.target];
+    if (!targets) return `input.target: region "${input.target}" is not in input.regions, and`;
+    const missing = targets.find((b) => !byBackend.has(b));
+    return missing === undefined ? null : `input.regions.${input.target}: backend "${missing}"`;
+  };
+  const problem = check(topology);
+  if (problem !== null) {
+    throw ApplicationFailure.nonRetryable(
+      `${problem} is not in the shards slot of ${SESSION_STORE} on this worker`,
+      INVALID_INPUT,
+    );
+  }
+  setHandler(feedTopologySignal, (next) => {
+    if (check(next) === null) topology = next; // one this worker cannot serve is ignored
+  });
+
+  const source = byBackend.get(input.shard)!;
+  // The round's own timeouts: it runs up to roundMs and heartbeats at least every second.
+  const shipper = useSlotActivities<FeedShipperActivities>(source, {
+    startToCloseTimeout: input.roundMs + 120_000,
+    heartbeatTimeout: 15_000,
+  });
+  const status: FeedReplicationStatus = {
+    shard: input.shard,
+    target: input.target,
+    offset: input.offset,
+    rounds: 0,
+    phase: 'shipping',
+    ...input.counters,
+  };
+  setHandler(feedStatusQuery, () => status);
+  upsertSearchAttributes([
+    { key: PRISM_PATTERN, value: SESSION_STORE },
+    { key: PRISM_STATUS, value: 'replicating' },
+  ]);
+
+  async function resync(): Promise<void> {
+    status.phase = 'resyncing';
+    upsertSearchAttributes([{ key: PRISM_STATUS, value: 'resyncing' }]);
+    // Everything written up to the head is in the shard when the scan reads it; later writes
+    // are shipped from the feed afterwards.
+    const head = await shipper.feedHead();
+    const targets = topology.regions[input.target];
+    const ring = new HashRing(targets, topology.virtualNodes);
+    const from = useSlotActivities<ShardRebalanceActivities>(source);
+    let cursor: string | null = null;
+    do {
+      const page = await from.scanSessions(cursor, RESYNC_PAGE);
+      const records = page.ids.length > 0 ? await from.readRecords(page.ids) : [];
+      const byTarget = new Map<string, Uint8Array[]>();
+      for (const r of records) {
+        const target = ring.shardFor(r.sessionId);
+        byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
+      }
+      for (const [target, batch] of byTarget) {
+        status.applied += await useSlotActivities<ShardRebalanceActivities>(byBackend.get(target)!).applyRecords(batch);
+      }
+      cursor = page.cursor;
+    } while (cursor !== null);
+    status.offset = head;
+    status.resyncs++;
+    status.phase = 'shipping';
+    upsertSearchAttributes([{ key: PRISM_STATUS, value: 'replicating' }]);
+  }
+
+  for (;;) {
+    if (status.rounds >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      const { shipped, applied, resyncs, maxLagMs, lastLagMs } = status;
+      await continueAsNew<typeof sessionFeedReplicationWorkflow>({
+        ...input,
+        regions: topology.regions,
+        virtualNodes: topology.virtualNodes,
+        offset: status.offset,
+        counters: { shipped, applied, resyncs, maxLagMs, lastLagMs },
+      });
+    }
+    const round = await shipper.shipFeed({
+      target: input.target,
+      targetShards: topology.regions[input.target],
+      virtualNodes: topology.virtualNodes,
+      after: status.offset,
+      maxMs: input.roundMs,
+      maxEntries: ROUND_ENTRIES,
+    });
+    status.rounds++;
+    status.offset = round.offset;
+    status.shipped += round.shipped;
+    status.applied += round.applied;
+    status.maxLagMs = Math.max(status.maxLagMs, round.maxLagMs);
+    if (round.lastLagMs !== null) status.lastLagMs = round.lastLagMs;
+    if (round.gap) await resync();
+  }
+}
