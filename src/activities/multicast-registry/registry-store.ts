@@ -63,6 +63,21 @@ interface ReportRow {
   attempts: number | number[];
 }
 
+/** A report row as a key and its value; none for a row without targets. */
+export function reportRow(
+  registry: string,
+  reportId: string,
+  row: string,
+  identities: string[],
+  attempts: number | number[],
+): { key: string; value: string } | undefined {
+  if (identities.length === 0) return undefined;
+  return {
+    key: reportPrefix(registry, reportId) + row,
+    value: JSON.stringify({ identities, attempts } satisfies ReportRow),
+  };
+}
+
 export interface DeliveredRequest {
   registry: string;
   reportId: string;
@@ -224,28 +239,39 @@ export class RegistryStore {
    * batch read and one batch of writes. Enumeration may yield an identity twice (SCAN repeats, a
    * scan started again after the registry's server changed); only its first claim returns it. A
    * retry of the same claim (same token) gets the same answer, so a lost reply loses no target.
+   * Paged multicasts claim through PageClaims instead, whose marks also say which attempt took a
+   * target.
    */
   async claim(registry: string, claim: TargetClaim, identities: string[]): Promise<string[]> {
     const unique = [...new Set(identities)];
     if (unique.length === 0) return [];
     const prefix = claimPrefix(registry, claim.multicastId);
-    const keys = unique.map((identity) => prefix + identity);
-    const marks = await this.readRaw(keys);
-    const fresh = unique.filter((_, i) => {
-      const mark = marks[i];
-      return mark === null || decoder.decode(mark) === claim.token;
-    });
-    const token = encoder.encode(claim.token);
-    const entries = fresh.map((identity) => ({ key: prefix + identity, value: token }));
-    // One write for the whole page where the backend can batch (with the marks' expiry when it has TTLs).
-    if (this.hasBatch) {
-      await this.driver.setMany!(entries, this.hasTtl ? { ttlSeconds: CLAIM_TTL_SECONDS } : undefined);
-    } else if (this.hasTtl) {
-      await Promise.all(entries.map((e) => this.driver.setWithTtl!(e.key, e.value, CLAIM_TTL_SECONDS)));
-    } else {
-      await Promise.all(entries.map((e) => this.driver.set(e.key, e.value)));
-    }
+    const marks = await this.readValues(unique.map((identity) => prefix + identity));
+    const fresh = unique.filter((_, i) => marks[i] === null || marks[i] === claim.token);
+    await this.writeValues(fresh.map((identity) => ({ key: prefix + identity, value: claim.token })));
     return fresh;
+  }
+
+  /** Values of a multicast's bookkeeping keys (claim marks, page records) as text, null where absent. */
+  async readValues(keys: string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    return (await this.readRaw(keys)).map((value) => (value === null ? null : decoder.decode(value)));
+  }
+
+  /**
+   * Writes a multicast's bookkeeping keys: one write for them all where the backend can batch, each
+   * expiring after CLAIM_TTL_SECONDS where it has TTLs.
+   */
+  async writeValues(entries: { key: string; value: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    const encoded = entries.map((e) => ({ key: e.key, value: encoder.encode(e.value) }));
+    if (this.hasBatch) {
+      await this.driver.setMany!(encoded, this.hasTtl ? { ttlSeconds: CLAIM_TTL_SECONDS } : undefined);
+    } else if (this.hasTtl) {
+      await Promise.all(encoded.map((e) => this.driver.setWithTtl!(e.key, e.value, CLAIM_TTL_SECONDS)));
+    } else {
+      await Promise.all(encoded.map((e) => this.driver.set(e.key, e.value)));
+    }
   }
 
   /** Writes one report row (one write, whatever its size); writing the same row again replaces it. */
@@ -256,11 +282,8 @@ export class RegistryStore {
     identities: string[],
     attempts: number | number[],
   ): Promise<void> {
-    if (identities.length === 0) return;
-    const value = encoder.encode(JSON.stringify({ identities, attempts } satisfies ReportRow));
-    const key = reportPrefix(registry, reportId) + row;
-    if (this.hasTtl) await this.driver.setWithTtl!(key, value, CLAIM_TTL_SECONDS);
-    else await this.driver.set(key, value);
+    const entry = reportRow(registry, reportId, row, identities, attempts);
+    if (entry) await this.writeValues([entry]);
   }
 
   /**

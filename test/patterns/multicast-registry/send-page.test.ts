@@ -1,12 +1,21 @@
 // A multicast page as one activity (sendPage), in-process on the memory driver: it takes on each
 // matching identity once per multicast (a retry of the page gets the same targets), sends them in
 // pubsub batches, lists the delivered ones in one report row and returns failures only; a lost
-// page is accounted for without sending; a channel's outage fails only that channel's sends.
+// page is accounted for without sending; a channel's outage makes the page fail (to be retried)
+// with nothing recorded. A retry whose scan started over (the registry's server restarted) leaves
+// targets an earlier attempt claimed to later pages, which take each on once.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RegistryStore } from '../../../src/activities/multicast-registry/registry-store';
-import { sendPage, type SendPageInput } from '../../../src/activities/multicast-registry/send-page';
-import type { BatchMessage } from '../../../src/drivers/capabilities';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { RegistryStore, type RegistryDriver } from '../../../src/activities/multicast-registry/registry-store';
+import {
+  CHANNEL_UNAVAILABLE,
+  sendPage,
+  type SendPageInput,
+  type SendPageResult,
+} from '../../../src/activities/multicast-registry/send-page';
+import type { BatchMessage, Bytes, ScanPage } from '../../../src/drivers/capabilities';
 import type { Driver } from '../../../src/drivers/driver';
 import { DriverError } from '../../../src/drivers/errors';
 import { memoryDriver } from '../../../src/drivers/memory';
@@ -23,6 +32,51 @@ function messaging(driver: Driver, outage?: () => Error) {
     },
   }) as unknown as BackendHandle;
   return { handle, published };
+}
+
+/**
+ * The memory driver with a scan whose order changes when the "server" restarts, as Redis's does
+ * (a new hash seed): a cursor from before the restart starts the scan over. While `writesFail`,
+ * a page's closing write (its report row and record) fails, as with a server going away.
+ */
+function restartable(full: Driver) {
+  const state = { run: 0, writesFail: false };
+  const scan = async (prefix: string, options?: { cursor?: string | null; limit?: number }): Promise<ScanPage> => {
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: ScanPage = await full.scan!(prefix, { cursor, limit: 100 });
+      all.push(...page.keys);
+      cursor = page.cursor;
+    } while (cursor !== null);
+    all.sort();
+    const order = state.run % 2 === 0 ? all : all.reverse();
+    const [run, offset] = (options?.cursor ?? `${state.run}:0`).split(':').map(Number);
+    const from = run === state.run ? offset : 0;
+    const keys = order.slice(from, from + (options?.limit ?? 100));
+    const next = from + keys.length;
+    return { keys, cursor: next >= order.length ? null : `${state.run}:${next}` };
+  };
+  const setMany = async (entries: { key: string; value: Bytes }[], options?: { ttlSeconds?: number }) => {
+    if (state.writesFail && entries.some((e) => e.key.includes('/page/'))) {
+      throw new DriverError('redis', 'Unavailable', 'the server is restarting');
+    }
+    return full.setMany!(entries, options);
+  };
+  const driver = new Proxy(full, {
+    get(target, property) {
+      if (property === 'scan') return scan;
+      if (property === 'setMany') return setMany;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as unknown as RegistryDriver;
+  return { driver, state };
+}
+
+/** sendPage as Temporal's attempt number `attempt` at it. */
+function attemptAt(attempt: number, ...args: Parameters<typeof sendPage>): Promise<SendPageResult> {
+  return new MockActivityEnvironment({ attempt }).run(sendPage, ...args);
 }
 
 describe('sendPage', () => {
@@ -113,18 +167,23 @@ describe('sendPage', () => {
     assert.equal(page.failures.length, 40);
   });
 
-  it('a messaging outage: every target failed retryably on pubsub (at-least-once), none recorded', async () => {
+  it('a messaging outage: the page fails retryably (at-least-once), none recorded; its retry sends all', async () => {
     const { handle } = messaging(driver, () => new DriverError('nats', 'Unavailable', 'connection refused'));
-    const page = await sendPage(
-      store,
-      { messaging: handle },
-      input({ claim: { multicastId: 'run-4', token: 'run-4/0' } }),
+    const pageInput = input({ claim: { multicastId: 'run-4', token: 'run-4/0' } });
+    await assert.rejects(
+      sendPage(store, { messaging: handle }, pageInput),
+      (err: unknown) =>
+        err instanceof ApplicationFailure &&
+        err.type === CHANNEL_UNAVAILABLE &&
+        !err.nonRetryable &&
+        /connection refused/.test(err.message),
     );
-    assert.equal(page.delivered, 0);
-    assert.equal(page.failures.length, 40);
-    assert.ok(page.failures.every((f) => f.retryable && /connection refused/.test(f.error)));
     const rows = await store.delivered({ registry, reportId: 'run-4', cursor: null, rows: 10 });
     assert.deepEqual(rows.targets, []);
+    const back = messaging(driver);
+    const retried = await attemptAt(2, store, { messaging: back.handle }, pageInput);
+    assert.deepEqual([retried.targets, retried.delivered, retried.failures.length], [40, 40, 0]);
+    assert.equal(back.published.length, 40);
     const once = await sendPage(
       store,
       { messaging: handle },
@@ -134,6 +193,67 @@ describe('sendPage', () => {
       once.failures.every((f) => !f.retryable),
       'at-most-once never retries a send',
     );
+    assert.equal(once.failures.length, 40, 'at-most-once: the page is accounted for, not failed');
+  });
+
+  /**
+   * Pages of 7 over the registry; page 1's first attempt sends its targets, then fails as the
+   * server restarts; its retry's scan starts over in another order. Returns each page's result
+   * and every publish.
+   */
+  async function restartMidPage(delivery: 'at-least-once' | 'at-most-once') {
+    const own = restartable(driver);
+    const restartStore = new RegistryStore(own.driver);
+    const { handle, published } = messaging(driver);
+    const multicastId = `restart-${delivery}`;
+    const pageInput = (cursor: string | null, page: number, lost?: string) =>
+      input({ cursor, limit: 7, delivery, claim: { multicastId, token: `${multicastId}/${page}` }, lost });
+    const pages: SendPageResult[] = [await sendPage(restartStore, { messaging: handle }, pageInput(null, 0))];
+    const resumeAt = pages[0].cursor;
+    own.state.writesFail = true;
+    await assert.rejects(sendPage(restartStore, { messaging: handle }, pageInput(resumeAt, 1)), /restarting/);
+    assert.equal(published.length, 14, 'the failed attempt sent its page');
+    own.state.run += 1;
+    own.state.writesFail = false;
+    pages.push(
+      delivery === 'at-least-once'
+        ? await attemptAt(2, restartStore, { messaging: handle }, pageInput(resumeAt, 1))
+        : await sendPage(restartStore, { messaging: handle }, pageInput(resumeAt, 1, 'lost')),
+    );
+    for (let cursor = pages[1].cursor; cursor !== null; cursor = pages[pages.length - 1].cursor) {
+      pages.push(await sendPage(restartStore, { messaging: handle }, pageInput(cursor, pages.length)));
+    }
+    const rows = await restartStore.delivered({ registry, reportId: multicastId, cursor: null, rows: 100 });
+    return { pages, published: published.map((topic) => topic.slice('t.'.length)), rows: rows.targets };
+  }
+
+  it('the server restarts mid-page (at-least-once): every target taken on once, those of the lost attempt later', async () => {
+    const { pages, published, rows } = await restartMidPage('at-least-once');
+    assert.equal(
+      pages.reduce((n, p) => n + p.targets, 0),
+      40,
+      'targets: each identity once',
+    );
+    assert.equal(
+      pages.reduce((n, p) => n + p.delivered, 0),
+      40,
+    );
+    assert.deepEqual(rows.map((t) => t.identity).sort(), matching, 'each identity in one report row');
+    assert.deepEqual([...new Set(published)].sort(), matching, 'every identity published');
+    assert.equal(published.length, 47, "the lost attempt's 7 published again, nothing else");
+  });
+
+  it('the server restarts mid-page (at-most-once): every target accounted once, none sent twice', async () => {
+    const { pages, published } = await restartMidPage('at-most-once');
+    assert.equal(
+      pages.reduce((n, p) => n + p.targets, 0),
+      40,
+    );
+    assert.equal(new Set(published).size, published.length, 'no identity published twice');
+    const failed = pages.flatMap((p) => p.failures);
+    assert.equal(failed.length, 14, "the lost page's 7 and the 7 its first attempt took");
+    assert.equal(failed.filter((f) => /earlier page that was lost/.test(f.error)).length, 7);
+    assert.equal(pages.reduce((n, p) => n + p.delivered, 0) + failed.length, 40);
   });
 
   it('channel queue without the durability slot is refused before anything is claimed', async () => {
