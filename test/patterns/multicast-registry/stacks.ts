@@ -60,8 +60,8 @@ async function until(done: () => boolean, timeoutMs: number): Promise<void> {
   while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 }
 
-/** Redis (the shared one unless `redisUrl` names another, e.g. a fault test's own) and NATS. */
-export function redisNats(redisUrl = stackEnv.redisUrl): Stack {
+/** Redis and NATS: the shared ones unless `redisUrl` or `natsUrl` names another (a fault test's own). */
+export function redisNats(redisUrl = stackEnv.redisUrl, natsUrl = stackEnv.natsUrl): Stack {
   const subjectPrefix = `mcrtest.${uniqueName('s').replace(/[^A-Za-z0-9-]/g, '-')}`;
   const redisConfig = { url: redisUrl };
   return {
@@ -69,11 +69,11 @@ export function redisNats(redisUrl = stackEnv.redisUrl): Stack {
     targets: 1000,
     full: true,
     registryBackend: { driver: 'redis', config: redisConfig },
-    messagingBackend: { driver: 'nats', config: { servers: stackEnv.natsUrl, pubsubSubjectPrefix: subjectPrefix } },
+    messagingBackend: { driver: 'nats', config: { servers: natsUrl, pubsubSubjectPrefix: subjectPrefix } },
     registryDriver: (pool) => openRegistry({ driver: 'redis', config: redisConfig }, pool),
     // One wildcard subscription on the raw subject space (the driver's subscribe takes one topic).
     async listen(topicPrefix) {
-      const nc: NatsConnection = await connect({ servers: stackEnv.natsUrl });
+      const nc: NatsConnection = await connect({ servers: natsUrl });
       const received = emptyReceived();
       nc.subscribe(`${subjectPrefix}.>`, {
         callback: (err, msg) => {
