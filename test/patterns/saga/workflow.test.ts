@@ -19,6 +19,14 @@ import { writeSagaFaults, type SagaFaults } from '../../fixtures/saga-faults/int
 import { orderInput, SagaBackends, sagaFaultsDir, startSagaFaultWorker } from '../../helpers/saga-env';
 import { waitFor, type WorkerProcess } from '../../helpers/worker-process';
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** An event's summary (user metadata, a JSON payload) as the Temporal UI shows it. */
+function summaryOf(event: HistoryEvent): string {
+  const data = event.userMetadata?.summary?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : '';
+}
+
 describe('order saga on Postgres, Kafka and Redis', () => {
   const taskQueue = uniqueName('saga');
   let worker: WorkerProcess;
@@ -119,6 +127,15 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     }
     const last = runs[3];
     assert.deepEqual(await backends.events(last.input.topic!), ['OrderPlaced', 'OrderCancelled']);
+    const undone = ((await runs[2].handle.fetchHistory()).events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map(summaryOf);
+    const id = runs[2].input.orderId;
+    assert.deepEqual(
+      undone.filter((summary) => summary.includes('undo')),
+      [`saga ${id}: undo charge`, `saga ${id}: undo reserve`],
+      'compensations are summarised as undoing their step, last first',
+    );
   });
 
   it('after the pivot a failing step retries forward and nothing is compensated', async () => {
@@ -136,6 +153,11 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     );
     assert.equal(scheduled.length, 2);
     assert.equal(scheduled[1]!.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts ?? 0, 0);
+    // What the Temporal UI shows on each: the saga (its orderId) and the step, the round when forward.
+    assert.deepEqual(scheduled.map(summaryOf), [
+      `saga ${input.orderId}: cache`,
+      `saga ${input.orderId}: cache (forward retry round 2)`,
+    ]);
     assert.equal(result.steps.cache.status, 'completed');
     assert.equal(await backends.stock(input.sku), 8);
     assert.equal(await backends.balance(input.customer), 500);
