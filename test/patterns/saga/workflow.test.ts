@@ -88,6 +88,9 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     const d = await handle.describe();
     assert.equal(d.typedSearchAttributes.get({ name: 'PrismStatus', type: 'KEYWORD' } as never), 'completed');
     assert.equal(d.typedSearchAttributes.get({ name: 'PrismProgress', type: 'INT' } as never), 4);
+    // What the Temporal UI shows of the execution: the order in its memo and its one-line summary.
+    assert.equal(d.memo?.orderId, input.orderId);
+    assert.equal(await d.staticSummary(), `order ${input.orderId}: 2 × ${input.sku} for ${input.customer}, 500 cents`);
   });
 
   it('a failure injected at each step in turn compensates exactly the steps completed before it', async () => {
