@@ -14,6 +14,7 @@ export {
   type PatternDefinition,
   type SlotActivityFactories,
 } from './sdk/pattern';
+export { schemaCheck, type InputCheck } from './sdk/input-check';
 export {
   slot,
   isListSlot,

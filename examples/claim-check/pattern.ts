@@ -1,7 +1,8 @@
 // Step 5: the pattern definition — slots, workflows, and the activities bound to a slot's driver.
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { definePattern, type Ops } from '../../src/index';
+import { definePattern, schemaCheck, type Ops } from '../../src/index';
+import { produceInput } from './input';
 import { CLAIM_CHECK, claimCheckSlots, type PayloadActivities } from './slots';
 
 /** `patterns.claim-check.settings` in the config; validated when the worker starts. */
@@ -17,6 +18,8 @@ export const claimCheckPattern = definePattern({
   workflows: ['claimCheckProduceWorkflow', 'claimCheckRedeemWorkflow'],
   // Workflows outside the built-in bundle: the worker bundles this module at start-up.
   workflowsPath: resolve(__dirname, 'workflow'),
+  // The schema the produce workflow parses with, for clients that check an input before starting.
+  inputs: { claimCheckProduceWorkflow: schemaCheck(produceInput) },
   settingsSchema: claimCheckSettings,
   slotActivities: {
     payloads: (driver: Ops<'keyvalue_basic'>, { settings }): PayloadActivities => ({

@@ -97,12 +97,13 @@ export class PrismClient {
    * Starts a workflow with its input, tagged with its pattern. Pass the workflow function (its
    * arguments and result are then typed from it); a type name is for workflows only known at run
    * time (the CLI's `prism start <workflow>`). memo carries its business keys (an order id, a
-   * registry, a pipeline) to the Temporal UI.
+   * registry, a pipeline) to the Temporal UI; summary is the one line the UI shows for the
+   * execution (Temporal's static summary).
    */
   async start<F extends WorkflowFn>(
     workflow: F | string,
     args: Parameters<F>,
-    options: { pattern: string; workflowId?: string; memo?: Record<string, string> },
+    options: { pattern: string; workflowId?: string; memo?: Record<string, string>; summary?: string },
   ): Promise<Started<F>> {
     const workflowId = options.workflowId ?? `${options.pattern}-${randomUUID()}`;
     const startOptions = {
@@ -111,6 +112,7 @@ export class PrismClient {
       args,
       typedSearchAttributes: [{ key: PRISM_PATTERN, value: options.pattern }],
       ...(options.memo ? { memo: options.memo } : {}),
+      ...(options.summary ? { staticSummary: options.summary } : {}),
     } as unknown as WorkflowStartOptions<F>;
     const handle = await this.temporal.workflow.start(workflow, startOptions);
     return {

@@ -40,7 +40,7 @@ export function checkDefinition(definition: unknown, input: Record<string, unkno
 export class SagaClient {
   constructor(private readonly prism: PrismClient) {}
 
-  /** Starts the order saga; memo carries the orderId to the Temporal UI. */
+  /** Starts the order saga; the memo (orderId) and the summary tell the order in the Temporal UI. */
   async startOrder(
     input: OrderSagaInput,
     options: { workflowId?: string; field?: string } = {},
@@ -50,6 +50,7 @@ export class SagaClient {
       pattern: SAGA,
       workflowId: options.workflowId,
       memo: { orderId: input.orderId },
+      summary: `order ${input.orderId}: ${input.quantity} × ${input.sku} for ${input.customer}, ${input.amount} cents`,
     });
   }
 

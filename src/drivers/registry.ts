@@ -20,6 +20,12 @@ export interface DriverFactory<S extends z.ZodType = z.ZodType> {
   capabilities: readonly Capability[];
   /** Validates the `config:` block of a backend using this driver. */
   configSchema: S;
+  /**
+   * What an instance made from this config will offer, when that can be less than `capabilities`
+   * (a Redis Cluster has no changefeed): the slot matcher asks it, so a slot needing a missing
+   * capability is refused at start-up rather than failing at its first call.
+   */
+  capabilitiesFor?(config: z.output<S>): readonly Capability[];
   create(config: z.output<S>, context: DriverContext): Promise<Driver>;
 }
 

@@ -5,6 +5,8 @@ import { cdcSinkActivities } from '../activities/cdc/sink-activities';
 import { cdcSourceActivities } from '../activities/cdc/source-activities';
 import { cdcSettingsSchema } from '../activities/cdc/settings';
 import { definePattern } from '../sdk/pattern';
+import { schemaCheck } from '../sdk/input-check';
+import { cdcPipelineInput } from '../workflows/cdc/input';
 import { CDC, cdcSlots } from '../workflows/cdc/slots';
 
 export const cdcPattern = definePattern({
@@ -12,6 +14,7 @@ export const cdcPattern = definePattern({
   description: 'streams Postgres row changes (or outbox rows) to Kafka or NATS, at least once, in order per key',
   slots: cdcSlots,
   workflows: ['cdcPipelineWorkflow'],
+  inputs: { cdcPipelineWorkflow: schemaCheck(cdcPipelineInput) },
   settingsSchema: cdcSettingsSchema,
   slotActivities: {
     source: (driver, context) => ({ ...cdcSourceActivities(driver, context) }),

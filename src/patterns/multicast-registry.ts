@@ -4,6 +4,8 @@ import { durabilityActivities } from '../activities/multicast-registry/durabilit
 import { messagingActivities } from '../activities/multicast-registry/messaging-activities';
 import { registryActivities } from '../activities/multicast-registry/registry-activities';
 import { definePattern } from '../sdk/pattern';
+import { schemaCheck } from '../sdk/input-check';
+import { multicastInput, registryOperationInput } from '../workflows/multicast-registry/input';
 import { MULTICAST_REGISTRY, multicastRegistrySlots } from '../workflows/multicast-registry/slots';
 
 export const multicastRegistryPattern = definePattern({
@@ -11,6 +13,10 @@ export const multicastRegistryPattern = definePattern({
   description: 'identities with TTL leases, filtered enumeration, and multicast where every target is accounted for',
   slots: multicastRegistrySlots,
   workflows: ['multicastWorkflow', 'multicastRegistryOperationWorkflow'],
+  inputs: {
+    multicastWorkflow: schemaCheck(multicastInput),
+    multicastRegistryOperationWorkflow: schemaCheck(registryOperationInput),
+  },
   slotActivities: {
     // The driver object carries its `capabilities`, so the store uses TTL/CAS/batch when offered.
     // A multicast page runs on the registry slot and sends through the other slots' guarded handles.

@@ -5,6 +5,9 @@ import { orderEventActivities } from '../activities/saga/events-activities';
 import { orderLedgerActivities } from '../activities/saga/orders-activities';
 import { sagaSettingsSchema, type SagaSettings } from '../activities/saga/settings';
 import { definePattern } from '../sdk/pattern';
+import { schemaCheck } from '../sdk/input-check';
+import { validateDefinition } from '../workflows/saga/definition';
+import { orderSagaInput } from '../workflows/saga/input';
 import { SAGA, sagaSlots } from '../workflows/saga/slots';
 
 const HOUR_MS = 3_600_000;
@@ -14,6 +17,16 @@ export const sagaPattern = definePattern<typeof sagaSlots, SagaSettings>({
   description: 'steps with compensations, run forward or undone in reverse; typed or declarative',
   slots: sagaSlots,
   workflows: ['orderSagaWorkflow', 'orderPlainWorkflow', 'declarativeSagaWorkflow'],
+  inputs: {
+    orderSagaWorkflow: schemaCheck(orderSagaInput),
+    orderPlainWorkflow: schemaCheck(orderSagaInput),
+    // The definition is checked against the input its templates read, as the workflow does.
+    declarativeSagaWorkflow: (raw, root) => {
+      if (raw === null || typeof raw !== 'object') return [`${root}: expected an object { definition, input }`];
+      const { definition, input } = raw as { definition?: unknown; input?: unknown };
+      return validateDefinition(definition, input ?? {}, `${root}.definition`).problems;
+    },
+  },
   settingsSchema: sagaSettingsSchema,
   slotActivities: {
     orders: (driver, context) => orderLedgerActivities(driver, context.settings.idempotency_retention),

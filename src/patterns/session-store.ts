@@ -15,6 +15,9 @@
 import { replicaActivities } from '../activities/session-store/replica-activities';
 import type { SessionShardOps } from '../activities/session-store/session-shard';
 import { definePattern, type PatternActivityContext } from '../sdk/pattern';
+import { schemaCheck } from '../sdk/input-check';
+import { feedReplicationInput } from '../workflows/session-store/feed-input';
+import { rebalanceInput, replicationInput } from '../workflows/session-store/input';
 import { sessionStoreSettingsSchema, type SessionStoreSettings } from '../workflows/session-store/settings';
 import { SESSION_STORE, SHARD_CAPABILITIES, sessionStoreSlots } from '../workflows/session-store/slots';
 import { startFeedReplication } from './session-store-feeds';
@@ -26,6 +29,11 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
   // sessionReplicationWorkflow (one per session, fed by a signal per write) is no longer started;
   // it stays registered so runs started by an earlier version finish (they end when idle).
   workflows: ['sessionFeedReplicationWorkflow', 'sessionReplicationWorkflow', 'sessionRebalanceWorkflow'],
+  inputs: {
+    sessionFeedReplicationWorkflow: schemaCheck(feedReplicationInput),
+    sessionReplicationWorkflow: schemaCheck(replicationInput),
+    sessionRebalanceWorkflow: schemaCheck(rebalanceInput),
+  },
   settingsSchema: sessionStoreSettingsSchema,
   // Once per element of the list: each shard backend gets its own, on its own task queue.
   slotActivities: {

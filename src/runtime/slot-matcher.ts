@@ -2,7 +2,7 @@
 // connects. Every mismatch is collected and reported together, each naming the field; a list
 // slot's elements are matched one by one and named by index (`slots.shards[1]`).
 import type { Capability } from '../drivers/capabilities';
-import type { DriverRegistry } from '../drivers/registry';
+import type { DriverFactory, DriverRegistry } from '../drivers/registry';
 import type { SlotMatch } from '../sdk/slot-match';
 import { zodProblems } from '../common/config-errors';
 import type { PatternConfig, PrismConfig } from '../config/schema';
@@ -126,6 +126,13 @@ interface OneTarget {
   backend: string;
 }
 
+/** A backend's capabilities as configured; the driver's whole list when its config does not parse (reported elsewhere). */
+function offeredBy(factory: DriverFactory, config: unknown): readonly Capability[] {
+  if (!factory.capabilitiesFor) return factory.capabilities;
+  const parsed = factory.configSchema.safeParse(config);
+  return parsed.success ? factory.capabilitiesFor(parsed.data) : factory.capabilities;
+}
+
 function matchOne(config: PrismConfig, drivers: DriverRegistry, found: Found, t: OneTarget): void {
   const backend = config.backends[t.backend];
   if (!backend) {
@@ -136,11 +143,14 @@ function matchOne(config: PrismConfig, drivers: DriverRegistry, found: Found, t:
   }
   const factory = drivers.get(backend.driver);
   if (!factory) return; // reported with the backends
-  const missing = t.spec.requires.filter((c) => !factory.capabilities.includes(c));
+  const offered = offeredBy(factory, backend.config);
+  const missing = t.spec.requires.filter((c) => !offered.includes(c));
   if (missing.length > 0) {
+    // The driver has it, but not as this backend is configured (e.g. changefeed on a Redis Cluster).
+    const configured = missing.every((c) => factory.capabilities.includes(c)) ? ' as configured' : '';
     found.problems.push(
-      `${t.field}: backend "${t.backend}" uses driver "${backend.driver}", which lacks ${missing.join(', ')} ` +
-        `(slot "${t.slot}" requires ${t.spec.requires.join(' + ')})`,
+      `${t.field}: backend "${t.backend}" uses driver "${backend.driver}", which lacks ${missing.join(', ')}` +
+        `${configured} (slot "${t.slot}" requires ${t.spec.requires.join(' + ')})`,
     );
     return;
   }

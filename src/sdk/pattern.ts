@@ -5,6 +5,7 @@ import type { WorkflowClient } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Ops } from '../drivers/capabilities';
 import type { BackendHandle } from './backend-handle';
+import type { InputCheck } from './input-check';
 import type { SlotSpecs } from './slot';
 
 // Activity functions take and return data the payload converter can carry.
@@ -40,6 +41,12 @@ export interface PatternDefinition<S extends SlotSpecs = SlotSpecs, Settings = u
   workflows: readonly string[];
   /** Path of a module exporting the workflows, for patterns outside the built-in bundle. */
   workflowsPath?: string;
+  /**
+   * By workflow type (one of `workflows`), how to check its input before starting it
+   * (`schemaCheck(schema)` for the zod schema the workflow parses with). `prism start` refuses an
+   * input with problems, naming each field, and starts nothing.
+   */
+  inputs?: Readonly<Record<string, InputCheck>>;
   settingsSchema?: z.ZodType<Settings>;
   /** Activities bound to a slot's driver; each runs on that slot's backend task queue, guarded. */
   slotActivities?: SlotActivityFactories<S, Settings>;
@@ -97,6 +104,9 @@ export class PatternRegistry {
   register<S extends SlotSpecs, Settings>(definition: PatternDefinition<S, Settings>): this {
     if (this.patterns.has(definition.name))
       throw new Error(`a pattern named "${definition.name}" is already registered`);
+    const unknown = Object.keys(definition.inputs ?? {}).filter((w) => !definition.workflows.includes(w));
+    if (unknown.length > 0)
+      throw new Error(`pattern "${definition.name}": inputs names workflows it does not run: ${unknown.join(', ')}`);
     this.patterns.set(definition.name, definition as unknown as PatternDefinition);
     return this;
   }

@@ -2,17 +2,11 @@
 // before any work): a bad field is a non-retryable failure that names it.
 import { ApplicationFailure } from '@temporalio/common';
 import type { z } from 'zod';
+import { describeIssues } from '../common/zod-issues';
+
+export { describeIssues };
 
 export const INVALID_INPUT = 'InvalidInput';
-
-export function describeIssues(error: z.ZodError, root = 'input'): string {
-  return error.issues
-    .map((issue) => {
-      const path = [root, ...issue.path.map(String)].join('.');
-      return `${path}: ${issue.message}`;
-    })
-    .join('; ');
-}
 
 /** Parses workflow input or throws a non-retryable ApplicationFailure of type InvalidInput. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {

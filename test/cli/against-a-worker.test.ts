@@ -3,7 +3,7 @@
 // as JSON, and a check that every read command's `-o json` is parsed by some test.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { uniqueName } from '../helpers/env';
+import { stackEnv, uniqueName } from '../helpers/env';
 import { orderInput, sagaWorkerConfig } from '../helpers/saga-env';
 import { runProcess, startWorker, writeConfig, type WorkerProcess } from '../helpers/worker-process';
 import { CLI, commandTree, label } from './support';
@@ -37,8 +37,13 @@ describe('prism against a worker', () => {
   const prism = (...args: string[]) => runProcess([CLI, ...args, '--task-queue', taskQueue]);
 
   before(async () => {
-    const config = sagaWorkerConfig(taskQueue) as { patterns: Record<string, unknown> };
-    config.patterns['kv-probe'] = { slots: { store: 'redis' } };
+    const config = sagaWorkerConfig(taskQueue) as {
+      backends: Record<string, unknown>;
+      patterns: Record<string, unknown>;
+    };
+    // A backend refusing values over 16 bytes: an input the CLI accepts, a workflow that fails.
+    config.backends.tiny = { driver: 'redis', config: { url: stackEnv.redisUrl, limits: { maxValueBytes: 16 } } };
+    config.patterns['kv-probe'] = { slots: { store: 'tiny' } };
     configFile = writeConfig(config);
     worker = await startWorker(config);
   });
@@ -67,9 +72,13 @@ describe('prism against a worker', () => {
   });
 
   it('a failed workflow: exit 1 and its cause, not just "workflow execution failed"', async () => {
-    const r = await prism('start', 'kvProbeWorkflow', '--input', '{"key":"k","value":"v","extra":1}', '--wait');
+    const input = JSON.stringify({ key: 'k', value: 'a value over sixteen bytes' });
+    const r = await prism('start', 'kvProbeWorkflow', '--input', input, '--wait');
     assert.equal(r.code, 1, r.stdout + r.stderr);
-    assert.match(r.stderr, /^prism: workflow execution failed\n {2}caused by: InvalidInput: .*extra/m);
+    assert.match(
+      r.stderr,
+      /^prism: workflow execution failed\n {2}caused by: activity .* failed\n {2}caused by: .*16/m,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at .*\.js:\d+/, 'no stack trace');
   });
 
@@ -110,11 +119,18 @@ describe('prism against a worker', () => {
     const workflowId = /workflow id: (\S+)/.exec(started.stdout)![1];
     const json = await prism('describe', workflowId, '-o', 'json');
     assert.equal(json.code, 0, json.stderr);
-    const d = JSON.parse(json.stdout) as { status: string; pattern: string; patternStatus: string; memo: object };
+    const d = JSON.parse(json.stdout) as {
+      status: string;
+      pattern: string;
+      patternStatus: string;
+      memo: object;
+      summary: string;
+    };
     assert.deepEqual(
       { status: d.status, pattern: d.pattern, patternStatus: d.patternStatus, memo: d.memo },
       { status: 'COMPLETED', pattern: 'saga', patternStatus: 'compensated', memo: { orderId: input.orderId } },
     );
+    assert.match(d.summary, new RegExp(`^order ${input.orderId}: `));
     const table = await prism('describe', workflowId);
     assert.match(table.stdout, /^patternStatus: +compensated$/m);
   });
@@ -124,7 +140,7 @@ describe('prism against a worker', () => {
     assert.equal(r.code, 0, r.stderr);
     const config = JSON.parse(r.stdout) as { temporal: { task_queue: string }; backends: Record<string, unknown> };
     assert.equal(config.temporal.task_queue, taskQueue);
-    assert.deepEqual(Object.keys(config.backends).sort(), ['kafka', 'pg', 'redis']);
+    assert.deepEqual(Object.keys(config.backends).sort(), ['kafka', 'pg', 'redis', 'tiny']);
   });
 
   it('every read command (one with -o) has its JSON output parsed by a test', () => {

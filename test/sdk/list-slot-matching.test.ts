@@ -91,9 +91,32 @@ describe('list slots: matching a config', () => {
     slots: { shards: [redis-a, nats-kv, redis-b] }
 `);
     assert.deepEqual(problems, [
-      'patterns.session-store.slots.shards[1]: backend "nats-kv" uses driver "nats", which lacks keyvalue_ttl, keyvalue_cas ' +
-        '(slot "shards" requires keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas)',
+      'patterns.session-store.slots.shards[1]: backend "nats-kv" uses driver "nats", which lacks keyvalue_ttl, keyvalue_cas, changefeed ' +
+        '(slot "shards" requires keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas + changefeed)',
     ]);
+  });
+
+  it('a capability the driver has but not as configured (changefeed on a Redis Cluster) is refused at start-up', () => {
+    const cluster = "  redis-cluster: { driver: redis, config: { nodes: ['127.0.0.1:17001', '127.0.0.1:17002'] } }\n";
+    const problemsWithCluster = (patternsYaml: string): string[] =>
+      matchSlots(parseConfig(`${BACKENDS}${cluster}patterns:\n${patternsYaml}`), patterns(), builtinDrivers()).problems;
+    const problems = problemsWithCluster(`
+  session-store:
+    slots: { shards: [redis-a, redis-cluster] }
+`);
+    assert.equal(problems.length, 1, problems.join('\n'));
+    assert.match(
+      problems[0],
+      /^patterns\.session-store\.slots\.shards\[1\]: backend "redis-cluster" uses driver "redis", which lacks changefeed as configured \(slot "shards" requires .*changefeed/,
+    );
+    // The same cluster backend serves slots that do not need the feed.
+    assert.deepEqual(
+      problemsWithCluster(`
+  kv-probe:
+    slots: { store: redis-cluster }
+`),
+      [],
+    );
   });
 
   it('every bad element is reported, not only the first', () => {
@@ -157,7 +180,7 @@ describe('list slots: matching a config', () => {
 `),
       [
         'patterns.session-store.slots.shards: required list slot is not bound ' +
-          '(needs 1 to 64 backends, each with keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas)',
+          '(needs 1 to 64 backends, each with keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas + changefeed)',
       ],
     );
   });
@@ -181,7 +204,7 @@ describe('list slots: matching a config', () => {
 `),
       [
         'patterns.session-store.slots.shards: a list slot takes a list of backends: write shards: [redis-a] ' +
-          '(needs 1 to 64 backends, each with keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas)',
+          '(needs 1 to 64 backends, each with keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas + changefeed)',
       ],
     );
   });
@@ -206,7 +229,7 @@ describe('list slots: matching a config', () => {
         'patterns.session-store.slots.shard_0: the pattern has no slots shard_0, shard_1, shard_10; ' +
           'several backends go in one list slot: write shards: [redis-a, redis-b, pg]',
         'patterns.session-store.slots.shards: required list slot is not bound ' +
-          '(needs 1 to 64 backends, each with keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas)',
+          '(needs 1 to 64 backends, each with keyvalue_basic + keyvalue_ttl + keyvalue_scan + keyvalue_cas + changefeed)',
       ],
     );
   });

@@ -29,6 +29,7 @@ export function describeCommand(context: CliContext): Command {
             // A saga that compensated completes as a workflow: its outcome is the pattern's status.
             patternStatus: d.typedSearchAttributes.get(PRISM_STATUS) ?? null,
             pattern: d.typedSearchAttributes.get(PRISM_PATTERN) ?? null,
+            summary: (await d.staticSummary()) ?? null,
             memo: d.memo ?? {},
             taskQueue: d.taskQueue,
             started: d.startTime.toISOString(),

@@ -77,3 +77,12 @@ export const REDIS_CAPABILITIES = [
   'ledger_basic',
   'changefeed',
 ] as const satisfies readonly Capability[];
+
+/**
+ * What a Redis backend with this config offers. A logged write touches the value's keys and the
+ * feed's in one script: on a Redis Cluster they lie on different slots (CROSSSLOT), so a cluster
+ * backend does not offer changefeed, and a slot needing it is refused at start-up, naming it.
+ */
+export function redisCapabilitiesFor(config: Pick<RedisConfig, 'nodes'>): readonly Capability[] {
+  return config.nodes === undefined ? REDIS_CAPABILITIES : REDIS_CAPABILITIES.filter((c) => c !== 'changefeed');
+}

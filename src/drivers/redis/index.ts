@@ -2,7 +2,7 @@
 // and the implementation load only when create() runs, so a worker that never uses Redis never
 // loads them.
 import { requireClient, type DriverFactory } from '../registry';
-import { REDIS_CAPABILITIES, redisConfigSchema } from './config';
+import { REDIS_CAPABILITIES, redisCapabilitiesFor, redisConfigSchema } from './config';
 
 export { REDIS_CAPABILITIES, redisConfigSchema, type RedisConfig } from './config';
 
@@ -12,6 +12,7 @@ export const redisDriver: DriverFactory<typeof redisConfigSchema> = {
   name: 'redis',
   capabilities: REDIS_CAPABILITIES,
   configSchema: redisConfigSchema,
+  capabilitiesFor: redisCapabilitiesFor,
   async create(config, context) {
     const { RedisDriver } = requireClient(
       'redis',

@@ -19,7 +19,7 @@ import type {
 import type { DriverBase, DriverHealth } from '../driver';
 import { DriverError } from '../errors';
 import type { DriverContext } from '../registry';
-import { DEFAULT_REDIS_URL, REDIS_CAPABILITIES, type RedisConfig } from './config';
+import { DEFAULT_REDIS_URL, redisCapabilitiesFor, type RedisConfig } from './config';
 import { RedisChangeFeed } from './changefeed';
 import { RedisContext, type RedisClient } from './context';
 import { classifyRedisError, DRIVER } from './errors';
@@ -134,12 +134,7 @@ export class RedisDriver
     this.queue = new RedisQueue(ctx);
     this.stream = new RedisStream(ctx);
     this.feed = new RedisChangeFeed(ctx, config.commandTimeoutMs);
-    // A logged write touches the value's keys and the feed's in one script: on a Redis Cluster they
-    // lie on different slots (CROSSSLOT), so a cluster backend does not offer changefeed and a slot
-    // needing it (the session store's shards) is refused at start-up, naming the capability.
-    this.capabilities = new Set(
-      config.nodes === undefined ? REDIS_CAPABILITIES : REDIS_CAPABILITIES.filter((c) => c !== 'changefeed'),
-    );
+    this.capabilities = new Set(redisCapabilitiesFor(config));
     this.ledger = new RedisLedger({
       limits: ctx.limits,
       internalKeyOn: (anchor, kind, ...parts) => ctx.internalKeyOn(anchor, kind, ...parts),

@@ -183,11 +183,12 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   };
   publish();
 
-  const contextOf = (s: SagaStep, options: StepOptions | undefined): StepContext => ({
+  // The summary is what the Temporal UI shows on the step's activities: the saga and the step.
+  const contextOf = (s: SagaStep, options: StepOptions | undefined, summary: string): StepContext => ({
     sagaId,
     step: s.name,
     idempotencyKey: idempotencyKey(s.options?.idempotencyKey, { ...definition.keyVariables, sagaId, step: s.name }),
-    activityOptions: toActivityOptions(options),
+    activityOptions: { ...toActivityOptions(options), summary: `saga ${sagaId}: ${summary}` },
     results: { ...results },
   });
 
@@ -213,7 +214,11 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
       apply({ type: 'stepStarted', step: s.name });
       try {
         // The first run keeps the step's own policy; only forward retries go on without limit.
-        results[s.name] = await s.action(contextOf(s, round === 1 ? s.options : forwardOptions(s.options)));
+        results[s.name] = await s.action(
+          round === 1
+            ? contextOf(s, s.options, s.name)
+            : contextOf(s, forwardOptions(s.options), `${s.name} (forward retry round ${round})`),
+        );
         apply({ type: 'stepCompleted', step: s.name });
         return;
       } catch (err) {
@@ -229,7 +234,9 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   const compensateStep = async (s: SagaStep): Promise<void> => {
     apply({ type: 'compensationStarted', step: s.name });
     try {
-      const reason = skippedReason(await s.compensate!(contextOf(s, s.compensationOptions), results[s.name]));
+      const reason = skippedReason(
+        await s.compensate!(contextOf(s, s.compensationOptions, `undo ${s.name}`), results[s.name]),
+      );
       apply(
         reason === undefined
           ? { type: 'compensationCompleted', step: s.name }

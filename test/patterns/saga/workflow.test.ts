@@ -19,6 +19,14 @@ import { writeSagaFaults, type SagaFaults } from '../../fixtures/saga-faults/int
 import { orderInput, SagaBackends, sagaFaultsDir, startSagaFaultWorker } from '../../helpers/saga-env';
 import { waitFor, type WorkerProcess } from '../../helpers/worker-process';
 
+type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
+
+/** An event's summary (user metadata, a JSON payload) as the Temporal UI shows it. */
+function summaryOf(event: HistoryEvent): string {
+  const data = event.userMetadata?.summary?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : '';
+}
+
 describe('order saga on Postgres, Kafka and Redis', () => {
   const taskQueue = uniqueName('saga');
   let worker: WorkerProcess;
@@ -80,6 +88,9 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     const d = await handle.describe();
     assert.equal(d.typedSearchAttributes.get({ name: 'PrismStatus', type: 'KEYWORD' } as never), 'completed');
     assert.equal(d.typedSearchAttributes.get({ name: 'PrismProgress', type: 'INT' } as never), 4);
+    // What the Temporal UI shows of the execution: the order in its memo and its one-line summary.
+    assert.equal(d.memo?.orderId, input.orderId);
+    assert.equal(await d.staticSummary(), `order ${input.orderId}: 2 × ${input.sku} for ${input.customer}, 500 cents`);
   });
 
   it('a failure injected at each step in turn compensates exactly the steps completed before it', async () => {
@@ -119,6 +130,15 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     }
     const last = runs[3];
     assert.deepEqual(await backends.events(last.input.topic!), ['OrderPlaced', 'OrderCancelled']);
+    const undone = ((await runs[2].handle.fetchHistory()).events ?? [])
+      .filter((e) => e.activityTaskScheduledEventAttributes)
+      .map(summaryOf);
+    const id = runs[2].input.orderId;
+    assert.deepEqual(
+      undone.filter((summary) => summary.includes('undo')),
+      [`saga ${id}: undo charge`, `saga ${id}: undo reserve`],
+      'compensations are summarised as undoing their step, last first',
+    );
   });
 
   it('after the pivot a failing step retries forward and nothing is compensated', async () => {
@@ -136,6 +156,11 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     );
     assert.equal(scheduled.length, 2);
     assert.equal(scheduled[1]!.activityTaskScheduledEventAttributes?.retryPolicy?.maximumAttempts ?? 0, 0);
+    // What the Temporal UI shows on each: the saga (its orderId) and the step, the round when forward.
+    assert.deepEqual(scheduled.map(summaryOf), [
+      `saga ${input.orderId}: cache`,
+      `saga ${input.orderId}: cache (forward retry round 2)`,
+    ]);
     assert.equal(result.steps.cache.status, 'completed');
     assert.equal(await backends.stock(input.sku), 8);
     assert.equal(await backends.balance(input.customer), 500);
