@@ -46,6 +46,7 @@ import {
   type TargetReport,
 } from '../workflows/multicast-registry/input';
 import { MULTICAST_REGISTRY } from '../workflows/multicast-registry/slots';
+import { multicastWorkflow } from '../workflows/multicast-registry/workflow';
 import { ConfigError } from '../common/config-errors';
 import type { PrismConfig } from '../config/schema';
 import type { BackendHandle } from '../runtime/backend-handle';
@@ -299,10 +300,11 @@ export class MulticastRegistryClient {
     const { workflowId, ...rest } = options;
     const input = { registry: this.registry, filter, payload, ...rest };
     parse(multicastInput, input);
-    const started = await this.prism.start('multicastWorkflow', [input], {
+    const started = await this.prism.start(multicastWorkflow, [input], {
       pattern: MULTICAST_REGISTRY,
       workflowId: workflowId ?? `${MULTICAST_REGISTRY}-multicast-${randomUUID()}`,
       memo: { registry: this.registry },
+      summary: oneLine(`multicast in ${this.registry} to ${JSON.stringify(filter)}`),
     });
     return multicastHandle(started);
   }
@@ -364,7 +366,12 @@ export class MulticastRegistryClient {
   }
 }
 
-function multicastHandle(started: Started): MulticastHandle {
+/** The Temporal UI shows a summary on one line: a long filter is cut. */
+function oneLine(text: string, max = 160): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function multicastHandle(started: Started<typeof multicastWorkflow>): MulticastHandle {
   return {
     ...started,
     report: () => started.handle.query<MulticastReport>('multicastReport'),

@@ -93,7 +93,9 @@ describe('prism multicast', () => {
     const workflowId = /workflow id: (\S+)/.exec(sent.stdout)![1];
     // The registry is the execution's business key, in its memo (the Temporal UI shows it).
     const described = await runProcess([CLI, 'describe', workflowId, '-o', 'json']);
-    assert.deepEqual((JSON.parse(described.stdout) as { memo: object }).memo, { registry });
+    const execution = JSON.parse(described.stdout) as { memo: object; summary: string };
+    assert.deepEqual(execution.memo, { registry });
+    assert.equal(execution.summary, `multicast in ${registry} to {"team":"a"}`);
     const status = await prism('status', workflowId, '-o', 'json');
     assert.equal(status.code, 0, status.stderr);
     assert.deepEqual(JSON.parse(status.stdout), { targetCount: 2, delivered: 2, failed: 0, pending: 0, done: true });
