@@ -128,6 +128,7 @@ export function cdcPump(
           progress.changesRead += batch.changes.length;
           progress.delivered += messages.length;
           progress.batches++;
+          progress.lastBatchAt = new Date().toISOString();
           if (messages.length > 0) {
             progress.lagSeconds = lagSecondsOf(
               messages.map((m) => m.committedAt),
