@@ -65,15 +65,19 @@ export function cdcPump(
   return async (request) => {
     const ctx = Context.current();
     const sink = sinkOf(context);
-    // Holding the slot's stream (and a source bulkhead slot) is pointless while the sink is down.
-    if (sink.guard.state() === 'open') {
-      throw toActivityFailure(new CircuitOpenError(sink.backend, sink.guard.msUntilHalfOpen()));
-    }
     const carried = ctx.info.heartbeatDetails as PumpProgress | undefined;
     const progress: PumpResult = carried
       ? { ...carried }
       : { changesRead: 0, delivered: 0, batches: 0, position: null, lagBytes: null, lagSeconds: 0 };
     const startedWith = progress.changesRead;
+    // A failed attempt reports its last heartbeat with the failure, and the next attempt takes over
+    // from it: this attempt's first heartbeat is the counts it took over, so a failure before any
+    // other (the sink's breaker open, the stream refused) hands them on instead of nothing.
+    if (carried) ctx.heartbeat(progress satisfies PumpProgress);
+    // Holding the slot's stream (and a source bulkhead slot) is pointless while the sink is down.
+    if (sink.guard.state() === 'open') {
+      throw toActivityFailure(new CircuitOpenError(sink.backend, sink.guard.msUntilHalfOpen()));
+    }
 
     const stream = await driver.streamChanges({ slot: request.slot, publication: request.publication });
     // The round ends at a transaction boundary once forMs or maxChanges is reached (ending inside a
@@ -128,6 +132,7 @@ export function cdcPump(
           progress.changesRead += batch.changes.length;
           progress.delivered += messages.length;
           progress.batches++;
+          progress.lastBatchAt = new Date().toISOString();
           if (messages.length > 0) {
             progress.lagSeconds = lagSecondsOf(
               messages.map((m) => m.committedAt),
@@ -144,6 +149,12 @@ export function cdcPump(
         if (batch.changes.length > 0 || batch.position !== null) atBoundary = batch.complete;
         if (progress.changesRead - startedWith >= request.maxChanges) roundOver = true;
       }
+    } catch (err) {
+      // Batches delivered and confirmed since the last beat are in no heartbeat yet: without this
+      // one, the failure would carry older counts and those batches would count nowhere (they are
+      // not delivered again).
+      ctx.heartbeat(progress satisfies PumpProgress);
+      throw err;
     } finally {
       clearTimeout(deadline);
       clearInterval(beat);

@@ -99,6 +99,8 @@ export interface PumpResult {
   lagBytes: number | null;
   /** How old the oldest event of the last delivered batch was when the sink accepted it. */
   lagSeconds: number;
+  /** When the sink accepted this round's last batch (absent: none yet, or an older worker). */
+  lastBatchAt?: string;
 }
 
 /** Heartbeat details of pump: its counts so far (a retry after a crash goes on counting from them). */

@@ -3,7 +3,8 @@
 
 import type { OutboxLagStatus, PumpProgress } from './activities';
 
-export type PipelineState = 'starting' | 'running' | 'paused' | 'stopping' | 'stopped';
+/** pausing: a pause was asked for, but the round in flight has not returned yet (it still delivers). */
+export type PipelineState = 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped';
 
 /** The initial snapshot's progress (null when the pipeline takes none). */
 export interface SnapshotStatus {
@@ -135,5 +136,6 @@ export function withRoundInFlight(status: CdcStatus, round: PumpProgress): CdcSt
       filtered: status.totals.filtered + Math.max(0, round.changesRead - round.delivered),
       batches: status.totals.batches + round.batches,
     },
+    lastBatchAt: round.lastBatchAt ?? status.lastBatchAt,
   };
 }

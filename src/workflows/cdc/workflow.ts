@@ -8,6 +8,7 @@
 // (capture), delivered it (deliver) and confirmed it (confirm); their histories replay on that
 // branch and go on streaming from where they end (patch cdc-stream).
 // Pause / resume / stop by signal or update, status by query; continue-as-new keeps history short.
+// A pause reads "pausing" until the round in flight has returned, "paused" once nothing is delivered.
 // With snapshot: 'initial', the first rounds deliver the snapshot's staged rows ('r' events, in
 // chunks, position kept in status.snapshot.rowsDone) before streaming starts (cdc-snapshot.ts).
 // Outbox mode runs as a staged Pipeline instead (outbox-pipeline.ts): the next batch is polled
@@ -63,7 +64,10 @@ export const cdcPauseSignal = defineSignal('pause');
 export const cdcResumeSignal = defineSignal('resume');
 /** drop: also drop the replication slot and publication before finishing. */
 export const cdcStopSignal = defineSignal<[{ drop?: boolean }?]>('stop');
-/** The same controls as an update: returns the status once the control is taken in. */
+/**
+ * The same controls as an update: returns the status once the control is taken in, and a pause
+ * once it has taken effect (the round in flight returned: state paused, nothing delivered after).
+ */
 export const cdcControlUpdate = defineUpdate<CdcStatus, [CdcControl]>('control');
 /** Outbox mode, this run: how far polling ran ahead of delivery (zeros on the pre-pipeline path). */
 export const cdcOutboxPipelineQuery = defineQuery<OutboxPipelineStats>('outboxPipeline');
@@ -88,6 +92,8 @@ const MAX_HISTORY_BYTES = 2 * 1024 * 1024;
 const DIRECT_ROUND_MS = 5_000;
 /** Runs that stream (pump rounds) instead of reading a batch per activity; see the header. */
 const STREAM_PATCH = 'cdc-stream';
+/** Runs whose pause update answers once the pause has taken effect, not as it is taken in. */
+const PAUSE_TAKEN_PATCH = 'cdc-pause-taken';
 /** A pump round returns after this many changes even before streamRoundMs. */
 const PUMP_MAX_CHANGES = 1_000_000;
 /**
@@ -141,7 +147,12 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
     ? { ...carried.status, run: carried.status.run + 1 }
     : initialStatus(input.pipeline, Date.now());
   let window: RateWindow = carried?.window ?? [];
-  const stateName = (): CdcStatus['state'] => (stopRequested ? 'stopping' : paused ? 'paused' : 'running');
+  /** The loop is held by a pause: no round in flight, nothing being delivered. */
+  let holding = false;
+  // Paused only once nothing is delivered any more: until the round in flight has returned (a
+  // cancellation reaches the pump with its next heartbeat, seconds later), the pipeline is pausing.
+  const stateName = (): CdcStatus['state'] =>
+    stopRequested ? 'stopping' : paused ? (holding ? 'paused' : 'pausing') : 'running';
 
   const control = (action: CdcControl): void => {
     if (action === 'pause') paused = true;
@@ -156,8 +167,10 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
   setHandler(cdcPauseSignal, () => control('pause'));
   setHandler(cdcResumeSignal, () => control('resume'));
   setHandler(cdcStopSignal, (options) => control(options?.drop ? 'drop' : 'stop'));
-  setHandler(cdcControlUpdate, (action) => {
+  setHandler(cdcControlUpdate, async (action) => {
     control(action);
+    // A pause answers once it has taken effect (runs from before this answered at once).
+    if (action === 'pause' && patched(PAUSE_TAKEN_PATCH)) await condition(() => holding || !paused || stopRequested);
     return status;
   });
   const outboxStats = initialOutboxStats();
@@ -251,8 +264,11 @@ export async function cdcPipelineWorkflow(rawInput: CdcPipelineInput, carried?: 
 
   for (let batches = 0; ; batches++) {
     if (paused && !stopRequested) {
+      holding = true;
+      status = { ...status, state: stateName() };
       upsertSearchAttributes([{ key: PRISM_STATUS, value: 'paused' }]);
       await condition(() => !paused || stopRequested);
+      holding = false;
       upsertSearchAttributes([{ key: PRISM_STATUS, value: 'running' }]);
     }
     if (stopRequested) break;

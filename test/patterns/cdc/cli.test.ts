@@ -2,8 +2,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { Worker } from '@temporalio/worker';
 import type { Client } from 'pg';
 import { PrismClient } from '../../../src/client/prism-client';
+import { PAYLOAD_CONVERTER, PREBUILT_BUNDLE } from '../../../src/runtime/workflow-bundle';
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, runProcess, startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { cdcName, cdcWorkerConfig, dropCapture, pgClient, slotExists } from './setup';
@@ -67,6 +69,19 @@ describe('prism cdc', () => {
     assert.equal(json.totals.eventsDelivered, 20);
     assert.match(await cli('drop', pipeline), /stopped \(slot and publication dropped\)/);
     assert.equal(await slotExists(pg, pipeline), false);
+
+    // The pause went through the control update, which answered once the pause took effect: the
+    // recorded history replays with the bundled workflow code.
+    const client = await PrismClient.connect({ taskQueue });
+    try {
+      const history = await client.handle(`cdc-${pipeline}`).fetchHistory();
+      await Worker.runReplayHistory(
+        { workflowBundle: { codePath: PREBUILT_BUNDLE }, dataConverter: { payloadConverterPath: PAYLOAD_CONVERTER } },
+        history,
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   it('refuses a bad pipeline before starting anything', async () => {

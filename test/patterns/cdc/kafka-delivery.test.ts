@@ -135,10 +135,10 @@ describe('cdc: Postgres → Kafka', () => {
     assert.match(metrics, new RegExp(`prism_cdc_lag_bytes\\{pipeline="${pipeline}"\\} \\d+`));
     assert.match(metrics, new RegExp(`prism_cdc_lag_seconds\\{pipeline="${pipeline}"\\} [\\d.]+`));
 
-    // Pause: changes wait; resume: they flow.
+    // Pause: changes wait; resume: they flow. Paused (not pausing) means the round in flight has
+    // returned: nothing is delivered from then on.
     await run.handle.signal('pause');
     await waitFor('paused', async () => (await pipelineStatus(run.handle)).state === 'paused');
-    await new Promise((r) => setTimeout(r, 1_500)); // let a batch in flight finish
     const seen = consumer.records.length;
     await pg.query(`INSERT INTO ${customers} VALUES (3, 'Cy', 'cy@x.org')`);
     await new Promise((r) => setTimeout(r, 2_000));

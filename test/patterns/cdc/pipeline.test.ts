@@ -17,7 +17,7 @@ import {
   transformRow,
   type PipelineSpec,
 } from '../../../src/workflows/cdc/pipeline';
-import { initialStatus, lagSecondsOf, recordBatch } from '../../../src/workflows/cdc/status';
+import { initialStatus, lagSecondsOf, recordBatch, withRoundInFlight } from '../../../src/workflows/cdc/status';
 
 function change(overrides: Partial<RowChange> = {}): RowChange {
   return {
@@ -254,6 +254,36 @@ describe('cdc input and status', () => {
     assert.equal(status.eventsPerSecond, 100);
     assert.equal(lagSecondsOf(['1970-01-01T00:00:01.000Z', '1970-01-01T00:00:02.000Z'], 4_000), 3);
     assert.equal(lagSecondsOf([], 4_000), 0);
+  });
+
+  it('adds the round in flight, as its last heartbeat carries it, to the recorded status', () => {
+    const { status } = recordBatch(initialStatus('p', 0), [], {
+      nowMs: 1_000,
+      changesRead: 10,
+      delivered: 8,
+      position: '0/10',
+      lagBytes: 100,
+      lagSeconds: 0.5,
+    });
+    const idle = { changesRead: 0, delivered: 0, batches: 0, position: null, lagBytes: 5, lagSeconds: 0 };
+    assert.deepEqual(withRoundInFlight(status, idle), status, 'a round with nothing yet adds nothing');
+    const live = withRoundInFlight(status, {
+      changesRead: 7,
+      delivered: 6,
+      batches: 2,
+      position: '0/20',
+      lagBytes: 40,
+      lagSeconds: 0.25,
+      lastBatchAt: '1970-01-01T00:00:05.000Z',
+    });
+    assert.deepEqual(live.totals, { changesRead: 17, eventsDelivered: 14, filtered: 3, batches: 3 });
+    assert.equal(live.lastLsn, '0/20');
+    assert.equal(live.lagBytes, 40);
+    assert.equal(live.lagSeconds, 0.25);
+    assert.equal(live.lastBatchAt, '1970-01-01T00:00:05.000Z');
+    // A heartbeat from a worker before lastBatchAt keeps the recorded one.
+    const older = withRoundInFlight(status, { ...idle, changesRead: 1, delivered: 1, batches: 1, position: '0/30' });
+    assert.equal(older.lastBatchAt, status.lastBatchAt);
   });
 });
 
