@@ -112,6 +112,7 @@ export type { HealthReport } from './observability/http-server';
 export { BackendPool, type BackendPoolOptions } from './runtime/backend-pool';
 export type { BackendHandle, BackendHandleBase } from './runtime/backend-handle';
 export type { BackendGuard, GuardSnapshot } from './resilience/backend-guard';
+export { backendAnswered } from './resilience/backend-answered';
 export type { PrismMetrics } from './observability/metrics';
 export {
   startTracing,

@@ -13,6 +13,7 @@ import type { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
 import { type DriverError, type DriverErrorCode, isDriverError } from '../drivers/errors';
+import { withProbeScope } from './backend-answered';
 import { BackendGuard } from './backend-guard';
 import { BulkheadFullError, CircuitOpenError } from './errors';
 
@@ -73,10 +74,11 @@ export function createResilienceInterceptor(source: GuardSource): ActivityInterc
     if (!guard) return {};
     const inbound: ActivityInboundCallsInterceptor = {
       // No async wrapper of our own: it would cost one more promise and turn per call.
+      // backendAnswered() in the activity reaches the guard through the probe scope.
       execute: (input, next) =>
-        guard
-          .execute(ctx.info.activityType, () => next(input), { signal: ctx.cancellationSignal })
-          .then(undefined, rethrowAsActivityFailure),
+        withProbeScope((onProbe) =>
+          guard.execute(ctx.info.activityType, () => next(input), { signal: ctx.cancellationSignal, onProbe }),
+        ).then(undefined, rethrowAsActivityFailure),
     };
     return { inbound };
   };

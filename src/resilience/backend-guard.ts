@@ -31,6 +31,13 @@ export interface GuardCallOptions {
    * opens the call's span itself. Without it (an activity) the guard's events go on the active span.
    */
   capability?: { name: string; operation: string };
+  /**
+   * Called at once when the call is admitted as the circuit's half-open probe, with `answered`:
+   * a long call (a streaming round, a shipping round) invokes it as soon as its backend has
+   * answered, and the probe counts as a success then, so the circuit closes without waiting for
+   * the whole call and other calls to the backend are admitted meanwhile.
+   */
+  onProbe?: (answered: () => void) => void;
 }
 
 export interface GuardSnapshot {
@@ -154,6 +161,7 @@ export class BackendGuard {
         (signal.aborted ? undefined : this.bulkhead.tryAcquire()) ??
         (span ? await this.waitForSlot(signal, span) : await this.bulkhead.acquire(signal));
       permit = this.breaker.acquire();
+      if (permit.probe && options.onProbe) options.onProbe(permit.success.bind(permit));
       const result = await fn(signal);
       permit.success();
       this.record(labels, 'ok', started);

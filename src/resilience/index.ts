@@ -1,5 +1,6 @@
 // The resilience layer's public surface.
 export * from './activity-interceptor';
+export * from './backend-answered';
 export * from './backend-guard';
 export * from './bulkhead';
 export * from './circuit-breaker';

@@ -22,6 +22,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Ops } from '../../drivers/capabilities';
 import { isDriverError } from '../../drivers/errors';
 import { toActivityFailure } from '../../resilience/activity-interceptor';
+import { backendAnswered } from '../../resilience/backend-answered';
 import { CircuitOpenError, isBulkheadFullError, isCircuitOpenError } from '../../resilience/errors';
 import type { BackendHandle } from '../../sdk/backend-handle';
 import type { PatternActivityContext } from '../../sdk/pattern';
@@ -80,6 +81,9 @@ export function cdcPump(
     }
 
     const stream = await driver.streamChanges({ slot: request.slot, publication: request.publication });
+    // The replication stream is open: Postgres answered. A round admitted as the source's half-open
+    // probe closes the circuit now rather than after streamRoundMs (other pg calls wait till then).
+    backendAnswered();
     // The round ends at a transaction boundary once forMs or maxChanges is reached (ending inside a
     // transaction would send its delivered part again next round, and a transaction longer than a
     // round would never get through); a cancellation ends it after the batch in hand.
