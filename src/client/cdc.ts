@@ -8,7 +8,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { patternActivityName } from '../sdk/slot';
 import { CDC } from '../workflows/cdc/slots';
-import type { PumpProgress } from '../workflows/cdc/activities';
+import type { PumpProgress } from '../workflows/cdc/activity-io';
 import { withRoundInFlight, type CdcStatus } from '../workflows/cdc/status';
 import { cdcStatusQuery } from '../workflows/cdc/workflow';
 

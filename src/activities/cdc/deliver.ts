@@ -8,7 +8,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Capability, Headers, PubSubBasic, PubSubBatch, StreamBasic } from '../../drivers/capabilities';
 import { MAX_BATCH_KEYS } from '../../drivers/limits';
-import { CDC_CONFIG_ERROR, type DeliverRequest } from '../../workflows/cdc/activities';
+import { CDC_CONFIG_ERROR, type DeliverRequest } from '../../workflows/cdc/activity-io';
 import type { OutboundMessage } from '../../workflows/cdc/events';
 import { cdcMetrics } from './metrics';
 

@@ -26,7 +26,12 @@ import { backendAnswered } from '../../resilience/backend-answered';
 import { CircuitOpenError, isBulkheadFullError, isCircuitOpenError } from '../../resilience/errors';
 import type { BackendHandle } from '../../sdk/backend-handle';
 import type { PatternActivityContext } from '../../sdk/pattern';
-import { CDC_CONFIG_ERROR, type PumpProgress, type PumpRequest, type PumpResult } from '../../workflows/cdc/activities';
+import {
+  CDC_CONFIG_ERROR,
+  type PumpProgress,
+  type PumpRequest,
+  type PumpResult,
+} from '../../workflows/cdc/activity-io';
 import { runPipeline } from '../../workflows/cdc/pipeline';
 import { lagSecondsOf } from '../../workflows/cdc/status';
 import { deliverMessages } from './deliver';

@@ -6,7 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { DriverBase } from '../../drivers/driver';
 import type { PatternActivityContext } from '../../sdk/pattern';
-import type { CdcSinkActivities, DeliverProgress, DeliverRequest, DeliverResult } from '../../workflows/cdc/activities';
+import type { DeliverProgress, DeliverRequest, DeliverResult } from '../../workflows/cdc/activity-io';
 import { lagSecondsOf } from '../../workflows/cdc/status';
 import { deliverMessages, type DeliverySink } from './deliver';
 import { cdcMetrics } from './metrics';
@@ -14,9 +14,13 @@ import type { CdcSettings } from './settings';
 
 export { CDC_HEADERS, cdcHeaders, chainsOf, countEvent, roundsOf } from './deliver';
 
-export function cdcSinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>): CdcSinkActivities {
+/** The workflow's view of these activities: its proxies are typed from this factory. */
+export type CdcSinkActivities = ReturnType<typeof cdcSinkActivities>;
+
+export function cdcSinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>) {
   const sink = driver as DriverBase & DeliverySink;
   return {
+    /** Publishes every message, in order per (topic, key); resolves once the sink accepted all. */
     async deliver(request: DeliverRequest): Promise<DeliverResult> {
       const ctx = Context.current();
       const before = (ctx.info.heartbeatDetails as DeliverProgress | undefined)?.delivered ?? [];

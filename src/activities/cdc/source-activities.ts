@@ -10,10 +10,10 @@ import { isDriverError } from '../../drivers/errors';
 import type { PatternActivityContext } from '../../sdk/pattern';
 import {
   CDC_CONFIG_ERROR,
+  type CaptureAndDeliverRequest,
   type CaptureAndDeliverResult,
   type CaptureRequest,
   type CaptureResult,
-  type CdcSourceActivities,
   type OutboxLagStatus,
   type PollOutboxRequest,
   type PollOutboxResult,
@@ -21,7 +21,7 @@ import {
   type PrepareResult,
   type SnapshotChunkRequest,
   type SnapshotChunkResult,
-} from '../../workflows/cdc/activities';
+} from '../../workflows/cdc/activity-io';
 import { outboxMessage } from '../../workflows/cdc/outbox';
 import { cutToBudget, runPipeline } from '../../workflows/cdc/pipeline';
 import { cdcMetrics } from './metrics';
@@ -44,10 +44,10 @@ async function asConfigError<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-export function cdcSourceActivities(
-  driver: Ops<'cdc_source'>,
-  context: PatternActivityContext<CdcSettings>,
-): CdcSourceActivities {
+/** The workflow's view of these activities: its proxies are typed from this factory. */
+export type CdcSourceActivities = ReturnType<typeof cdcSourceActivities>;
+
+export function cdcSourceActivities(driver: Ops<'cdc_source'>, context: PatternActivityContext<CdcSettings>) {
   const base = driver as unknown as DriverBase;
   /** The source driver's operations of a capability the pipeline's mode needs. */
   const need = <C extends Capability>(capability: C, what: string): CapabilityOperations[C] => {
@@ -76,6 +76,7 @@ export function cdcSourceActivities(
   };
 
   return {
+    /** Checks the source and creates what capture needs; a permanent problem fails non-retryably. */
     async prepare(request: PrepareRequest): Promise<PrepareResult> {
       const { database } = await driver.captureStatus({ slot: request.slot });
       const result: PrepareResult = { database: request.database ?? database, snapshot: null };
@@ -103,6 +104,7 @@ export function cdcSourceActivities(
       return result;
     },
 
+    /** Staged snapshot rows after request.after, through the pipeline (kept under the payload budget). */
     async snapshotChunk(request: SnapshotChunkRequest): Promise<SnapshotChunkResult> {
       const changes = await need('cdc_snapshot', "snapshot: 'initial'").readSnapshot({
         slot: request.slot,
@@ -121,14 +123,19 @@ export function cdcSourceActivities(
       return { messages, upTo: covered.at(-1)!.sequence, rowsRead: covered.length, delivered: 0 };
     },
 
-    finishSnapshot: (request) => need('cdc_snapshot', "snapshot: 'initial'").finishSnapshot({ ...request, schema }),
+    /** Every snapshot row is delivered: the staged rows go, the snapshot is kept as done. */
+    finishSnapshot: (request: { slot: string }): Promise<void> =>
+      need('cdc_snapshot', "snapshot: 'initial'").finishSnapshot({ ...request, schema }),
 
-    async forgetSnapshot(request) {
+    /** Forgets the slot's snapshot (on drop). */
+    async forgetSnapshot(request: { slot: string }): Promise<void> {
       if (hasCapability(base, 'cdc_snapshot')) await base.forgetSnapshot({ ...request, schema });
     },
 
+    /** Streams, delivers and confirms for a bounded time (see PumpRequest). */
     pump: cdcPump(driver, context),
 
+    /** One batch read by SQL (runs from before streaming: their histories still schedule it). */
     async capture(request: CaptureRequest): Promise<CaptureResult> {
       const { changes, lastLsn } = await driver.readChanges({
         slot: request.slot,
@@ -148,7 +155,12 @@ export function cdcSourceActivities(
       return { messages, changesRead: changes.length, position: lastLsn, lagBytes };
     },
 
-    async captureAndDeliver(): Promise<CaptureAndDeliverResult> {
+    /**
+     * Histories from before batched delivery went through the sink scheduled this (read, produce to
+     * Kafka, confirm, in one activity). It now does nothing and says so (batches: 0): a round left in
+     * flight by such a run completes, and the run goes on with capture and deliver.
+     */
+    async captureAndDeliver(_request: CaptureAndDeliverRequest): Promise<CaptureAndDeliverResult> {
       return { changesRead: 0, delivered: 0, batches: 0, position: null, lagBytes: null, lagSeconds: 0 };
     },
 
@@ -175,6 +187,7 @@ export function cdcSourceActivities(
       }
     },
 
-    markPublished: (request) => need('outbox_source', 'outbox mode').markPublished(request),
+    markPublished: (request: { table: string; ids: string[] }): Promise<number> =>
+      need('outbox_source', 'outbox mode').markPublished(request),
   };
 }

@@ -2,7 +2,6 @@
 // short operation workflows, and the heartbeating page-by-page enumeration multicast uses.
 import { Context } from '@temporalio/activity';
 import type { BackendHandle } from '../../sdk/backend-handle';
-import type { ActivityMap } from '../../sdk/pattern';
 import { refusal } from '../refusal';
 import type { DeliveredPage, EnumeratePage, Registration } from '../../workflows/multicast-registry/input';
 import type { Metadata } from '../../workflows/multicast-registry/filter';
@@ -25,32 +24,6 @@ export interface TargetPage {
 export interface TargetPageRequest extends EnumerateRequest {
   /** When set, the page holds only identities this multicast had not taken on yet (see RegistryStore.claim). */
   claim?: TargetClaim;
-}
-
-export interface RegistryActivities {
-  register(input: {
-    registry: string;
-    identity: string;
-    metadata: Metadata;
-    ttlSeconds?: number;
-    replace: boolean;
-  }): Promise<Registration>;
-  heartbeat(input: { registry: string; identity: string; ttlSeconds?: number }): Promise<Registration>;
-  unregister(input: { registry: string; identity: string }): Promise<{ removed: boolean }>;
-  enumerate(input: EnumerateRequest): Promise<EnumeratePage>;
-  enumerateTargets(input: TargetPageRequest): Promise<TargetPage>;
-  /** A page of a paged multicast's delivered targets (its report rows). */
-  delivered(input: DeliveredRequest): Promise<DeliveredPage>;
-  /** A whole multicast page: scan, filter, claim, send, record; counts and failures back. */
-  sendPage(input: SendPageInput): Promise<SendPageResult>;
-  /** Report rows for targets delivered after a retry (the page's own row lists the others). */
-  recordDelivered(input: {
-    registry: string;
-    reportId: string;
-    row: string;
-    identities: string[];
-    attempts: number[];
-  }): Promise<void>;
 }
 
 /** Registry errors are the caller's problem, not the backend's: non-retryable, with a stable type. */
@@ -76,18 +49,29 @@ function heartbeat(cursor: string | null): void {
  * `slots`: the pattern's slots on this worker as guarded handles (sendPage publishes and enqueues
  * through them); without them sendPage refuses, naming the slot.
  */
+/** The workflows' view of these activities: their proxies are typed from this factory. */
+export type RegistryActivities = ReturnType<typeof registryActivities>;
+
 export function registryActivities(
   driver: RegistryDriver,
   slots: Readonly<Record<string, BackendHandle | readonly BackendHandle[]>> = {},
-): RegistryActivities & ActivityMap {
+) {
   const store = new RegistryStore(driver);
   const peers = pageSlots(slots);
   return {
-    register: (input) => asFailure(() => store.register(input)),
-    heartbeat: (input) => asFailure(() => store.heartbeat(input)),
-    unregister: (input) => asFailure(() => store.unregister(input)),
-    enumerate: (input) => asFailure(() => store.enumerate(input, heartbeat)),
-    enumerateTargets: (input) =>
+    register: (input: {
+      registry: string;
+      identity: string;
+      metadata: Metadata;
+      ttlSeconds?: number;
+      replace: boolean;
+    }): Promise<Registration> => asFailure(() => store.register(input)),
+    heartbeat: (input: { registry: string; identity: string; ttlSeconds?: number }): Promise<Registration> =>
+      asFailure(() => store.heartbeat(input)),
+    unregister: (input: { registry: string; identity: string }): Promise<{ removed: boolean }> =>
+      asFailure(() => store.unregister(input)),
+    enumerate: (input: EnumerateRequest): Promise<EnumeratePage> => asFailure(() => store.enumerate(input, heartbeat)),
+    enumerateTargets: (input: TargetPageRequest): Promise<TargetPage> =>
       asFailure(async () => {
         const { claim, ...request } = input;
         const page = await store.enumerate(request, heartbeat);
@@ -97,9 +81,18 @@ export function registryActivities(
           cursor: page.cursor,
         };
       }),
-    delivered: (input) => asFailure(() => store.delivered(input)),
-    sendPage: (input) => asFailure(() => sendPage(store, peers, input)),
-    recordDelivered: (input) =>
+    /** A page of a paged multicast's delivered targets (its report rows). */
+    delivered: (input: DeliveredRequest): Promise<DeliveredPage> => asFailure(() => store.delivered(input)),
+    /** A whole multicast page: scan, filter, claim, send, record; counts and failures back. */
+    sendPage: (input: SendPageInput): Promise<SendPageResult> => asFailure(() => sendPage(store, peers, input)),
+    /** Report rows for targets delivered after a retry (the page's own row lists the others). */
+    recordDelivered: (input: {
+      registry: string;
+      reportId: string;
+      row: string;
+      identities: string[];
+      attempts: number[];
+    }): Promise<void> =>
       asFailure(() =>
         store.recordDelivered(input.registry, input.reportId, input.row, input.identities, input.attempts),
       ),

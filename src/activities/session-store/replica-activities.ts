@@ -3,18 +3,16 @@
 // feed to another region (feed-shipper.ts), the pages of a scan, read, merge and delete that a
 // resync and a rebalance use, and readRecord/applyRecord, which only per-session replication
 // workflows of an earlier version still call.
-import type { ActivityMap } from '../../sdk/pattern';
 import { decodeRecord } from '../../workflows/session-store/session-record';
 import type { ApplyResult, MovingRecord } from '../../workflows/session-store/input';
 import { replicationLagSeconds } from './metrics';
 import { feedShipper, type FeedShipperOptions } from './feed-shipper';
 import { SessionShard, type SessionShardOps } from './session-shard';
 
-export function replicaActivities(
-  driver: SessionShardOps,
-  backend: string,
-  feed: Omit<FeedShipperOptions, 'driver'>,
-): ActivityMap {
+/** The workflows' view of a shard's activities: their proxies are typed from this factory. */
+export type ShardActivities = ReturnType<typeof replicaActivities>;
+
+export function replicaActivities(driver: SessionShardOps, backend: string, feed: Omit<FeedShipperOptions, 'driver'>) {
   const shard = new SessionShard(backend, driver);
   return {
     ...feedShipper({ driver, ...feed }),
@@ -22,7 +20,7 @@ export function replicaActivities(
       const found = await shard.read(sessionId);
       return found ? found.bytes : null;
     },
-    async scanSessions(cursor: string | null, limit: number) {
+    async scanSessions(cursor: string | null, limit: number): Promise<{ ids: string[]; cursor: string | null }> {
       return shard.scanAll(cursor, limit);
     },
     async readRecords(sessionIds: string[]): Promise<MovingRecord[]> {

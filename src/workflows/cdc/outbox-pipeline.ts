@@ -5,13 +5,8 @@
 // Workflow code: activities and promises only.
 import { condition } from '@temporalio/workflow';
 import { Pipeline } from '../primitives/pipeline';
-import type {
-  CdcSourceActivities,
-  DeliverResult,
-  OutboxRange,
-  PollOutboxRequest,
-  PollOutboxResult,
-} from './activities';
+import type { CdcSourceActivities } from '../../activities/cdc/source-activities';
+import type { DeliverResult, OutboxRange, PollOutboxRequest, PollOutboxResult } from './activity-io';
 import type { OutboundMessage } from './events';
 
 /** Batches polled and not yet marked published, at most (the one being delivered + the next). */

@@ -1,7 +1,7 @@
 // A pipeline's status as the workflow keeps it (and hands it to the next run when continuing as
 // new): position, lag, throughput and totals. Pure: times are passed in (workflow time).
 
-import type { OutboxLagStatus, PumpProgress } from './activities';
+import type { OutboxLagStatus, PumpProgress } from './activity-io';
 
 /** pausing: a pause was asked for, but the round in flight has not returned yet (it still delivers). */
 export type PipelineState = 'starting' | 'running' | 'pausing' | 'paused' | 'stopping' | 'stopped';

@@ -35,14 +35,9 @@ import {
 import { INVALID_INPUT, parseInput } from '../input';
 import { PRISM_PATTERN, PRISM_STATUS } from '../search-attributes';
 import { bindSlots, useSlot, useSlotActivities } from '../slots';
-import {
-  CDC_CONFIG_ERROR,
-  type CdcSinkActivities,
-  type CdcSourceActivities,
-  type DeliverResult,
-  type OutboxLagStatus,
-  type PumpResult,
-} from './activities';
+import type { CdcSinkActivities } from '../../activities/cdc/sink-activities';
+import type { CdcSourceActivities } from '../../activities/cdc/source-activities';
+import { CDC_CONFIG_ERROR, type DeliverResult, type OutboxLagStatus, type PumpResult } from './activity-io';
 import type { OutboundMessage } from './events';
 import { initialOutboxStats, runOutboxPipeline, type OutboxPipelineStats } from './outbox-pipeline';
 import {

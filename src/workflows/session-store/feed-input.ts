@@ -93,10 +93,3 @@ export interface ShipResult {
   maxLagMs: number;
   lastLagMs: number | null;
 }
-
-/** The shipping activities (registered per shard slot as session-store.shards.<name>). */
-export interface FeedShipperActivities {
-  shipFeed(request: ShipRequest): Promise<ShipResult>;
-  /** The feed's newest offset: a resync that starts after reading it covers everything before. */
-  feedHead(): Promise<string | null>;
-}

@@ -38,10 +38,9 @@ import {
   feedReplicationInput,
   type FeedReplicationInput,
   type FeedReplicationStatus,
-  type FeedShipperActivities,
   type FeedTopology,
 } from './feed-input';
-import type { ShardRebalanceActivities } from './input';
+import type { ShardActivities } from '../../activities/session-store/replica-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const feedTopologySignal = defineSignal<[FeedTopology]>(FEED_TOPOLOGY_SIGNAL);
@@ -78,7 +77,7 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
 
   const source = byBackend.get(input.shard)!;
   // The round's own timeouts: it runs up to roundMs and heartbeats at least every second.
-  const shipper = useSlotActivities<FeedShipperActivities>(source, {
+  const shipper = useSlotActivities<ShardActivities>(source, {
     startToCloseTimeout: input.roundMs + 120_000,
     heartbeatTimeout: 15_000,
   });
@@ -104,7 +103,7 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
     const head = await shipper.feedHead();
     const targets = topology.regions[input.target];
     const ring = new HashRing(targets, topology.virtualNodes);
-    const from = useSlotActivities<ShardRebalanceActivities>(source);
+    const from = useSlotActivities<ShardActivities>(source);
     let cursor: string | null = null;
     do {
       const page = await from.scanSessions(cursor, RESYNC_PAGE);
@@ -115,7 +114,7 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
         byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
       }
       for (const [target, batch] of byTarget) {
-        status.applied += await useSlotActivities<ShardRebalanceActivities>(byBackend.get(target)!).applyRecords(batch);
+        status.applied += await useSlotActivities<ShardActivities>(byBackend.get(target)!).applyRecords(batch);
       }
       cursor = page.cursor;
     } while (cursor !== null);

@@ -60,12 +60,6 @@ export interface ApplyResult {
   lagSeconds: number;
 }
 
-/** The replication slot activities (registered per shard slot as session-store.<slot>.<name>). */
-export interface ShardReplicaActivities {
-  readRecord(sessionId: string): Promise<Uint8Array | null>;
-  applyRecord(record: Uint8Array, region: string): Promise<ApplyResult>;
-}
-
 export const REBALANCE_PROGRESS_QUERY = 'rebalanceProgress';
 
 /** Moves a region's sessions from the ring of `previousShards` to the ring of `shards`. */
@@ -103,12 +97,4 @@ export interface MovingRecord {
   sessionId: string;
   userId: string;
   bytes: Uint8Array;
-}
-
-/** The rebalance slot activities (batched: one call per page and shard). */
-export interface ShardRebalanceActivities {
-  scanSessions(cursor: string | null, limit: number): Promise<{ ids: string[]; cursor: string | null }>;
-  readRecords(sessionIds: string[]): Promise<MovingRecord[]>;
-  applyRecords(records: Uint8Array[]): Promise<number>;
-  deleteRecords(entries: { sessionId: string; userId: string }[]): Promise<number>;
 }

@@ -14,13 +14,8 @@ import { PRISM_PATTERN, PRISM_PROGRESS, PRISM_STATUS } from '../search-attribute
 import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
 import { HashRing } from './consistent-hash';
-import {
-  REBALANCE_PROGRESS_QUERY,
-  rebalanceInput,
-  type RebalanceInput,
-  type RebalanceProgress,
-  type ShardRebalanceActivities,
-} from './input';
+import { REBALANCE_PROGRESS_QUERY, rebalanceInput, type RebalanceInput, type RebalanceProgress } from './input';
+import type { ShardActivities } from '../../activities/session-store/replica-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const rebalanceProgressQuery = defineQuery<RebalanceProgress>(REBALANCE_PROGRESS_QUERY);
@@ -40,7 +35,7 @@ export async function sessionRebalanceWorkflow(rawInput: RebalanceInput): Promis
     }
   }
   const ring = new HashRing(input.shards, input.virtualNodes);
-  const on = (backend: string) => useSlotActivities<ShardRebalanceActivities>(byBackend.get(backend)!);
+  const on = (backend: string) => useSlotActivities<ShardActivities>(byBackend.get(backend)!);
 
   const resume = input.resume ?? { shardIndex: 0, cursor: null, scanned: 0, moved: 0 };
   const progress: RebalanceProgress = {

@@ -28,8 +28,8 @@ import {
   type ReplicationInput,
   type ReplicationStatus,
   type SessionChanged,
-  type ShardReplicaActivities,
 } from './input';
+import type { ShardActivities } from '../../activities/session-store/replica-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export { sessionRebalanceWorkflow } from './rebalance-workflow';
@@ -58,7 +58,7 @@ export async function sessionReplicationWorkflow(rawInput: ReplicationInput): Pr
     const ring = new HashRing(input.regions[region], input.virtualNodes);
     shardOf.set(region, byBackend.get(ring.shardFor(input.sessionId))!);
   }
-  const activitiesOf = (region: string) => useSlotActivities<ShardReplicaActivities>(shardOf.get(region)!);
+  const activitiesOf = (region: string) => useSlotActivities<ShardActivities>(shardOf.get(region)!);
 
   const pending = new Map<string, Set<string>>(regions.map((r) => [r, new Set(input.pending[r] ?? [])]));
   const busy = new Set<string>();

@@ -10,7 +10,7 @@ import type { OutboxEvent } from '../../../src/workflows/cdc/outbox';
 import { MAX_UNMARKED, type OutboxPipelineStats } from '../../../src/workflows/cdc/outbox-pipeline';
 import { formatStatus } from '../../../src/cli/commands/cdc';
 import { payloadConverter } from '../../../src/common/payload-converter';
-import type { PollOutboxResult } from '../../../src/workflows/cdc/activities';
+import type { PollOutboxResult } from '../../../src/workflows/cdc/activity-io';
 import type { CdcStatus } from '../../../src/workflows/cdc/status';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';

@@ -1,5 +1,6 @@
-// The CDC pattern's own slot activities, as the workflow sees them (types only: the
-// implementations live in src/activities/cdc and run on each slot's backend task queue).
+// What the CDC pattern's slot activities take and return (src/activities/cdc: their factories, from
+// whose return types the workflow's proxies are typed). Pure types: the workflow and the
+// activities both read them.
 import type { OutboxLag, OutboxPosition, OutboxRange, SnapshotInfo } from '../../drivers/capabilities';
 import type { OutboundMessage } from './events';
 import type { PipelineSpec } from './pipeline';
@@ -152,29 +153,6 @@ export interface OutboxLagStatus extends OutboxLag {
   oldestAgeSeconds: number;
 }
 
-export interface CdcSourceActivities {
-  /** Checks the source and creates what capture needs; a permanent problem fails non-retryably. */
-  prepare(request: PrepareRequest): Promise<PrepareResult>;
-  /** Streams, delivers and confirms for a bounded time (see PumpRequest). */
-  pump(request: PumpRequest): Promise<PumpResult>;
-  /** One batch read by SQL (runs from before streaming: their histories still schedule it). */
-  capture(request: CaptureRequest): Promise<CaptureResult>;
-  pollOutbox(request: PollOutboxRequest): Promise<PollOutboxResult>;
-  /**
-   * Histories from before batched delivery went through the sink scheduled this (read, produce to
-   * Kafka, confirm, in one activity). It now does nothing and says so (batches: 0): a round left in
-   * flight by such a run completes, and the run goes on with capture and deliver.
-   */
-  captureAndDeliver(request: CaptureAndDeliverRequest): Promise<CaptureAndDeliverResult>;
-  markPublished(request: { table: string; ids: string[] }): Promise<number>;
-  /** Staged snapshot rows after request.after, through the pipeline (kept under the payload budget). */
-  snapshotChunk(request: SnapshotChunkRequest): Promise<SnapshotChunkResult>;
-  /** Every snapshot row is delivered: the staged rows go, the snapshot is kept as done. */
-  finishSnapshot(request: { slot: string }): Promise<void>;
-  /** Forgets the slot's snapshot (on drop). */
-  forgetSnapshot(request: { slot: string }): Promise<void>;
-}
-
 export interface DeliverRequest {
   pipeline: string;
   mode: 'pubsub' | 'stream';
@@ -186,11 +164,6 @@ export interface DeliverResult {
   /** Skipped because an earlier attempt of this activity had delivered them (heartbeat details). */
   resumed: number;
   lagSeconds: number;
-}
-
-export interface CdcSinkActivities {
-  /** Publishes every message, in order per (topic, key); resolves once the sink accepted all. */
-  deliver(request: DeliverRequest): Promise<DeliverResult>;
 }
 
 /** Heartbeat details of deliver: the ids already accepted by the sink. */
