@@ -171,6 +171,7 @@ describe('the shipped configs', () => {
   const files = [
     'config/demo.yaml',
     'config/production.example.yaml',
+    'examples/cluster/prism.yaml',
     ...readdirSync(join(ROOT, 'examples'))
       .map((dir) => `examples/${dir}/worker.yaml`)
       .filter((file) => existsSync(join(ROOT, file))),
