@@ -5,7 +5,13 @@
 //   stop     finishes the batch in flight, keeps the slot
 //   drop     stops and drops the slot and publication
 import { Command } from 'commander';
-import { cdcPipelineInput, removedInLogicalMode } from '../../workflows/cdc/input';
+import {
+  cdcPipelineInput,
+  removedInLogicalMode,
+  type CdcPipeline,
+  type CdcPipelineInput,
+} from '../../workflows/cdc/input';
+import { cdcPipelineWorkflow } from '../../workflows/cdc/workflow';
 import { CDC } from '../../workflows/cdc/slots';
 import { pipelineStatus } from '../../client/cdc';
 import type { CdcStatus } from '../../workflows/cdc/status';
@@ -60,26 +66,42 @@ function start(context: CliContext): Command {
     .action(
       act(context, async (command) => {
         const flags = command.opts<TemporalFlags & { input: string; id?: string }>();
-        const input = parseJsonInput(flags.input);
-        const parsed = cdcPipelineInput.safeParse(input);
-        if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
-        const removed = removedInLogicalMode(input);
-        if (removed) throw new UsageError(`--input.${removed}`);
-        const workflowId = flags.id ?? pipelineWorkflowId(parsed.data.pipeline);
+        const { input, pipeline } = checkedPipeline(parseJsonInput(flags.input));
+        const workflowId = flags.id ?? pipelineWorkflowId(pipeline.pipeline);
         await withTemporal(flags, async (client) => {
-          const started = await client.start('cdcPipelineWorkflow', [input], {
+          const started = await client.start(cdcPipelineWorkflow, [input], {
             pattern: CDC,
             workflowId,
-            memo: { pipeline: parsed.data.pipeline },
+            memo: { pipeline: pipeline.pipeline },
+            summary: pipelineSummary(pipeline),
           });
-          io.out(`pipeline:    ${parsed.data.pipeline}`);
+          io.out(`pipeline:    ${pipeline.pipeline}`);
           io.out(`workflow id: ${started.workflowId}`);
           io.out(`run id:      ${started.runId}`);
           io.out(`ui:          ${started.uiUrl}`);
-          io.out(`status:      prism cdc status ${parsed.data.pipeline}`);
+          io.out(`status:      prism cdc status ${pipeline.pipeline}`);
         });
       }),
     );
+}
+
+/**
+ * The input as written (the workflow fills in defaults itself: a default written out would be
+ * refused in logical mode), once the schema accepts it, and the pipeline it describes.
+ */
+function checkedPipeline(input: unknown): { input: CdcPipelineInput; pipeline: CdcPipeline } {
+  const parsed = cdcPipelineInput.safeParse(input);
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, '--input'));
+  const removed = removedInLogicalMode(input);
+  if (removed) throw new UsageError(`--input.${removed}`);
+  return { input: input as CdcPipelineInput, pipeline: parsed.data };
+}
+
+/** The one line the Temporal UI shows for a pipeline's execution: what it reads and how it delivers. */
+function pipelineSummary(p: CdcPipeline): string {
+  const from = p.mode === 'outbox' ? `outbox ${p.outbox.table}` : p.tables.join(', ');
+  const line = `CDC ${p.pipeline}: ${from} → ${p.sink}`;
+  return line.length <= 160 ? line : `${line.slice(0, 159)}…`;
 }
 
 function status(context: CliContext): Command {

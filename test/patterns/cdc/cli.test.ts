@@ -51,6 +51,7 @@ describe('prism cdc', () => {
       await runProcess([CLI, 'describe', `cdc-${pipeline}`, '-o', 'json']).then((r) => r.stdout),
     );
     assert.deepEqual(described.memo, { pipeline }, 'the pipeline is the execution’s business key, in its memo');
+    assert.equal(described.summary, `CDC ${pipeline}: ${table} → pubsub`, 'the one line the Temporal UI shows');
     assert.match(out, new RegExp(`ui: +http://127\\.0\\.0\\.1:8233/namespaces/default/workflows/cdc-${pipeline}/`));
 
     await waitFor('running', async () => /state: +running/.test(await cli('status', pipeline)));
