@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { PrismClient } from '../../src/client/prism-client';
 import { startWorker, type WorkerProcess } from '../helpers/worker-process';
 import { CdcLoad } from './cdc-load';
-import { TASK_QUEUE, workerConfig } from './config';
+import { chaosTarget, TASK_QUEUE, workerConfig } from './config';
 import { runFaults, type FaultRecord, type FaultSpec } from './faults';
 import { until, type PatternCheck, type PatternLoad } from './load';
 import { MulticastLoad } from './multicast-load';
@@ -95,7 +95,7 @@ export interface ChaosResult {
 }
 
 /** Samples the 1-minute load average while the run lasts. */
-function loadSampler(): { stop(): { min: number; max: number; mean: number } } {
+export function loadSampler(): { stop(): { min: number; max: number; mean: number } } {
   const samples = [loadavg()[0]!];
   const timer = setInterval(() => samples.push(loadavg()[0]!), 5000);
   return {
@@ -130,7 +130,7 @@ async function clean(stack: ChaosStack): Promise<void> {
 }
 
 /** Executions an earlier run left running on the private Temporal (an interrupted run's pipeline). */
-async function terminateLeftovers(prism: PrismClient): Promise<void> {
+export async function terminateLeftovers(prism: PrismClient): Promise<void> {
   const running: string[] = [];
   for await (const w of prism.temporal.workflow.list({ query: 'ExecutionStatus="Running"' })) {
     running.push(w.workflowId);
@@ -194,11 +194,12 @@ export async function runChaos(
         options.drainSeconds +
         600) *
         1000;
-    const multicast = new MulticastLoad(stack, prism, `chaos-${runId}`, options.identities, hardDeadline);
-    const cdc = new CdcLoad(stack, prism, runId, options.cdcChanges, options.loadSeconds, hardDeadline);
-    const saga = new SagaLoad(stack, prism, runId, options.sagas, options.loadSeconds, hardDeadline);
+    const target = chaosTarget(stack);
+    const multicast = new MulticastLoad(target, prism, `chaos-${runId}`, options.identities, hardDeadline);
+    const cdc = new CdcLoad(target, prism, runId, options.cdcChanges, options.loadSeconds, hardDeadline);
+    const saga = new SagaLoad(target, prism, runId, options.sagas, options.loadSeconds, hardDeadline);
     const sessions = new SessionsLoad(
-      stack,
+      target,
       prism,
       options.sessionRate,
       options.sessionRate * (options.loadSeconds + options.faults.length * 90),
