@@ -144,6 +144,33 @@ export async function terminateLeftovers(prism: PrismClient): Promise<void> {
   }
 }
 
+/** Each load's check in turn (a check that throws is a failed check), logged. */
+export async function checkAll(loads: readonly PatternLoad[], log: (line: string) => void): Promise<PatternCheck[]> {
+  const checks: PatternCheck[] = [];
+  for (const l of loads) {
+    const c = await l
+      .check()
+      .catch((err: Error): PatternCheck => ({
+        pattern: l.name,
+        ok: false,
+        counts: {},
+        problems: [`check failed: ${err.message}`],
+      }));
+    log(
+      `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
+    );
+    checks.push(c);
+  }
+  return checks;
+}
+
+/** Writes the report to `file`, keeping the hand-written notes of the one there. */
+export function writeReport(file: string, report: string, log: (line: string) => void): void {
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  writeFileSync(file, withNotes(report, previous));
+  log(`report written to ${file}`);
+}
+
 export async function runChaos(
   options: ChaosOptions,
   run: {
@@ -237,19 +264,7 @@ export async function runChaos(
     const drainDeadline = Date.now() + options.drainSeconds * 1000;
     await Promise.all(loads.map((l) => l.finish(drainDeadline)));
     log('checking with independent clients');
-    const checks: PatternCheck[] = [];
-    for (const l of loads) {
-      const c = await l.check().catch((err: Error): PatternCheck => ({
-        pattern: l.name,
-        ok: false,
-        counts: {},
-        problems: [`check failed: ${err.message}`],
-      }));
-      log(
-        `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
-      );
-      checks.push(c);
-    }
+    const checks = await checkAll(loads, log);
     const ended = Date.now();
     const summary: RunSummary = {
       command: run.command,
@@ -263,11 +278,7 @@ export async function runChaos(
       checks,
     };
     const report = renderReport(summary);
-    if (run.reportFile) {
-      const previous = existsSync(run.reportFile) ? readFileSync(run.reportFile, 'utf8') : undefined;
-      writeFileSync(run.reportFile, withNotes(report, previous));
-      log(`report written to ${run.reportFile}`);
-    }
+    if (run.reportFile) writeReport(run.reportFile, report, log);
     return { ok: checks.every((c) => c.ok), checks, faults, report };
   } finally {
     sampler.stop();
