@@ -148,14 +148,12 @@ export async function terminateLeftovers(prism: PrismClient): Promise<void> {
 export async function checkAll(loads: readonly PatternLoad[], log: (line: string) => void): Promise<PatternCheck[]> {
   const checks: PatternCheck[] = [];
   for (const l of loads) {
-    const c = await l
-      .check()
-      .catch((err: Error): PatternCheck => ({
-        pattern: l.name,
-        ok: false,
-        counts: {},
-        problems: [`check failed: ${err.message}`],
-      }));
+    const c = await l.check().catch((err: Error): PatternCheck => ({
+      pattern: l.name,
+      ok: false,
+      counts: {},
+      problems: [`check failed: ${err.message}`],
+    }));
     log(
       `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
     );
