@@ -125,7 +125,7 @@ function cluster(args: string[]): Promise<string> {
   });
 }
 
-/** Leftovers of earlier runs: the cluster's Redis data, and inactive CDC slots of earlier runs. */
+/** Leftovers of earlier runs: the cluster's Redis data, inactive CDC slots and CDC source tables. */
 async function clean(a: ClusterAddresses): Promise<void> {
   const nodes = a.redisSeeds.map((s) => ({ host: s.split(':')[0]!, port: Number(s.split(':')[1]) }));
   const redis = new Redis.Cluster(nodes);
@@ -139,6 +139,14 @@ async function clean(a: ClusterAddresses): Promise<void> {
   try {
     await pg.query(
       `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'prism_cdc_chaos_scale%' AND NOT active`,
+    );
+    // The CDC source tables of earlier runs (the stack's Postgres is shared: only the run's own names).
+    await pg.query(
+      `DO $$ DECLARE t text; BEGIN
+         FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'chaos\\_cdc\\_scale%' LOOP
+           EXECUTE format('DROP TABLE public.%I', t);
+         END LOOP;
+       END $$`,
     );
   } finally {
     await pg.end();
