@@ -9,7 +9,7 @@ import { pipelineWorkflowId } from '../../src/cli/commands/cdc';
 import type { PrismClient } from '../../src/client/prism-client';
 import type { CdcPipelineInput } from '../../src/workflows/cdc/input';
 import { examples, retrying, sleep, until, type PatternCheck, type PatternLoad } from './load';
-import type { ChaosStack } from './stack';
+import type { LoadTarget } from './target';
 
 /** Changes per statement (one transaction each). */
 const STATEMENT = 100;
@@ -38,7 +38,7 @@ export class CdcLoad implements PatternLoad {
   private expected?: Map<number, number>;
 
   constructor(
-    private readonly stack: ChaosStack,
+    private readonly target: LoadTarget,
     private readonly prism: PrismClient,
     run: string,
     private readonly changes: number,
@@ -51,7 +51,7 @@ export class CdcLoad implements PatternLoad {
     this.topic = `chaos-cdc-${run}`;
     this.kafka = new Kafka({
       clientId: 'chaos-cdc-check',
-      brokers: stack.kafkaBrokers,
+      brokers: target.kafkaBrokers,
       logLevel: logLevel.NOTHING,
       retry: { retries: 3 },
     });
@@ -67,7 +67,7 @@ export class CdcLoad implements PatternLoad {
   }
 
   private async pg(): Promise<Client> {
-    const client = new Client({ connectionString: this.stack.postgresUrl, connectionTimeoutMillis: 3000 });
+    const client = new Client({ connectionString: this.target.postgresUrl, connectionTimeoutMillis: 3000 });
     client.on('error', () => undefined);
     await client.connect();
     return client;

@@ -7,9 +7,9 @@ import type { PrismClient } from '../../src/client/prism-client';
 import type { BackendHandle } from '../../src/runtime/backend-handle';
 import { connect, type NatsConnection } from '../../src/drivers/nats/client';
 import type { MulticastReport } from '../../src/workflows/multicast-registry/input';
-import { NATS_SUBJECT_PREFIX, openBackend } from './config';
+import { openBackend } from './config';
 import { examples, inParallel, retrying, until, type PatternCheck, type PatternLoad } from './load';
-import type { ChaosStack } from './stack';
+import type { LoadTarget } from './target';
 
 const REGISTER_WIDTH = 200;
 const PAYLOAD = 'chaos: drain at 18:00';
@@ -31,7 +31,7 @@ export class MulticastLoad implements PatternLoad {
   private registerMs = 0;
 
   constructor(
-    private readonly stack: ChaosStack,
+    private readonly target: LoadTarget,
     private readonly prism: PrismClient,
     private readonly registry: string,
     private readonly identities: number,
@@ -43,7 +43,7 @@ export class MulticastLoad implements PatternLoad {
   }
 
   async prepare(): Promise<void> {
-    this.driver = await openBackend(this.stack, 'redis');
+    this.driver = await openBackend(this.target, 'redis');
     const client = new MulticastRegistryClient(this.prism, this.registry, {
       direct: this.driver,
     });
@@ -61,14 +61,14 @@ export class MulticastLoad implements PatternLoad {
   /** The raw subscriber: every subject under the messaging backend's prefix, reconnecting forever. */
   private async subscribe(): Promise<void> {
     this.nc = await connect({
-      servers: this.stack.natsUrl,
+      servers: this.target.natsServers,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
       name: 'chaos-multicast-listener',
     });
     // Topic `multicast.<registry>.<identity>` is that subject under the backend's prefix.
-    const prefix = `${NATS_SUBJECT_PREFIX}.multicast.${this.registry}.`;
-    this.nc.subscribe(`${NATS_SUBJECT_PREFIX}.>`, {
+    const prefix = `${this.target.natsSubjectPrefix}.multicast.${this.registry}.`;
+    this.nc.subscribe(`${this.target.natsSubjectPrefix}.>`, {
       callback: (err, msg) => {
         if (err) return;
         if (!msg.subject.startsWith(prefix)) {

@@ -16,7 +16,7 @@ export interface RunSummary {
   checks: PatternCheck[];
 }
 
-const PATTERN_TITLES: Record<PatternName, string> = {
+export const PATTERN_TITLES: Record<PatternName, string> = {
   multicast: 'multicast registry',
   cdc: 'CDC',
   saga: 'saga',
@@ -74,9 +74,7 @@ export function renderReport(r: RunSummary): string {
     '',
     '### Load',
     '',
-    '| pattern | load |',
-    '|---|---|',
-    ...r.loads.map((l) => `| ${PATTERN_TITLES[l.name]} | ${l.describe()} |`),
+    ...loadTable(r.loads),
     '',
     '### Faults × patterns: recovery time (progress during the fault)',
     '',
@@ -89,19 +87,32 @@ export function renderReport(r: RunSummary): string {
     '',
     '### Checks (independent clients)',
     '',
+    ...checkTable(r.checks),
+  );
+  return lines.join('\n');
+}
+
+/** The loads as a Markdown table. */
+export function loadTable(loads: readonly PatternLoad[]): string[] {
+  return ['| pattern | load |', '|---|---|', ...loads.map((l) => `| ${PATTERN_TITLES[l.name]} | ${l.describe()} |`)];
+}
+
+/** The independent checks as a Markdown table, then what did not hold (if anything). */
+export function checkTable(checks: readonly PatternCheck[]): string[] {
+  const lines = [
     '| pattern | result | counts |',
     '|---|---|---|',
-    ...r.checks.map(
+    ...checks.map(
       (c) =>
         `| ${PATTERN_TITLES[c.pattern]} | ${c.ok ? 'pass' : '**FAIL**'} | ${Object.entries(c.counts)
           .map(([k, v]) => `${k} ${typeof v === 'number' ? v.toLocaleString('en-US') : v}`)
           .join('; ')} |`,
     ),
     '',
-  );
-  const problems = r.checks.flatMap((c) => c.problems.map((p) => `- ${PATTERN_TITLES[c.pattern]}: ${p}`));
+  ];
+  const problems = checks.flatMap((c) => c.problems.map((p) => `- ${PATTERN_TITLES[c.pattern]}: ${p}`));
   if (problems.length > 0) lines.push('### What did not hold', '', ...problems, '');
-  return lines.join('\n');
+  return lines;
 }
 
 /** Hand-written notes below this line in the report survive a new run. */

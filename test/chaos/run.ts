@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { PrismClient } from '../../src/client/prism-client';
 import { startWorker, type WorkerProcess } from '../helpers/worker-process';
 import { CdcLoad } from './cdc-load';
-import { TASK_QUEUE, workerConfig } from './config';
+import { chaosTarget, TASK_QUEUE, workerConfig } from './config';
 import { runFaults, type FaultRecord, type FaultSpec } from './faults';
 import { until, type PatternCheck, type PatternLoad } from './load';
 import { MulticastLoad } from './multicast-load';
@@ -95,7 +95,7 @@ export interface ChaosResult {
 }
 
 /** Samples the 1-minute load average while the run lasts. */
-function loadSampler(): { stop(): { min: number; max: number; mean: number } } {
+export function loadSampler(): { stop(): { min: number; max: number; mean: number } } {
   const samples = [loadavg()[0]!];
   const timer = setInterval(() => samples.push(loadavg()[0]!), 5000);
   return {
@@ -130,7 +130,7 @@ async function clean(stack: ChaosStack): Promise<void> {
 }
 
 /** Executions an earlier run left running on the private Temporal (an interrupted run's pipeline). */
-async function terminateLeftovers(prism: PrismClient): Promise<void> {
+export async function terminateLeftovers(prism: PrismClient): Promise<void> {
   const running: string[] = [];
   for await (const w of prism.temporal.workflow.list({ query: 'ExecutionStatus="Running"' })) {
     running.push(w.workflowId);
@@ -142,6 +142,31 @@ async function terminateLeftovers(prism: PrismClient): Promise<void> {
       .terminate('left over by an earlier chaos run')
       .catch(() => undefined);
   }
+}
+
+/** Each load's check in turn (a check that throws is a failed check), logged. */
+export async function checkAll(loads: readonly PatternLoad[], log: (line: string) => void): Promise<PatternCheck[]> {
+  const checks: PatternCheck[] = [];
+  for (const l of loads) {
+    const c = await l.check().catch((err: Error): PatternCheck => ({
+      pattern: l.name,
+      ok: false,
+      counts: {},
+      problems: [`check failed: ${err.message}`],
+    }));
+    log(
+      `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
+    );
+    checks.push(c);
+  }
+  return checks;
+}
+
+/** Writes the report to `file`, keeping the hand-written notes of the one there. */
+export function writeReport(file: string, report: string, log: (line: string) => void): void {
+  const previous = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+  writeFileSync(file, withNotes(report, previous));
+  log(`report written to ${file}`);
 }
 
 export async function runChaos(
@@ -194,11 +219,12 @@ export async function runChaos(
         options.drainSeconds +
         600) *
         1000;
-    const multicast = new MulticastLoad(stack, prism, `chaos-${runId}`, options.identities, hardDeadline);
-    const cdc = new CdcLoad(stack, prism, runId, options.cdcChanges, options.loadSeconds, hardDeadline);
-    const saga = new SagaLoad(stack, prism, runId, options.sagas, options.loadSeconds, hardDeadline);
+    const target = chaosTarget(stack);
+    const multicast = new MulticastLoad(target, prism, `chaos-${runId}`, options.identities, hardDeadline);
+    const cdc = new CdcLoad(target, prism, runId, options.cdcChanges, options.loadSeconds, hardDeadline);
+    const saga = new SagaLoad(target, prism, runId, options.sagas, options.loadSeconds, hardDeadline);
     const sessions = new SessionsLoad(
-      stack,
+      target,
       prism,
       options.sessionRate,
       options.sessionRate * (options.loadSeconds + options.faults.length * 90),
@@ -236,19 +262,7 @@ export async function runChaos(
     const drainDeadline = Date.now() + options.drainSeconds * 1000;
     await Promise.all(loads.map((l) => l.finish(drainDeadline)));
     log('checking with independent clients');
-    const checks: PatternCheck[] = [];
-    for (const l of loads) {
-      const c = await l.check().catch((err: Error): PatternCheck => ({
-        pattern: l.name,
-        ok: false,
-        counts: {},
-        problems: [`check failed: ${err.message}`],
-      }));
-      log(
-        `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
-      );
-      checks.push(c);
-    }
+    const checks = await checkAll(loads, log);
     const ended = Date.now();
     const summary: RunSummary = {
       command: run.command,
@@ -262,11 +276,7 @@ export async function runChaos(
       checks,
     };
     const report = renderReport(summary);
-    if (run.reportFile) {
-      const previous = existsSync(run.reportFile) ? readFileSync(run.reportFile, 'utf8') : undefined;
-      writeFileSync(run.reportFile, withNotes(report, previous));
-      log(`report written to ${run.reportFile}`);
-    }
+    if (run.reportFile) writeReport(run.reportFile, report, log);
     return { ok: checks.every((c) => c.ok), checks, faults, report };
   } finally {
     sampler.stop();

@@ -7,9 +7,9 @@ import { Client } from 'pg';
 import type { PrismClient } from '../../src/client/prism-client';
 import type { OrderSagaInput } from '../../src/workflows/saga/input';
 import type { SagaResult } from '../../src/workflows/saga/run-saga';
-import { SAGA_LEDGER_SQL, sagaLedgerKeys } from './config';
+import { sagaLedgerKeys, sagaLedgerSql } from './config';
 import { examples, retrying, sleep, until, type PatternCheck, type PatternLoad } from './load';
-import type { ChaosStack } from './stack';
+import type { LoadTarget } from './target';
 
 const ORDERS_PER_CUSTOMER = 20;
 const ORDERS_PER_SKU = 50;
@@ -32,7 +32,7 @@ export class SagaLoad implements PatternLoad {
   private startRetries = 0;
 
   constructor(
-    private readonly stack: ChaosStack,
+    private readonly target: LoadTarget,
     private readonly prism: PrismClient,
     private readonly run: string,
     private readonly count: number,
@@ -139,10 +139,10 @@ export class SagaLoad implements PatternLoad {
   }
 
   private async ledgers(keys: string[]): Promise<Map<string, number>> {
-    const pg = new Client({ connectionString: this.stack.postgresUrl });
+    const pg = new Client({ connectionString: this.target.postgresUrl });
     await pg.connect();
     try {
-      const r = await pg.query<{ key: string; count: string }>(SAGA_LEDGER_SQL, [keys]);
+      const r = await pg.query<{ key: string; count: string }>(sagaLedgerSql(this.target.sagaSchema), [keys]);
       return new Map(r.rows.map((row) => [row.key, Number(row.count)]));
     } finally {
       await pg.end();

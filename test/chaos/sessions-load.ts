@@ -5,12 +5,11 @@
 // Data keys are last-writer-wins by design, so "every write present" means: in both regions, every
 // key holds the last value written to it (each earlier write was replaced by a later one of the
 // same writer). Checked with raw ioredis on both regions' databases.
-import Redis from 'ioredis';
 import type { PrismClient } from '../../src/client/prism-client';
 import { SessionStore } from '../../src/client/session-store';
-import { backends, SESSION_REGIONS, type SessionRegion } from './config';
+import { SESSION_REGIONS, type SessionRegion } from './config';
 import { examples, retrying, sleep, until, type PatternCheck, type PatternLoad } from './load';
-import type { ChaosStack } from './stack';
+import type { LoadTarget, SessionReader } from './target';
 
 const KEYS = 10;
 const WRITES_PER_SESSION_PER_SECOND = 5;
@@ -44,7 +43,7 @@ export class SessionsLoad implements PatternLoad {
   private lanes: Promise<void>[] = [];
 
   constructor(
-    private readonly stack: ChaosStack,
+    private readonly target: LoadTarget,
     private readonly prism: PrismClient,
     /** Writes per second over both regions. */
     private readonly rate: number,
@@ -62,12 +61,12 @@ export class SessionsLoad implements PatternLoad {
   }
 
   async prepare(): Promise<void> {
-    const regions = { eu: ['redis-eu'], us: ['redis-us'] };
+    const regions = { eu: ['session-eu'], us: ['session-us'] };
     for (const region of REGIONS) {
       const store = await SessionStore.connect({
         region,
         regions,
-        backends: backends(this.stack),
+        backends: this.target.backends(),
         replication: { client: this.prism.temporal, taskQueue: this.prism.taskQueue },
         defaultTtlSeconds: 3600,
       });
@@ -166,9 +165,10 @@ export class SessionsLoad implements PatternLoad {
     this.stop();
     await Promise.race([Promise.all(this.lanes), until(() => false, deadline)]);
     // Replication catches up after the last write: compare until both regions agree or the deadline.
-    const readers = Object.fromEntries(
-      REGIONS.map((r) => [r, new Redis(this.stack.redisUrl(SESSION_REGIONS[r]), { lazyConnect: true })]),
-    ) as Record<SessionRegion, Redis>;
+    const readers = Object.fromEntries(REGIONS.map((r) => [r, this.target.sessionReader(r)])) as Record<
+      SessionRegion,
+      SessionReader
+    >;
     try {
       for (;;) {
         this.mismatches = await this.compare(readers);
@@ -176,19 +176,19 @@ export class SessionsLoad implements PatternLoad {
         await sleep(1000);
       }
     } finally {
-      for (const r of Object.values(readers)) r.disconnect();
+      for (const r of Object.values(readers)) r.close();
     }
   }
 
   /** Every session's keys in both regions against the last values written. */
-  private async compare(readers: Record<SessionRegion, Redis>): Promise<string[]> {
+  private async compare(readers: Record<SessionRegion, SessionReader>): Promise<string[]> {
     const wrong: string[] = [];
     this.compared = 0;
     for (const w of this.writers) {
       for (let lane = 0; lane < w.sessions.length; lane++) {
         const sessionId = w.sessions[lane]!;
         for (const region of REGIONS) {
-          const raw = await readers[region].get(`sess:${sessionId}`).catch(() => null);
+          const raw = await readers[region].get(sessionId).catch(() => null);
           const data = raw
             ? ((JSON.parse(raw) as { data?: Record<string, { value: { j?: unknown } | null }> }).data ?? {})
             : null;

@@ -18,13 +18,18 @@ export async function metricValue(registry: Registry, name: string, wanted: Labe
 
 /** The same from Prometheus text (what /metrics serves). */
 export function scrapedValue(text: string, name: string, wanted: Labels = {}): number {
-  let sum = 0;
+  return scrapedSeries(text, name, wanted).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Each series of `name` in Prometheus text whose labels include `wanted`. */
+export function scrapedSeries(text: string, name: string, wanted: Labels = {}): { labels: Labels; value: number }[] {
+  const series: { labels: Labels; value: number }[] = [];
   for (const line of text.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const labels: Labels = {};
     for (const pair of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]] = pair[2];
-    if (matches(labels, wanted)) sum += Number(m[3]);
+    if (matches(labels, wanted)) series.push({ labels, value: Number(m[3]) });
   }
-  return sum;
+  return series;
 }
