@@ -74,7 +74,10 @@ describe('telemetry: traces, the metrics list, the dashboard and alert rules', (
         nats: { driver: 'nats', config: { servers: stackEnv.natsUrl } },
         pg: { driver: 'postgres', config: { url: stackEnv.postgresUrl, schema: SAGA_SCHEMA } },
         kafka: { driver: 'kafka', config: { brokers: stackEnv.kafkaBrokers } },
-        'redis-us': { driver: 'redis', config: { url: `${stackEnv.redisUrl}/2` } },
+        // The session regions under a prefix of this run: a shard's change feed is one stream per
+        // keyspace, so an unprefixed db would share it with every other store on that db.
+        'sessions-eu': { driver: 'redis', config: { url: stackEnv.redisUrl, keyPrefix: `${taskQueue}:` } },
+        'sessions-us': { driver: 'redis', config: { url: `${stackEnv.redisUrl}/2`, keyPrefix: `${taskQueue}:` } },
       },
       patterns: {
         'kv-probe': { slots: { store: 'redis' } },
@@ -84,8 +87,8 @@ describe('telemetry: traces, the metrics list, the dashboard and alert rules', (
         },
         'multicast-registry': { slots: { registry: 'redis', messaging: 'nats' } },
         'session-store': {
-          slots: { shards: ['redis', 'redis-us'] },
-          settings: { regions: { eu: ['redis'], us: ['redis-us'] } },
+          slots: { shards: ['sessions-eu', 'sessions-us'] },
+          settings: { regions: { eu: ['sessions-eu'], us: ['sessions-us'] } },
         },
         cdc: { slots: { source: 'pg', sink: 'kafka' } },
       },
