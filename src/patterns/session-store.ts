@@ -37,20 +37,16 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
   settingsSchema: sessionStoreSettingsSchema,
   // Once per element of the list: each shard backend gets its own, on its own task queue.
   slotActivities: {
-    shards: (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) => {
-      const handleOf = (backend: string) => [context.slots.shards ?? []].flat().find((h) => h.backend === backend);
-      const own = handleOf(context.backend);
-      return replicaActivities(driver, context.backend, {
+    shards: (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
+      replicaActivities(driver, context.backend, {
         // Another shard (of any region) through its own guard: a dead target trips its breaker, not ours.
         peer: (backend) => {
-          const handle = handleOf(backend);
+          const handle = [context.slots.shards ?? []].flat().find((h) => h.backend === backend);
           const ok = handle !== undefined && SHARD_CAPABILITIES.every((c) => handle.capabilities.has(c));
           return ok ? (handle as unknown as SessionShardOps) : undefined;
         },
         retainEntries: () => context.settings.replication_feed_max_entries,
-        sourceHalfOpen: () => own?.guard.state() === 'half-open',
-      });
-    },
+      }),
   },
   // Every region's backend must be a shard on this worker, or its replication would fail later.
   checkConfig: ({ settings, slots }) => {

@@ -8,9 +8,9 @@
 // into the target shards a few at a time, commit the checkpoint in the feed, heartbeat it, and
 // every few seconds trim the feed behind every region's checkpoint (or past the retention). A
 // merge that fails is retried within the round with a backoff, without moving the checkpoint: the
-// target region being down holds up only this round. The round ends after maxMs or maxEntries,
-// or after its first batch while the source backend's circuit is half-open (see sourceHalfOpen).
+// target region being down holds up only this round. The round ends after maxMs or maxEntries.
 import { Context } from '@temporalio/activity';
+import { backendAnswered } from '../../resilience/backend-answered';
 import { SESSION_FEED, type ShipRequest, type ShipResult } from '../../workflows/session-store/feed-input';
 import { HashRing } from '../../workflows/session-store/consistent-hash';
 import { decodeRecord, mergeRecords, type SessionRecord } from '../../workflows/session-store/session-record';
@@ -35,13 +35,6 @@ export interface FeedShipperOptions {
   peer: (backend: string) => SessionShardOps | undefined;
   /** Entries a feed keeps past the slowest region's checkpoint before trimming them anyway. */
   retainEntries: () => number;
-  /**
-   * Whether the source backend's circuit is half-open. The worker runs a round as one guarded
-   * call, so a round admitted while half-open is the circuit's probe, and until it ends the circuit
-   * refuses every other call to the backend (the other regions' merges into it among them). Such a
-   * round ends after one batch; the next is admitted as usual.
-   */
-  sourceHalfOpen?: () => boolean;
 }
 
 /** Runs fn over items, at most `width` at once. */
@@ -56,7 +49,6 @@ async function eachLimited<T>(items: T[], width: number, fn: (item: T) => Promis
 
 export function feedShipper(options: FeedShipperOptions) {
   const { driver, peer } = options;
-  const probing = options.sourceHalfOpen ?? (() => false);
   const peers = new Map<string, SessionShard>();
   const shardOf = (backend: string): SessionShard => {
     let shard = peers.get(backend);
@@ -85,6 +77,9 @@ export function feedShipper(options: FeedShipperOptions) {
       while (Date.now() < deadline && result.shipped < request.maxEntries && !ctx.cancellationSignal.aborted) {
         const waitMs = Math.max(0, Math.min(READ_WAIT_MS, deadline - Date.now()));
         const page = await driver.readFeed(SESSION_FEED, { after: offset, limit: BATCH, waitMs });
+        // The source shard answered: a round admitted as its half-open probe closes the circuit
+        // now, not after the round, so the other regions' merges into this shard are let in.
+        backendAnswered();
         if (page.gap) return { ...result, offset, gap: true };
         if (page.entries.length > 0) {
           // The join of every copy of a session in the batch: one merge per session.
@@ -111,7 +106,7 @@ export function feedShipper(options: FeedShipperOptions) {
               }
             });
             if (failed.length === 0) break;
-            if (Date.now() >= deadline || ctx.cancellationSignal.aborted || probing()) return { ...result, offset };
+            if (Date.now() >= deadline || ctx.cancellationSignal.aborted) return { ...result, offset };
             ctx.heartbeat({ offset });
             // The feed must not grow without bound while the target is away: past the retention
             // it is trimmed anyway, and this region catches up by a resync when it returns.
@@ -134,7 +129,6 @@ export function feedShipper(options: FeedShipperOptions) {
           await driver.trimFeed(SESSION_FEED, { maxEntries: options.retainEntries() });
           trimmedAt = Date.now();
         }
-        if (probing()) break;
       }
       return { ...result, offset };
     },
