@@ -10,7 +10,7 @@ import { pipelineWorkflowId } from '../src/cli/commands/cdc';
 import { loadConfig } from '../src/config/load';
 import { pipelineStatus } from '../src/client/cdc';
 import type { CdcStatus } from '../src/workflows/cdc/status';
-import { replicationWorkflowId } from '../src/workflows/session-store/input';
+import { feedReplicationWorkflowId } from '../src/workflows/session-store/feed-input';
 
 const CONFIG = resolve(__dirname, '../../config/demo.yaml');
 const DEMO_PG = process.env.PRISM_POSTGRES_URL ?? 'postgres://prism:prism@127.0.0.1:5432/prism';
@@ -62,8 +62,20 @@ async function main(): Promise<void> {
     try {
       const session = await sessions.createSession({ userId: 'alice', clientId: 'web' }, { ttlSeconds: 600 });
       await sessions.setData(session.sessionId, 'cart', { items: 2 });
+      // Said replicated only once region us holds the same copy; the link is the workflow shipping
+      // the session's eu shard to us.
+      let inUs = false;
+      for (let i = 0; i < 60 && !inUs; i++) {
+        inUs = (await sessions.replicationStatus(session.sessionId)).regions.us?.inSync ?? false;
+        if (!inUs) await new Promise((r) => setTimeout(r, 500));
+      }
+      const shipping = feedReplicationWorkflowId(
+        config.temporal.task_queue,
+        sessions.shardFor(session.sessionId).backend,
+        'us',
+      );
       out(
-        `session-store       session ${session.sessionId} in eu, replicated to us: ${client.uiUrl(replicationWorkflowId(session.sessionId))}`,
+        `session-store       session ${session.sessionId} in eu, ${inUs ? 'replicated to us' : 'not yet in us after 30 s'}: ${client.uiUrl(shipping)}`,
       );
     } finally {
       await sessions.close();

@@ -25,10 +25,6 @@ export type ReplicationInput = z.input<typeof replicationInput>;
 export const SESSION_CHANGED_SIGNAL = 'sessionChanged';
 export const REPLICATION_STATUS_QUERY = 'replicationStatus';
 
-export function replicationWorkflowId(sessionId: string): string {
-  return `session-replication-${sessionId}`;
-}
-
 /** Sent by the store after every committed write (signal-with-start). */
 export interface SessionChanged {
   /** The region the write committed in. */
