@@ -70,7 +70,8 @@ for (const stack of stacks()) {
       await registry.register('forever', { k: 1 });
       for (let i = 0; i < 4; i++) {
         await sleep(400);
-        await registry.heartbeat('kept', { ttlSeconds: 2 });
+        // Long enough to outlive the slow steps below on a loaded machine; 'short' (1 s) lapses.
+        await registry.heartbeat('kept', { ttlSeconds: 30 });
       }
       const live = (await registry.enumerate({ k: 1 })).identities.map((r) => r.identity).sort();
       assert.deepEqual(live, ['forever', 'kept']);
