@@ -49,7 +49,7 @@ import {
   type RegistryOperationInput,
   type RegistryOperationResult,
 } from './input';
-import { MulticastLedger, type LedgerState } from './ledger';
+import { MulticastLedger, type LedgerState } from './logic';
 import { MULTICAST_REGISTRY } from './slots';
 
 export const multicastReportQuery = defineQuery<MulticastReport>('multicastReport');

@@ -2,7 +2,7 @@
 // survives continue-as-new.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MulticastLedger } from '../../../src/workflows/multicast-registry/ledger';
+import { MulticastLedger } from '../../../src/workflows/multicast-registry/logic';
 
 describe('multicast ledger', () => {
   it('counts targets, deliveries and failures', () => {
