@@ -2,13 +2,12 @@
 // anything starts, so a bad input creates no failed execution), read a saga's state, list sagas
 // by status. Workflows are started by function reference: arguments and results are typed.
 import { describeIssues } from '../workflows/input';
-import { declarativeSagaWorkflow } from '../workflows/saga/declarative-workflow';
 import { validateDefinition } from '../workflows/saga/definition';
 import { orderSagaInput, type OrderSagaInput } from '../workflows/saga/input';
 import type { SagaState, SagaStatus } from '../workflows/saga/logic';
 import { sagaStatusQuery } from '../workflows/saga/run-saga';
 import { SAGA } from '../workflows/saga/slots';
-import { orderSagaWorkflow } from '../workflows/saga/workflow';
+import { declarativeSagaWorkflow, orderSagaWorkflow } from '../workflows/saga/workflow';
 import type { PrismClient, Started } from './prism-client';
 
 /** A saga input or definition refused before start; the message names each field. */

@@ -3,7 +3,7 @@
 import { orderCacheActivities } from '../activities/saga/cache-activities';
 import { orderEventActivities } from '../activities/saga/events-activities';
 import { orderLedgerActivities } from '../activities/saga/orders-activities';
-import { sagaSettingsSchema, type SagaSettings } from '../activities/saga/settings';
+import { sagaSettingsSchema, type SagaSettings } from '../workflows/saga/settings';
 import { definePattern } from '../sdk/pattern';
 import { schemaCheck } from '../sdk/input-check';
 import { validateDefinition } from '../workflows/saga/definition';

@@ -4,5 +4,4 @@ export { sessionReplicationWorkflow, sessionRebalanceWorkflow } from './session-
 export { sessionFeedReplicationWorkflow } from './session-store/feed-replication-workflow';
 export { cdcPipelineWorkflow } from './cdc/workflow';
 export { multicastWorkflow, multicastRegistryOperationWorkflow } from './multicast-registry/workflow';
-export { orderSagaWorkflow, orderPlainWorkflow } from './saga/workflow';
-export { declarativeSagaWorkflow } from './saga/declarative-workflow';
+export { orderSagaWorkflow, orderPlainWorkflow, declarativeSagaWorkflow } from './saga/workflow';

@@ -18,6 +18,9 @@ import {
 import { runSaga, step, type SagaResult, type StepOptions } from './run-saga';
 import { SAGA } from './slots';
 
+// The pattern's third workflow interprets sagas declared as data (its own story, beside this file).
+export { declarativeSagaWorkflow } from './declarative-workflow';
+
 /** The order saga's result; duplicateOf names the workflow whose outcome a re-submission returns. */
 export type OrderSagaResult = SagaResult & { duplicateOf?: string };
 
