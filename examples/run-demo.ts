@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { pipelineWorkflowId } from '../src/cli/commands/cdc';
 import { loadConfig } from '../src/config/load';
 import { pipelineStatus } from '../src/client/cdc';
-import type { CdcStatus } from '../src/workflows/cdc/status';
+import type { CdcStatus } from '../src/workflows/cdc/logic';
 import { feedReplicationWorkflowId } from '../src/workflows/session-store/feed-input';
 
 const CONFIG = resolve(__dirname, '../../config/demo.yaml');

@@ -9,7 +9,7 @@ import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-wor
 import { patternActivityName } from '../sdk/slot';
 import { CDC } from '../workflows/cdc/slots';
 import type { PumpProgress } from '../workflows/cdc/activity-io';
-import { withRoundInFlight, type CdcStatus } from '../workflows/cdc/status';
+import { withRoundInFlight, type CdcStatus } from '../workflows/cdc/logic';
 import { cdcStatusQuery } from '../workflows/cdc/workflow';
 
 const PUMP_ACTIVITY = patternActivityName(CDC, 'source', 'pump');

@@ -3,7 +3,7 @@
 // pipeline, acknowledging a source position only after the sink accepted everything before it.
 import { cdcSinkActivities } from '../activities/cdc/sink-activities';
 import { cdcSourceActivities } from '../activities/cdc/source-activities';
-import { cdcSettingsSchema } from '../activities/cdc/settings';
+import { cdcSettingsSchema } from '../workflows/cdc/settings';
 import { definePattern } from '../sdk/pattern';
 import { schemaCheck } from '../sdk/input-check';
 import { cdcPipelineInput } from '../workflows/cdc/input';

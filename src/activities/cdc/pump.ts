@@ -33,10 +33,10 @@ import {
   type PumpResult,
 } from '../../workflows/cdc/activity-io';
 import { runPipeline } from '../../workflows/cdc/pipeline';
-import { lagSecondsOf } from '../../workflows/cdc/status';
+import { lagSecondsOf } from '../../workflows/cdc/logic';
 import { deliverMessages } from './deliver';
 import { cdcMetrics } from './metrics';
-import type { CdcSettings } from './settings';
+import type { CdcSettings } from '../../workflows/cdc/settings';
 
 const BEAT_EVERY_MS = 1_000;
 /** How often a round reads its slot's lag (WAL held) for the status and the lag metric. */

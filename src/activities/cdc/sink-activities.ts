@@ -7,10 +7,10 @@ import { Context } from '@temporalio/activity';
 import type { DriverBase } from '../../drivers/driver';
 import type { PatternActivityContext } from '../../sdk/pattern';
 import type { DeliverProgress, DeliverRequest, DeliverResult } from '../../workflows/cdc/activity-io';
-import { lagSecondsOf } from '../../workflows/cdc/status';
+import { lagSecondsOf } from '../../workflows/cdc/logic';
 import { deliverMessages, type DeliverySink } from './deliver';
 import { cdcMetrics } from './metrics';
-import type { CdcSettings } from './settings';
+import type { CdcSettings } from '../../workflows/cdc/settings';
 
 export { CDC_HEADERS, cdcHeaders, chainsOf, countEvent, roundsOf } from './deliver';
 

@@ -26,7 +26,7 @@ import { outboxMessage } from '../../workflows/cdc/outbox';
 import { cutToBudget, runPipeline } from '../../workflows/cdc/pipeline';
 import { cdcMetrics } from './metrics';
 import { cdcPump } from './pump';
-import type { CdcSettings } from './settings';
+import type { CdcSettings } from '../../workflows/cdc/settings';
 
 const OUTBOX_POLL_MS = 200;
 /** The outbox's backlog is counted at most this often per table (a count is not free on a big backlog). */

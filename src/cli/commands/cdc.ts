@@ -14,7 +14,7 @@ import {
 import { cdcPipelineWorkflow } from '../../workflows/cdc/workflow';
 import { CDC } from '../../workflows/cdc/slots';
 import { pipelineStatus } from '../../client/cdc';
-import type { CdcStatus } from '../../workflows/cdc/status';
+import type { CdcStatus } from '../../workflows/cdc/logic';
 import { describeIssues } from '../../workflows/input';
 import { act, examples, type CliContext } from '../command-kit';
 import { parseJsonInput, UsageError } from '../io';

@@ -50,7 +50,7 @@ import {
 } from './input';
 import type { PipelineSpec } from './pipeline';
 import { CDC, cdcSlots } from './slots';
-import { initialStatus, recordBatch, type CdcStatus, type RateWindow } from './status';
+import { initialStatus, recordBatch, type CdcStatus, type RateWindow } from './logic';
 
 export type CdcControl = 'pause' | 'resume' | 'stop' | 'drop';
 

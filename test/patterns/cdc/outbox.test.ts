@@ -11,7 +11,7 @@ import { MAX_UNMARKED, type OutboxPipelineStats } from '../../../src/workflows/c
 import { formatStatus } from '../../../src/cli/commands/cdc';
 import { payloadConverter } from '../../../src/common/payload-converter';
 import type { PollOutboxResult } from '../../../src/workflows/cdc/activity-io';
-import type { CdcStatus } from '../../../src/workflows/cdc/status';
+import type { CdcStatus } from '../../../src/workflows/cdc/logic';
 import { CdcTestConsumer } from '../../helpers/cdc-kafka';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, waitFor, type WorkerProcess } from '../../helpers/worker-process';

@@ -17,7 +17,7 @@ import {
   transformRow,
   type PipelineSpec,
 } from '../../../src/workflows/cdc/pipeline';
-import { initialStatus, lagSecondsOf, recordBatch, withRoundInFlight } from '../../../src/workflows/cdc/status';
+import { initialStatus, lagSecondsOf, recordBatch, withRoundInFlight } from '../../../src/workflows/cdc/logic';
 
 function change(overrides: Partial<RowChange> = {}): RowChange {
   return {

@@ -1,5 +1,6 @@
-// A pipeline's status as the workflow keeps it (and hands it to the next run when continuing as
-// new): position, lag, throughput and totals. Pure: times are passed in (workflow time).
+// The CDC workflow's pure logic: a pipeline's status as the workflow keeps it (and hands it to the
+// next run when continuing as new): position, lag, throughput and totals. Times are passed in
+// (workflow time).
 
 import type { OutboxLagStatus, PumpProgress } from './activity-io';
 
