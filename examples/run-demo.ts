@@ -10,7 +10,7 @@ import { pipelineWorkflowId } from '../src/cli/commands/cdc';
 import { loadConfig } from '../src/config/load';
 import { pipelineStatus } from '../src/client/cdc';
 import type { CdcStatus } from '../src/workflows/cdc/logic';
-import { feedReplicationWorkflowId } from '../src/workflows/session-store/feed-input';
+import { feedReplicationWorkflowId } from '../src/workflows/session-store/input';
 
 const CONFIG = resolve(__dirname, '../../config/demo.yaml');
 const DEMO_PG = process.env.PRISM_POSTGRES_URL ?? 'postgres://prism:prism@127.0.0.1:5432/prism';

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import Redis from 'ioredis';
 import { PrismClient } from '../../src/client/prism-client';
 import { SessionStore } from '../../src/client/session-store';
-import { decodeRecord, decodeValue, sessionKey } from '../../src/workflows/session-store/session-record';
+import { decodeRecord, decodeValue, sessionKey } from '../../src/workflows/session-store/logic';
 import { ExtraRedis } from '../../test/helpers/extra-redis';
 import { startWorker, testConfig, type WorkerProcess } from '../../test/helpers/worker-process';
 import { percentile } from '../lib/stats';

@@ -31,7 +31,7 @@ import {
   FEED_STATUS_QUERY,
   feedReplicationWorkflowId,
   type FeedReplicationStatus,
-} from '../workflows/session-store/feed-input';
+} from '../workflows/session-store/input';
 import { startFeedReplication } from '../patterns/session-store-feeds';
 import {
   decodeRecord,
@@ -45,12 +45,12 @@ import {
   type SessionRecord,
   type SessionValue,
   type Stamp,
-} from '../workflows/session-store/session-record';
+} from '../workflows/session-store/logic';
 import { SESSION_STORE, SHARD_CAPABILITIES } from '../workflows/session-store/slots';
 import { SessionStoreError } from './session-store-errors';
 
 export { SessionStoreError } from './session-store-errors';
-export type { SessionValue, JsonValue, SessionMetadata } from '../workflows/session-store/session-record';
+export type { SessionValue, JsonValue, SessionMetadata } from '../workflows/session-store/logic';
 
 export const DEFAULT_MAX_SESSION_BYTES = 1024 * 1024;
 export const DEFAULT_TTL_SECONDS = 30 * 60;

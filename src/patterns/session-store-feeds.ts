@@ -9,7 +9,7 @@ import {
   feedReplicationWorkflowId,
   type FeedReplicationInput,
   type FeedTopology,
-} from '../workflows/session-store/feed-input';
+} from '../workflows/session-store/input';
 import { PRISM_PATTERN } from '../workflows/search-attributes';
 import { SESSION_STORE } from '../workflows/session-store/slots';
 

@@ -12,12 +12,11 @@
 //         regions: { eu: [redis-eu-0, redis-eu-1], us: [redis-us-0] }
 //         max_session_bytes: 1048576   # backends' limits.maxValueBytes must allow it
 //         default_ttl_seconds: 1800
-import { replicaActivities } from '../activities/session-store/replica-activities';
+import { shardsActivities } from '../activities/session-store/shards-activities';
 import type { SessionShardOps } from '../activities/session-store/session-shard';
 import { definePattern, type PatternActivityContext } from '../sdk/pattern';
 import { schemaCheck } from '../sdk/input-check';
-import { feedReplicationInput } from '../workflows/session-store/feed-input';
-import { rebalanceInput, replicationInput } from '../workflows/session-store/input';
+import { feedReplicationInput, rebalanceInput, replicationInput } from '../workflows/session-store/input';
 import { sessionStoreSettingsSchema, type SessionStoreSettings } from '../workflows/session-store/settings';
 import { SESSION_STORE, SHARD_CAPABILITIES, sessionStoreSlots } from '../workflows/session-store/slots';
 import { startFeedReplication } from './session-store-feeds';
@@ -38,7 +37,7 @@ export const sessionStorePattern = definePattern<typeof sessionStoreSlots, Sessi
   // Once per element of the list: each shard backend gets its own, on its own task queue.
   slotActivities: {
     shards: (driver: SessionShardOps, context: PatternActivityContext<SessionStoreSettings>) =>
-      replicaActivities(driver, context.backend, {
+      shardsActivities(driver, context.backend, {
         // Another shard (of any region) through its own guard: a dead target trips its breaker, not ours.
         peer: (backend) => {
           const handle = [context.slots.shards ?? []].flat().find((h) => h.backend === backend);

@@ -11,9 +11,9 @@
 // target region being down holds up only this round. The round ends after maxMs or maxEntries.
 import { Context } from '@temporalio/activity';
 import { backendAnswered } from '../../resilience/backend-answered';
-import { SESSION_FEED, type ShipRequest, type ShipResult } from '../../workflows/session-store/feed-input';
+import { SESSION_FEED, type ShipRequest, type ShipResult } from '../../workflows/session-store/input';
 import { HashRing } from '../../workflows/session-store/consistent-hash';
-import { decodeRecord, mergeRecords, type SessionRecord } from '../../workflows/session-store/session-record';
+import { decodeRecord, mergeRecords, type SessionRecord } from '../../workflows/session-store/logic';
 import { replicationLagSeconds } from './metrics';
 import { SessionShard, type SessionShardOps } from './session-shard';
 

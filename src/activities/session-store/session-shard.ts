@@ -9,7 +9,7 @@
 // another region (apply()) is not logged: every region ships its own writes to every other one,
 // so logging copies would only echo them back.
 import type { LoggedCasResult, Ops } from '../../drivers/capabilities';
-import { SESSION_FEED } from '../../workflows/session-store/feed-input';
+import { SESSION_FEED } from '../../workflows/session-store/input';
 import {
   decodeRecord,
   encodeRecord,
@@ -20,7 +20,7 @@ import {
   userIndexKey,
   userIndexPrefix,
   type SessionRecord,
-} from '../../workflows/session-store/session-record';
+} from '../../workflows/session-store/logic';
 
 export type SessionShardOps = Ops<'keyvalue_basic' | 'keyvalue_ttl' | 'keyvalue_scan' | 'keyvalue_cas' | 'changefeed'>;
 

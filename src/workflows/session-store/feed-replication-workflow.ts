@@ -39,8 +39,8 @@ import {
   type FeedReplicationInput,
   type FeedReplicationStatus,
   type FeedTopology,
-} from './feed-input';
-import type { ShardActivities } from '../../activities/session-store/replica-activities';
+} from './input';
+import type { ShardActivities } from '../../activities/session-store/shards-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const feedTopologySignal = defineSignal<[FeedTopology]>(FEED_TOPOLOGY_SIGNAL);

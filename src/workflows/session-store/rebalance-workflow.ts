@@ -15,7 +15,7 @@ import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
 import { HashRing } from './consistent-hash';
 import { REBALANCE_PROGRESS_QUERY, rebalanceInput, type RebalanceInput, type RebalanceProgress } from './input';
-import type { ShardActivities } from '../../activities/session-store/replica-activities';
+import type { ShardActivities } from '../../activities/session-store/shards-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const rebalanceProgressQuery = defineQuery<RebalanceProgress>(REBALANCE_PROGRESS_QUERY);

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PrismClient } from '../../../src/client/prism-client';
 import { SessionStore, type Session } from '../../../src/client/session-store';
-import { decodeValue } from '../../../src/workflows/session-store/session-record';
+import { decodeValue } from '../../../src/workflows/session-store/logic';
 import { uniqueName } from '../../helpers/env';
 import { ExtraRedis } from '../../helpers/extra-redis';
 import { startWorker, testConfig, waitFor, type WorkerProcess } from '../../helpers/worker-process';

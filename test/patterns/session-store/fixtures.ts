@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import type { Client } from '@temporalio/client';
-import { feedReplicationWorkflowId } from '../../../src/workflows/session-store/feed-input';
+import { feedReplicationWorkflowId } from '../../../src/workflows/session-store/input';
 import { stackEnv, uniqueName } from '../../helpers/env';
 
 export function redisDb(db: number, extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
 import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
-import { sessionKey } from '../../../src/workflows/session-store/session-record';
+import { sessionKey } from '../../../src/workflows/session-store/logic';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { BackendPool } from '../../../src/runtime/backend-pool';
 import { metricValue } from '../../helpers/guard-metrics';

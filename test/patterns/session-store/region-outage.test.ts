@@ -14,8 +14,8 @@ import {
   FEED_STATUS_QUERY,
   feedReplicationWorkflowId,
   type FeedReplicationStatus,
-} from '../../../src/workflows/session-store/feed-input';
-import { decodeValue } from '../../../src/workflows/session-store/session-record';
+} from '../../../src/workflows/session-store/input';
+import { decodeValue } from '../../../src/workflows/session-store/logic';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { ExtraRedis } from '../../helpers/extra-redis';
 import { startWorker, testConfig, waitFor, type WorkerProcess } from '../../helpers/worker-process';

@@ -14,13 +14,11 @@ import {
   FEED_STATUS_QUERY,
   feedReplicationWorkflowId,
   type FeedReplicationStatus,
-} from '../../../src/workflows/session-store/feed-input';
-import {
   REPLICATION_STATUS_QUERY,
   SESSION_CHANGED_SIGNAL,
   type ReplicationStatus,
 } from '../../../src/workflows/session-store/input';
-import { decodeValue } from '../../../src/workflows/session-store/session-record';
+import { decodeValue } from '../../../src/workflows/session-store/logic';
 import { uniqueName } from '../../helpers/env';
 import { startWorker, testConfig, waitFor, type WorkerProcess } from '../../helpers/worker-process';
 import { ownTwoRegions, stopFeedReplication } from './fixtures';

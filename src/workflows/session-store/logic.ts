@@ -1,5 +1,5 @@
-// The stored form of a session and how two copies of it merge. Pure: the client fast path, the
-// replication activities and tests share it.
+// The session store's pure logic: the stored form of a session and how two copies of it merge,
+// shared by the client fast path, the replication activities and tests.
 //
 // Multi-primary replication is last-writer-wins per data key (and for the metadata), ordered by
 // (timestamp, region). merge() is commutative, associative and idempotent, so replicas that apply

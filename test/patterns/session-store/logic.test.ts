@@ -9,7 +9,7 @@ import {
   mergeRecords,
   nextStamp,
   type SessionRecord,
-} from '../../../src/workflows/session-store/session-record';
+} from '../../../src/workflows/session-store/logic';
 
 function base(): SessionRecord {
   return {

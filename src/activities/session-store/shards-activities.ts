@@ -1,18 +1,18 @@
-// The slot activities the session store's workflows run against each shard, each on the shard
+// The `shards` slot's activities: what the session store's workflows run against each shard, on its
 // backend's task queue, behind that backend's breaker and bulkhead: shipping the shard's change
 // feed to another region (feed-shipper.ts), the pages of a scan, read, merge and delete that a
 // resync and a rebalance use, and readRecord/applyRecord, which only per-session replication
 // workflows of an earlier version still call.
-import { decodeRecord } from '../../workflows/session-store/session-record';
+import { decodeRecord } from '../../workflows/session-store/logic';
 import type { ApplyResult, MovingRecord } from '../../workflows/session-store/input';
 import { replicationLagSeconds } from './metrics';
 import { feedShipper, type FeedShipperOptions } from './feed-shipper';
 import { SessionShard, type SessionShardOps } from './session-shard';
 
 /** The workflows' view of a shard's activities: their proxies are typed from this factory. */
-export type ShardActivities = ReturnType<typeof replicaActivities>;
+export type ShardActivities = ReturnType<typeof shardsActivities>;
 
-export function replicaActivities(driver: SessionShardOps, backend: string, feed: Omit<FeedShipperOptions, 'driver'>) {
+export function shardsActivities(driver: SessionShardOps, backend: string, feed: Omit<FeedShipperOptions, 'driver'>) {
   const shard = new SessionShard(backend, driver);
   return {
     ...feedShipper({ driver, ...feed }),
