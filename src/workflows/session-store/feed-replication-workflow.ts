@@ -36,9 +36,11 @@ import {
   FEED_STATUS_QUERY,
   FEED_TOPOLOGY_SIGNAL,
   feedReplicationInput,
+  type FeedReplication,
   type FeedReplicationInput,
   type FeedReplicationStatus,
   type FeedTopology,
+  type ShipResult,
 } from './input';
 import type { ShardActivities } from '../../activities/session-store/shards-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
@@ -52,19 +54,34 @@ const ROUND_ENTRIES = 1_000_000;
 const ROUNDS_PER_RUN = 20;
 const RESYNC_PAGE = 200;
 
+/** This run's state: what the query shows, and the topology the last signal brought. */
+interface FeedRun {
+  input: FeedReplication;
+  byBackend: Map<string, SlotBinding>;
+  source: SlotBinding;
+  status: FeedReplicationStatus;
+  topology: FeedTopology;
+}
+
 export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationInput): Promise<never> {
   const input = parseInput(feedReplicationInput, rawInput);
   const { shards } = await bindSlots(SESSION_STORE, sessionStoreSlots);
   const byBackend = new Map<string, SlotBinding>(shards.map((b) => [b.backend, b]));
-  let topology: FeedTopology = { regions: input.regions, virtualNodes: input.virtualNodes };
-  const check = (t: FeedTopology): string | null => {
-    if (!byBackend.has(input.shard)) return `input.shard: backend "${input.shard}"`;
-    const targets = t.regions[input.target];
-    if (!targets) return `input.target: region "${input.target}" is not in input.regions, and`;
-    const missing = targets.find((b) => !byBackend.has(b));
-    return missing === undefined ? null : `input.regions.${input.target}: backend "${missing}"`;
+  const run: FeedRun = {
+    input,
+    byBackend,
+    source: byBackend.get(input.shard)!,
+    status: {
+      shard: input.shard,
+      target: input.target,
+      offset: input.offset,
+      rounds: 0,
+      phase: 'shipping',
+      ...input.counters,
+    },
+    topology: { regions: input.regions, virtualNodes: input.virtualNodes },
   };
-  const problem = check(topology);
+  const problem = unservedBackend(run, run.topology);
   if (problem !== null) {
     throw ApplicationFailure.nonRetryable(
       `${problem} is not in the shards slot of ${SESSION_STORE} on this worker`,
@@ -72,83 +89,93 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
     );
   }
   setHandler(feedTopologySignal, (next) => {
-    if (check(next) === null) topology = next; // one this worker cannot serve is ignored
+    if (unservedBackend(run, next) === null) run.topology = next; // one this worker cannot serve is ignored
   });
-
-  const source = byBackend.get(input.shard)!;
   // The round's own timeouts: it runs up to roundMs and heartbeats at least every second.
-  const shipper = useSlotActivities<ShardActivities>(source, {
+  const shipper = useSlotActivities<ShardActivities>(run.source, {
     startToCloseTimeout: input.roundMs + 120_000,
     heartbeatTimeout: 15_000,
   });
-  const status: FeedReplicationStatus = {
-    shard: input.shard,
-    target: input.target,
-    offset: input.offset,
-    rounds: 0,
-    phase: 'shipping',
-    ...input.counters,
-  };
-  setHandler(feedStatusQuery, () => status);
+  setHandler(feedStatusQuery, () => run.status);
   upsertSearchAttributes([
     { key: PRISM_PATTERN, value: SESSION_STORE },
     { key: PRISM_STATUS, value: 'replicating' },
   ]);
 
-  async function resync(): Promise<void> {
-    status.phase = 'resyncing';
-    upsertSearchAttributes([{ key: PRISM_STATUS, value: 'resyncing' }]);
-    // Everything written up to the head is in the shard when the scan reads it; later writes
-    // are shipped from the feed afterwards.
-    const head = await shipper.feedHead();
-    const targets = topology.regions[input.target];
-    const ring = new HashRing(targets, topology.virtualNodes);
-    const from = useSlotActivities<ShardActivities>(source);
-    let cursor: string | null = null;
-    do {
-      const page = await from.scanSessions(cursor, RESYNC_PAGE);
-      const records = page.ids.length > 0 ? await from.readRecords(page.ids) : [];
-      const byTarget = new Map<string, Uint8Array[]>();
-      for (const r of records) {
-        const target = ring.shardFor(r.sessionId);
-        byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
-      }
-      for (const [target, batch] of byTarget) {
-        status.applied += await useSlotActivities<ShardActivities>(byBackend.get(target)!).applyRecords(batch);
-      }
-      cursor = page.cursor;
-    } while (cursor !== null);
-    status.offset = head;
-    status.resyncs++;
-    status.phase = 'shipping';
-    upsertSearchAttributes([{ key: PRISM_STATUS, value: 'replicating' }]);
-  }
-
   for (;;) {
-    if (status.rounds >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      const { shipped, applied, resyncs, maxLagMs, lastLagMs } = status;
-      await continueAsNew<typeof sessionFeedReplicationWorkflow>({
-        ...input,
-        regions: topology.regions,
-        virtualNodes: topology.virtualNodes,
-        offset: status.offset,
-        counters: { shipped, applied, resyncs, maxLagMs, lastLagMs },
-      });
+    if (run.status.rounds >= ROUNDS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof sessionFeedReplicationWorkflow>(carryOver(run));
     }
     const round = await shipper.shipFeed({
       target: input.target,
-      targetShards: topology.regions[input.target],
-      virtualNodes: topology.virtualNodes,
-      after: status.offset,
+      targetShards: run.topology.regions[input.target],
+      virtualNodes: run.topology.virtualNodes,
+      after: run.status.offset,
       maxMs: input.roundMs,
       maxEntries: ROUND_ENTRIES,
     });
-    status.rounds++;
-    status.offset = round.offset;
-    status.shipped += round.shipped;
-    status.applied += round.applied;
-    status.maxLagMs = Math.max(status.maxLagMs, round.maxLagMs);
-    if (round.lastLagMs !== null) status.lastLagMs = round.lastLagMs;
-    if (round.gap) await resync();
+    recordRound(run.status, round);
+    if (round.gap) await resyncByScan(run, shipper);
   }
+}
+
+/** The first backend of `topology` this worker has no shard for (as the start of a message), or null. */
+function unservedBackend({ input, byBackend }: FeedRun, topology: FeedTopology): string | null {
+  if (!byBackend.has(input.shard)) return `input.shard: backend "${input.shard}"`;
+  const targets = topology.regions[input.target];
+  if (!targets) return `input.target: region "${input.target}" is not in input.regions, and`;
+  const missing = targets.find((b) => !byBackend.has(b));
+  return missing === undefined ? null : `input.regions.${input.target}: backend "${missing}"`;
+}
+
+function recordRound(status: FeedReplicationStatus, round: ShipResult): void {
+  status.rounds++;
+  status.offset = round.offset;
+  status.shipped += round.shipped;
+  status.applied += round.applied;
+  status.maxLagMs = Math.max(status.maxLagMs, round.maxLagMs);
+  if (round.lastLagMs !== null) status.lastLagMs = round.lastLagMs;
+}
+
+/** The next run's input: the latest topology, the offset and the counters so far. */
+function carryOver({ input, status, topology }: FeedRun): FeedReplicationInput {
+  const { shipped, applied, resyncs, maxLagMs, lastLagMs } = status;
+  return {
+    ...input,
+    regions: topology.regions,
+    virtualNodes: topology.virtualNodes,
+    offset: status.offset,
+    counters: { shipped, applied, resyncs, maxLagMs, lastLagMs },
+  };
+}
+
+/** The feed was trimmed past the checkpoint: copy the whole shard by scan, then ship from the head. */
+async function resyncByScan(run: FeedRun, shipper: ShardActivities): Promise<void> {
+  const { input, status, byBackend } = run;
+  status.phase = 'resyncing';
+  upsertSearchAttributes([{ key: PRISM_STATUS, value: 'resyncing' }]);
+  // Everything written up to the head is in the shard when the scan reads it; later writes
+  // are shipped from the feed afterwards.
+  const head = await shipper.feedHead();
+  const targets = run.topology.regions[input.target];
+  const ring = new HashRing(targets, run.topology.virtualNodes);
+  const from = useSlotActivities<ShardActivities>(run.source);
+  let cursor: string | null = null;
+  do {
+    const page = await from.scanSessions(cursor, RESYNC_PAGE);
+    const records = page.ids.length > 0 ? await from.readRecords(page.ids) : [];
+    const byTarget = new Map<string, Uint8Array[]>();
+    for (const r of records) {
+      const target = ring.shardFor(r.sessionId);
+      byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
+    }
+    for (const [target, batch] of byTarget) {
+      status.applied += await useSlotActivities<ShardActivities>(byBackend.get(target)!).applyRecords(batch);
+    }
+    cursor = page.cursor;
+  } while (cursor !== null);
+  status.offset = head;
+  status.resyncs++;
+  status.phase = 'shipping';
+  upsertSearchAttributes([{ key: PRISM_STATUS, value: 'replicating' }]);
 }

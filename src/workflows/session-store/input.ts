@@ -158,6 +158,7 @@ export const feedReplicationInput = z
   .strict();
 
 export type FeedReplicationInput = z.input<typeof feedReplicationInput>;
+export type FeedReplication = z.output<typeof feedReplicationInput>;
 
 export interface FeedReplicationStatus extends FeedCounters {
   shard: string;
