@@ -53,4 +53,14 @@ export class HashRing {
     }
     return this.points[lo === this.points.length ? 0 : lo].shard;
   }
+
+  /** Stored sessions grouped by the shard owning each, their bytes in the order given. */
+  bytesByShard(records: readonly { sessionId: string; bytes: Uint8Array }[]): Map<string, Uint8Array[]> {
+    const byShard = new Map<string, Uint8Array[]>();
+    for (const r of records) {
+      const shard = this.shardFor(r.sessionId);
+      byShard.set(shard, [...(byShard.get(shard) ?? []), r.bytes]);
+    }
+    return byShard;
+  }
 }

@@ -164,12 +164,7 @@ async function resyncByScan(run: FeedRun, shipper: ShardActivities): Promise<voi
   do {
     const page = await from.scanSessions(cursor, RESYNC_PAGE);
     const records = page.ids.length > 0 ? await from.readRecords(page.ids) : [];
-    const byTarget = new Map<string, Uint8Array[]>();
-    for (const r of records) {
-      const target = ring.shardFor(r.sessionId);
-      byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
-    }
-    for (const [target, batch] of byTarget) {
+    for (const [target, batch] of ring.bytesByShard(records)) {
       status.applied += await useSlotActivities<ShardActivities>(byBackend.get(target)!).applyRecords(batch);
     }
     cursor = page.cursor;

@@ -67,18 +67,8 @@ export async function sessionRebalanceWorkflow(rawInput: RebalanceInput): Promis
       const page = await on(source).scanSessions(cursor, input.pageSize);
       pages++;
       progress.scanned += page.ids.length;
-      const moving = page.ids.filter((id) => ring.shardFor(id) !== source);
-      if (moving.length > 0) {
-        const records = await on(source).readRecords(moving);
-        const byTarget = new Map<string, Uint8Array[]>();
-        for (const r of records) {
-          const target = ring.shardFor(r.sessionId);
-          byTarget.set(target, [...(byTarget.get(target) ?? []), r.bytes]);
-        }
-        for (const [target, batch] of byTarget) await on(target).applyRecords(batch);
-        await on(source).deleteRecords(records.map((r) => ({ sessionId: r.sessionId, userId: r.userId })));
-        progress.moved += records.length;
-      }
+      const moved = await moveAway(page.ids, source, ring, on);
+      progress.moved += moved;
       cursor = page.cursor;
     } while (cursor !== null);
     progress.shardsDone = shardIndex + 1;
@@ -87,4 +77,19 @@ export async function sessionRebalanceWorkflow(rawInput: RebalanceInput): Promis
   }
   upsertSearchAttributes([{ key: PRISM_STATUS, value: 'completed' }]);
   return progress;
+}
+
+/** Moves the sessions of a page that the ring now places elsewhere: copied there, then deleted here. */
+async function moveAway(
+  ids: readonly string[],
+  source: string,
+  ring: HashRing,
+  on: (backend: string) => ShardActivities,
+): Promise<number> {
+  const moving = ids.filter((id) => ring.shardFor(id) !== source);
+  if (moving.length === 0) return 0;
+  const records = await on(source).readRecords(moving);
+  for (const [target, batch] of ring.bytesByShard(records)) await on(target).applyRecords(batch);
+  await on(source).deleteRecords(records.map((r) => ({ sessionId: r.sessionId, userId: r.userId })));
+  return records.length;
 }

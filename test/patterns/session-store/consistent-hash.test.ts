@@ -47,6 +47,18 @@ describe('session store: consistent hashing', () => {
     assert.notEqual(hash32('session-1'), hash32('session-2'));
   });
 
+  it('groups stored sessions by the shard owning each, keeping their order', () => {
+    const ring = new HashRing(['x', 'y', 'z']);
+    const records = ids.slice(0, 300).map((sessionId, i) => ({ sessionId, bytes: new Uint8Array([i % 256]) }));
+    const grouped = ring.bytesByShard(records);
+    for (const shard of ring.shards) {
+      const expected = records.filter((r) => ring.shardFor(r.sessionId) === shard).map((r) => r.bytes);
+      assert.deepEqual(grouped.get(shard) ?? [], expected);
+    }
+    assert.equal([...grouped.values()].flat().length, records.length);
+    assert.equal(ring.bytesByShard([]).size, 0);
+  });
+
   it('refuses an empty or duplicated shard list', () => {
     assert.throws(() => new HashRing([]), /at least one shard/);
     assert.throws(() => new HashRing(['a', 'a']), /unique/);
