@@ -73,6 +73,21 @@ describe('session store: operations on Redis', () => {
     assert.deepEqual((await store.listSessions({ userId })).sessions, []);
   });
 
+  it('hands out a value of its own on every read, and reads another client’s write at once', async () => {
+    const s = await store.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
+    await store.setData(s.sessionId, 'cart', { items: [1, 2] });
+    const first = (await store.getData(s.sessionId, 'cart')) as { items: number[] };
+    first.items.push(3); // the caller's to change: the session is not
+    // The record is unchanged, so this read reuses its decode: the value must still be a copy.
+    const second = await store.getData(s.sessionId, 'cart');
+    assert.deepEqual(second, { items: [1, 2] });
+    assert.notEqual(second, first);
+    await small.setData(s.sessionId, 'cart', { items: [9] }); // another client of the same shards
+    assert.deepEqual(await store.getData(s.sessionId, 'cart'), { items: [9] });
+    await small.deleteSession(s.sessionId);
+    await assert.rejects(store.getData(s.sessionId, 'cart'), code('SessionNotFound'));
+  });
+
   it('expires a session after its TTL, for every operation', async () => {
     const s = await store.createSession({ userId: uniqueName('user') }, { ttlSeconds: 1 });
     await store.setData(s.sessionId, 'k', 'v');
