@@ -609,11 +609,28 @@ function view(record: SessionRecord, version: string): Session {
   };
 }
 
-/** A value the caller may change without touching a record this client keeps (JSON objects copied). */
+/** A value the caller may change without touching a record this client keeps (bytes are new already). */
 function copyValue(value: SessionValue): SessionValue {
-  return value !== null && typeof value === 'object' && !(value instanceof Uint8Array)
-    ? (JSON.parse(JSON.stringify(value)) as JsonValue)
-    : value;
+  return value instanceof Uint8Array ? value : copyJson(value);
+}
+
+/** A deep copy of a decoded JSON value (plain arrays, objects and scalars only). */
+function copyJson(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyJson);
+  const out: { [key: string]: JsonValue } = {};
+  for (const key of Object.keys(value)) {
+    // JSON.parse makes "__proto__" an own key; an assignment would set the prototype instead.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: copyJson(value[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else out[key] = copyJson(value[key]);
+  }
+  return out;
 }
 
 function notFound(sessionId: string): SessionStoreError {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
-import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
+import { SessionStore, SessionStoreError, type JsonValue } from '../../../src/client/session-store';
 import { sessionKey } from '../../../src/workflows/session-store/session-record';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { BackendPool } from '../../../src/runtime/backend-pool';
@@ -82,6 +82,14 @@ describe('session store: operations on Redis', () => {
     const second = await store.getData(s.sessionId, 'cart');
     assert.deepEqual(second, { items: [1, 2] });
     assert.notEqual(second, first);
+    // A JSON object may have an own "__proto__" key: it comes back as one, from a reused decode too.
+    const odd = JSON.parse('{"__proto__": {"x": 1}, "list": [1, {"y": null}]}') as JsonValue;
+    await store.setData(s.sessionId, 'odd', odd);
+    for (let read = 0; read < 2; read++) {
+      const got = await store.getData(s.sessionId, 'odd');
+      assert.equal(JSON.stringify(got), JSON.stringify(odd));
+      assert.equal(Object.getPrototypeOf(got), Object.prototype);
+    }
     await small.setData(s.sessionId, 'cart', { items: [9] }); // another client of the same shards
     assert.deepEqual(await store.getData(s.sessionId, 'cart'), { items: [9] });
     await small.deleteSession(s.sessionId);
