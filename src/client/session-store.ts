@@ -36,9 +36,9 @@ import { startFeedReplication } from '../patterns/session-store-feeds';
 import {
   decodeRecord,
   decodeValue,
-  encodeRecord,
   encodeValue,
   nextStamp,
+  recordText,
   sameBytes,
   type JsonValue,
   type SessionMetadata,
@@ -290,13 +290,19 @@ export class SessionStore {
 
   /** The whole session; counts as an access (pushes its expiry). */
   async getSession(sessionId: string): Promise<Session> {
-    return this.access(sessionId);
+    const read = await this.access(sessionId, true);
+    if ('session' in read) return read.session;
+    return { ...view(read.record, read.version), lastAccessed: read.now, expiresAt: read.expiresAt };
   }
 
   /** One data value, or undefined when the session has no such key; counts as an access. */
   async getData(sessionId: string, key: string): Promise<SessionValue | undefined> {
     checkDataKey(key);
-    return (await this.access(sessionId, false)).data[key];
+    const read = await this.access(sessionId, false);
+    if ('session' in read) return read.session.data[key];
+    const entry = read.record.data[key];
+    // The record may be the shard's cached decode (see SessionShard.peek): hand out a copy.
+    return entry === undefined || entry.value === null ? undefined : copyValue(decodeValue(entry.value));
   }
 
   async setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
@@ -434,34 +440,39 @@ export class SessionStore {
 
   /**
    * A read, pushing the session's expiry. `versioned: false` (a read whose caller needs no
-   * version, e.g. getData) reads with a plain get; it falls back to the versioned lookup (which
-   * also finds a session a rebalance has not moved yet) only when the session is not there.
+   * version, e.g. getData) reads with a plain get (its record may be shared: copy what leaves);
+   * it falls back to the versioned lookup (which also finds a session a rebalance has not moved
+   * yet) only when the session is not there. A session due for an expiry rewrite comes back as
+   * the rewrite's result (`session`).
    */
-  private async access(sessionId: string, versioned = true): Promise<Session> {
+  private async access(
+    sessionId: string,
+    versioned: boolean,
+  ): Promise<{ record: SessionRecord; version: string; now: number; expiresAt: number } | { session: Session }> {
     checkSessionId(sessionId);
     let shard = this.shardFor(sessionId);
-    let found: { record: SessionRecord; version: string } | null = null;
-    if (!versioned) {
-      const record = await shard.peek(sessionId);
-      if (record) found = { record, version: '' };
-    }
-    if (found === null) {
+    let record: SessionRecord | null = null;
+    let version = '';
+    if (!versioned) record = await shard.peek(sessionId);
+    if (record === null) {
       const located = await this.locate(sessionId);
       shard = located.shard;
-      found = located.found;
-      if (located.found) this.remember(sessionId, shard, located.found);
+      if (located.found) {
+        this.remember(sessionId, shard, located.found);
+        record = located.found.record;
+        version = located.found.version;
+      }
     }
-    if (!found || found.record.deleted) {
+    if (!record || record.deleted) {
       this.known.delete(sessionId);
       throw notFound(sessionId);
     }
     const now = this.now();
-    const { record } = found;
     const windowMs = record.ttlSeconds * 1000;
     const left = record.expiresAt - now;
     if (left < windowMs / 2) {
       // Rewrite the expiry so the replicas learn it too (see the header comment).
-      return this.mutate(sessionId, () => undefined);
+      return { session: await this.mutate(sessionId, () => undefined) };
     }
     const pushedAt = this.touched.get(sessionId);
     if (pushedAt === undefined || now - pushedAt >= windowMs / TOUCH_GRANULARITY) {
@@ -469,7 +480,7 @@ export class SessionStore {
       if (this.touched.size >= MAX_TOUCH_MEMORY) this.touched.clear();
       this.touched.set(sessionId, now);
     }
-    return { ...view(record, found.version), lastAccessed: now, expiresAt: now + Math.max(windowMs, left) };
+    return { record, version, now, expiresAt: now + Math.max(windowMs, left) };
   }
 
   /**
@@ -482,19 +493,15 @@ export class SessionStore {
   ): Promise<Session> {
     checkSessionId(sessionId);
     // Writers in this process take turns per session: a CAS retry storm among ourselves is waste.
-    const previous = this.writing.get(sessionId) ?? Promise.resolve();
-    const mine = previous.then(
-      () => this.mutateNow(sessionId, change),
-      () => this.mutateNow(sessionId, change),
-    );
-    const tail = mine.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.writing.set(sessionId, tail);
-    void tail.then(() => {
+    // With no write of ours in flight it starts at once (no turn of the microtask queue).
+    const previous = this.writing.get(sessionId);
+    const write = () => this.mutateNow(sessionId, change);
+    const mine = previous === undefined ? write() : previous.then(write, write);
+    const done = (): void => {
       if (this.writing.get(sessionId) === tail) this.writing.delete(sessionId);
-    });
+    };
+    const tail: Promise<void> = mine.then(done, done);
+    this.writing.set(sessionId, tail);
     return mine;
   }
 
@@ -575,7 +582,7 @@ export class SessionStore {
   }
 
   private checkSize(record: SessionRecord): Uint8Array {
-    const bytes = encodeRecord(record);
+    const bytes = Buffer.from(recordText(record), 'utf8'); // encodeRecord's bytes, sooner
     if (bytes.length > this.maxBytes) {
       throw new SessionStoreError(
         'SessionTooLarge',
@@ -600,6 +607,30 @@ function view(record: SessionRecord, version: string): Session {
     expiresAt: record.expiresAt,
     version,
   };
+}
+
+/** A value the caller may change without touching a record this client keeps (bytes are new already). */
+function copyValue(value: SessionValue): SessionValue {
+  return value instanceof Uint8Array ? value : copyJson(value);
+}
+
+/** A deep copy of a decoded JSON value (plain arrays, objects and scalars only). */
+function copyJson(value: JsonValue): JsonValue {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map(copyJson);
+  const out: { [key: string]: JsonValue } = {};
+  for (const key of Object.keys(value)) {
+    // JSON.parse makes "__proto__" an own key; an assignment would set the prototype instead.
+    if (key === '__proto__')
+      Object.defineProperty(out, key, {
+        value: copyJson(value[key]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else out[key] = copyJson(value[key]);
+  }
+  return out;
 }
 
 function notFound(sessionId: string): SessionStoreError {

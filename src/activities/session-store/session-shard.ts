@@ -35,9 +35,20 @@ function secondsUntil(expiresAt: number, now: number): number {
   return Math.max(0.001, (expiresAt - now) / 1000);
 }
 
+/** Sessions (and bytes) whose last read record peek() keeps, before it starts over. */
+const MAX_DECODED = 10_000;
+const MAX_DECODED_BYTES = 32 * 1024 * 1024;
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+}
+
 export class SessionShard {
   /** Index entries this process wrote, and the expiry it gave them. */
   private readonly indexedUntil = new Map<string, number>();
+  /** The last bytes peek() read per session and their decoded record. */
+  private readonly decoded = new Map<string, { bytes: Uint8Array; record: SessionRecord }>();
+  private decodedBytes = 0;
 
   constructor(
     readonly backend: string,
@@ -51,10 +62,35 @@ export class SessionShard {
     return { record: decodeRecord(found.value), bytes: found.value, version: found.version };
   }
 
-  /** The stored record without its version (a plain get: the cheapest read), or null. */
+  /**
+   * The stored record without its version (a plain get: the cheapest read), or null. A session
+   * read again unchanged is not decoded again: the record is the one decoded from the same bytes
+   * before, shared between calls, so callers must not change it (nor hand out parts of it).
+   */
   async peek(sessionId: string): Promise<SessionRecord | null> {
     const bytes = await this.driver.get(sessionKey(sessionId));
-    return bytes ? decodeRecord(bytes) : null;
+    if (!bytes) {
+      this.forget(sessionId);
+      return null;
+    }
+    const last = this.decoded.get(sessionId);
+    if (last && equalBytes(last.bytes, bytes)) return last.record;
+    const record = decodeRecord(bytes);
+    this.decodedBytes += bytes.byteLength - (last?.bytes.byteLength ?? 0);
+    if (this.decoded.size >= MAX_DECODED || this.decodedBytes > MAX_DECODED_BYTES) {
+      this.decoded.clear();
+      this.decodedBytes = bytes.byteLength;
+    }
+    // A copy: a reply's bytes may be a view of a whole socket read buffer.
+    this.decoded.set(sessionId, { bytes: Buffer.from(bytes), record });
+    return record;
+  }
+
+  private forget(sessionId: string): void {
+    const last = this.decoded.get(sessionId);
+    if (!last) return;
+    this.decodedBytes -= last.bytes.byteLength;
+    this.decoded.delete(sessionId);
   }
 
   /** Pushes the key's expiry without rewriting the record (the cheap half of a sliding TTL). */

@@ -21,6 +21,8 @@ const OFFSET = /^\d+-\d+$/;
 export const MAX_FEED_WAIT_MS = 10_000;
 /** Blocking connections kept idle for the next read. */
 const IDLE_READERS = 4;
+/** Feeds whose stream key is kept built. */
+const MAX_CACHED_FEEDS = 1_000;
 
 function checkOffset(name: string, offset: unknown): string {
   if (typeof offset !== 'string' || !OFFSET.test(offset)) throw invalid(`${name} must be an offset this feed returned`);
@@ -41,15 +43,19 @@ export class RedisChangeFeed implements ChangeFeed {
   private readonly limits: Limits;
   private readonly idle: RedisClient[] = [];
   private readonly busy = new Set<RedisClient>();
+  /** Keys every logged write names, built once (a write is on the fast path). */
+  private readonly clockKey: Buffer;
+  private readonly streamKeys = new Map<string, Buffer>();
 
   constructor(
     private readonly ctx: RedisContext,
     private readonly commandTimeoutMs: number,
   ) {
     this.limits = ctx.limits;
+    this.clockKey = ctx.internalKey('clock');
   }
 
-  async compareAndSetLogged(
+  compareAndSetLogged(
     feed: string,
     key: string,
     value: Bytes,
@@ -65,12 +71,7 @@ export class RedisChangeFeed implements ChangeFeed {
       }
       const ms = ttlSeconds === undefined ? '' : ttlMs(checkTtl(DRIVER, ttlSeconds));
       const expected = expectedVersion === null ? '' : `=${expectedVersion}`;
-      const keys = [
-        this.ctx.valueKey(key),
-        this.ctx.internalKey('v', key),
-        this.ctx.internalKey('clock'),
-        this.streamKey(feed),
-      ];
+      const keys = [this.ctx.valueKey(key), this.ctx.internalKey('v', key), this.clockKey, this.streamKey(feed)];
       const reply = await this.ctx.eval(lua.COMPARE_AND_SET_LOGGED, keys, [toBuffer(value), expected, ms, key]);
       if (!Array.isArray(reply))
         throw new DriverError(DRIVER, 'Unavailable', 'unexpected reply to compareAndSetLogged');
@@ -207,7 +208,13 @@ export class RedisChangeFeed implements ChangeFeed {
   }
 
   private streamKey(feed: string): Buffer {
-    return this.ctx.internalKey('f', `{${feed}}`);
+    let key = this.streamKeys.get(feed);
+    if (!key) {
+      if (this.streamKeys.size >= MAX_CACHED_FEEDS) this.streamKeys.clear();
+      key = this.ctx.internalKey('f', `{${feed}}`);
+      this.streamKeys.set(feed, key);
+    }
+    return key;
   }
 
   private metaKey(feed: string): Buffer {

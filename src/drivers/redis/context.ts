@@ -37,6 +37,10 @@ const POLL_MAX_MS = 200;
 
 export type Arg = string | Buffer | number;
 
+function rethrowClassified(err: unknown): never {
+  throw classifyRedisError(err);
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RedisContext {
@@ -65,13 +69,17 @@ export class RedisContext {
     this.closed = true;
   }
 
-  /** Runs one operation, turning every failure into a DriverError where it can be classified. */
-  async run<T>(operation: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new DriverError(DRIVER, 'Unavailable', 'the driver is closed');
+  /**
+   * Runs one operation, turning every failure into a DriverError where it can be classified.
+   * Never throws: a failure, even a synchronous one (a refused argument), is the promise's.
+   * Not an async function: on the fast paths each extra await is a turn of the microtask queue.
+   */
+  run<T>(operation: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new DriverError(DRIVER, 'Unavailable', 'the driver is closed'));
     try {
-      return await operation();
+      return operation().catch(rethrowClassified);
     } catch (err) {
-      throw classifyRedisError(err);
+      return Promise.reject(classifyRedisError(err));
     }
   }
 
@@ -98,7 +106,11 @@ export class RedisContext {
   }
 
   valueKey(key: string): Buffer {
-    return Buffer.concat([this.prefix, Buffer.from(key, 'utf8')]);
+    // One allocation: keys are built on every call of the fast paths.
+    const out = Buffer.allocUnsafe(this.prefix.length + Buffer.byteLength(key, 'utf8'));
+    this.prefix.copy(out, 0);
+    out.write(key, this.prefix.length, 'utf8');
+    return out;
   }
 
   /** A reserved key on the slot of `anchor` (on a single server: internalKey(kind, …parts)). */
@@ -124,8 +136,16 @@ export class RedisContext {
   }
 
   internalKey(kind: string, ...parts: string[]): Buffer {
-    const chunks: Buffer[] = [this.prefix, Buffer.from([RESERVED]), Buffer.from(kind, 'utf8')];
-    for (const part of parts) chunks.push(Buffer.from([RESERVED]), Buffer.from(part, 'utf8'));
-    return Buffer.concat(chunks);
+    let length = this.prefix.length + 1 + Buffer.byteLength(kind, 'utf8');
+    for (const part of parts) length += 1 + Buffer.byteLength(part, 'utf8');
+    const out = Buffer.allocUnsafe(length);
+    let at = this.prefix.copy(out, 0);
+    out[at++] = RESERVED;
+    at += out.write(kind, at, 'utf8');
+    for (const part of parts) {
+      out[at++] = RESERVED;
+      at += out.write(part, at, 'utf8');
+    }
+    return out;
   }
 }

@@ -27,10 +27,12 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
 
   // --- keyvalue_basic ---------------------------------------------------------------------------
 
-  async get(key: string): Promise<Bytes | null> {
+  get(key: string): Promise<Bytes | null> {
     return this.ctx.run(() => {
       checkKey(DRIVER, key, this.limits);
-      return this.ctx.client.getBuffer(this.ctx.valueKey(key));
+      // The key as a string (the same bytes as valueKey): ioredis writes an all-string command
+      // without assembling a buffer.
+      return this.ctx.client.getBuffer(this.ctx.keyPrefix + key);
     });
   }
 
@@ -67,7 +69,7 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
     });
   }
 
-  async expire(key: string, ttlSeconds: number): Promise<boolean> {
+  expire(key: string, ttlSeconds: number): Promise<boolean> {
     return this.ctx.run(async () => {
       checkKey(DRIVER, key, this.limits);
       const ms = ttlMs(checkTtl(DRIVER, ttlSeconds));
@@ -157,7 +159,7 @@ export class RedisKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueBatch,
 
   // --- keyvalue_cas -----------------------------------------------------------------------------
 
-  async getVersioned(key: string): Promise<Versioned | null> {
+  getVersioned(key: string): Promise<Versioned | null> {
     return this.ctx.run(async () => {
       checkKey(DRIVER, key, this.limits);
       const reply = await this.ctx.eval(lua.GET_VERSIONED, this.casKeys(key), []);

@@ -112,22 +112,34 @@ export function decodeValue(stored: StoredValue): SessionValue {
 
 /** Canonical bytes: keys in a fixed order, so equal records serialise equally. */
 export function encodeRecord(record: SessionRecord): Uint8Array {
-  const data: Record<string, StoredEntry> = {};
-  for (const key of Object.keys(record.data).sort()) data[key] = record.data[key];
-  return utf8.encode(
-    JSON.stringify({
-      sessionId: record.sessionId,
-      metadata: record.metadata,
-      metaStamp: record.metaStamp,
-      createdAt: record.createdAt,
-      ttlSeconds: record.ttlSeconds,
-      expiresAt: record.expiresAt,
-      lastAccessed: record.lastAccessed,
-      writtenAt: record.writtenAt,
-      data,
-      deleted: record.deleted,
-    }),
-  );
+  return utf8.encode(recordText(record));
+}
+
+/** encodeRecord's text (where Buffer is at hand, Buffer.from(text) encodes it faster). */
+export function recordText(record: SessionRecord): string {
+  return JSON.stringify({
+    sessionId: record.sessionId,
+    metadata: record.metadata,
+    metaStamp: record.metaStamp,
+    createdAt: record.createdAt,
+    ttlSeconds: record.ttlSeconds,
+    expiresAt: record.expiresAt,
+    lastAccessed: record.lastAccessed,
+    writtenAt: record.writtenAt,
+    data: sortedData(record.data),
+    deleted: record.deleted,
+  });
+}
+
+/** The data entries in key order (the same object when they already are, as decoded ones are). */
+function sortedData(data: Record<string, StoredEntry>): Record<string, StoredEntry> {
+  const keys = Object.keys(data);
+  let sorted = true;
+  for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1] < keys[i];
+  if (sorted) return data;
+  const out: Record<string, StoredEntry> = {};
+  for (const key of keys.sort()) out[key] = data[key];
+  return out;
 }
 
 export function decodeRecord(bytes: Uint8Array): SessionRecord {

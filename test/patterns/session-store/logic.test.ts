@@ -8,6 +8,7 @@ import {
   encodeValue,
   mergeRecords,
   nextStamp,
+  recordText,
   type SessionRecord,
 } from '../../../src/workflows/session-store/logic';
 
@@ -63,6 +64,22 @@ describe('session store: record merge', () => {
     const m = mergeRecords(b, dead);
     assert.deepEqual(m.deleted, { ts: 150, region: 'a' });
     assert.deepEqual(m.data, {});
+  });
+
+  it('encodes data in key order whatever order it was written in, digit keys included', () => {
+    const keys = ['b', '10', 'a', '9', 'A', 'b2'];
+    let forward = base();
+    let backward = base();
+    for (const [i, key] of keys.entries()) forward = withWrite(forward, key, `v${key}`, 200 + i, 'a');
+    for (let i = keys.length - 1; i >= 0; i--) backward = withWrite(backward, keys[i], 'x', 100 + i, 'a');
+    for (const key of keys) backward.data[key] = forward.data[key];
+    backward.lastAccessed = forward.lastAccessed;
+    backward.writtenAt = forward.writtenAt;
+    backward.expiresAt = forward.expiresAt;
+    assert.equal(bytes(forward), bytes(backward));
+    // A decoded record (data already in order) encodes to the same bytes, and so does recordText.
+    assert.equal(bytes(decodeRecord(encodeRecord(forward))), bytes(forward));
+    assert.equal(Buffer.from(recordText(backward)).toString(), bytes(forward));
   });
 
   it('bytes and JSON values round-trip; stamps never go backwards', () => {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Redis from 'ioredis';
-import { SessionStore, SessionStoreError } from '../../../src/client/session-store';
+import { SessionStore, SessionStoreError, type JsonValue } from '../../../src/client/session-store';
 import { sessionKey } from '../../../src/workflows/session-store/logic';
 import { stackEnv, uniqueName } from '../../helpers/env';
 import { BackendPool } from '../../../src/runtime/backend-pool';
@@ -71,6 +71,29 @@ describe('session store: operations on Redis', () => {
     await assert.rejects(store.setData(created.sessionId, 'k', 1), code('SessionNotFound'));
     await assert.rejects(store.deleteSession(created.sessionId), code('SessionNotFound'));
     assert.deepEqual((await store.listSessions({ userId })).sessions, []);
+  });
+
+  it('hands out a value of its own on every read, and reads another client’s write at once', async () => {
+    const s = await store.createSession({ userId: uniqueName('user') }, { ttlSeconds: 60 });
+    await store.setData(s.sessionId, 'cart', { items: [1, 2] });
+    const first = (await store.getData(s.sessionId, 'cart')) as { items: number[] };
+    first.items.push(3); // the caller's to change: the session is not
+    // The record is unchanged, so this read reuses its decode: the value must still be a copy.
+    const second = await store.getData(s.sessionId, 'cart');
+    assert.deepEqual(second, { items: [1, 2] });
+    assert.notEqual(second, first);
+    // A JSON object may have an own "__proto__" key: it comes back as one, from a reused decode too.
+    const odd = JSON.parse('{"__proto__": {"x": 1}, "list": [1, {"y": null}]}') as JsonValue;
+    await store.setData(s.sessionId, 'odd', odd);
+    for (let read = 0; read < 2; read++) {
+      const got = await store.getData(s.sessionId, 'odd');
+      assert.equal(JSON.stringify(got), JSON.stringify(odd));
+      assert.equal(Object.getPrototypeOf(got), Object.prototype);
+    }
+    await small.setData(s.sessionId, 'cart', { items: [9] }); // another client of the same shards
+    assert.deepEqual(await store.getData(s.sessionId, 'cart'), { items: [9] });
+    await small.deleteSession(s.sessionId);
+    await assert.rejects(store.getData(s.sessionId, 'cart'), code('SessionNotFound'));
   });
 
   it('expires a session after its TTL, for every operation', async () => {
