@@ -128,6 +128,17 @@ export interface EnumerateRequest {
   cursor: string | null;
 }
 
+/** What a caller of enumerate hears while the scan goes on. */
+export interface EnumerateOptions {
+  /** Called after each scan call with the cursor so far (a heartbeat). */
+  onProgress?: (cursor: string | null) => void;
+  /**
+   * Called with each scan call's matching identities while the scan goes on (a multicast page
+   * sends them). With it, the page's registrations are not collected: the result lists none.
+   */
+  onMatches?: (identities: string[]) => void;
+}
+
 export class RegistryStore {
   private readonly hasTtl: boolean;
   private readonly hasCas: boolean;
@@ -323,11 +334,8 @@ export class RegistryStore {
    * driver's cursor alone resumes without gaps. The driver may return a key again (see
    * KeyValueScan), so may this: a multicast claims its targets (claim) to take each on once.
    */
-  async enumerate(
-    request: EnumerateRequest,
-    onProgress?: (cursor: string | null) => void,
-    onMatches?: (matched: Registration[]) => void,
-  ): Promise<EnumeratePage> {
+  async enumerate(request: EnumerateRequest, options: EnumerateOptions = {}): Promise<EnumeratePage> {
+    const { onProgress, onMatches } = options;
     let filter: FilterNode;
     try {
       filter = compileFilter(request.filter);
@@ -336,24 +344,29 @@ export class RegistryStore {
     }
     const prefix = identityPrefix(request.registry);
     const found: Registration[] = [];
+    let count = 0;
     let cursor = request.cursor;
     let first = true;
-    while (found.length < request.limit && (first || cursor !== null)) {
+    while (count < request.limit && (first || cursor !== null)) {
       first = false;
-      const page = await this.driver.scan(prefix, { cursor, limit: request.limit - found.length });
+      const page = await this.driver.scan(prefix, { cursor, limit: request.limit - count });
       cursor = page.cursor;
       const records = await this.readMany(page.keys);
       const now = this.clock();
       const expired: string[] = [];
-      const matched: Registration[] = [];
+      const matched: StoredRecord[] = [];
       records.forEach((record, i) => {
         if (record === null) return; // deleted (or expired by the backend) since the scan
         if (!this.live(record, now)) expired.push(page.keys[i]);
-        else if (matches(filter, record.metadata)) matched.push(toRegistration(record));
+        else if (matches(filter, record.metadata)) matched.push(record);
       });
-      found.push(...matched);
+      count += matched.length;
       // A caller may start on these matches while the scan goes on (a multicast page sends them).
-      if (matched.length > 0) onMatches?.(matched);
+      if (onMatches) {
+        if (matched.length > 0) onMatches(matched.map((r) => r.identity));
+      } else {
+        for (const record of matched) found.push(toRegistration(record));
+      }
       // Backends without TTLs keep expired records until someone looks: drop them now.
       if (!this.hasTtl && expired.length > 0) await Promise.all(expired.map((k) => this.driver.delete(k)));
       onProgress?.(cursor);
