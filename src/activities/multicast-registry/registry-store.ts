@@ -86,6 +86,9 @@ export interface DeliveredRequest {
   rows: number;
 }
 
+/** Keys per scan call of enumerate: the next chunk is scanned while this one's records are read. */
+const SCAN_CHUNK = 1_000;
+
 /** How long a multicast's marks stay (with keyvalue_ttl): far longer than any multicast runs. */
 export const CLAIM_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -333,6 +336,10 @@ export class RegistryStore {
    * page still needs, so every key scanned is either returned or rejected, never left over: the
    * driver's cursor alone resumes without gaps. The driver may return a key again (see
    * KeyValueScan), so may this: a multicast claims its targets (claim) to take each on once.
+   *
+   * The scan runs ahead of the reads: keys come in chunks of SCAN_CHUNK, and the next chunk is
+   * scanned while the previous ones' records are read, as long as the page would still need a whole
+   * chunk were every key in flight to match. Records are read, and matches handed on, in scan order.
    */
   async enumerate(request: EnumerateRequest, options: EnumerateOptions = {}): Promise<EnumeratePage> {
     const { onProgress, onMatches } = options;
@@ -344,23 +351,21 @@ export class RegistryStore {
     }
     const prefix = identityPrefix(request.registry);
     const found: Registration[] = [];
+    /** Matches so far, and keys scanned whose records are not read yet. */
     let count = 0;
-    let cursor = request.cursor;
-    let first = true;
-    while (count < request.limit && (first || cursor !== null)) {
-      first = false;
-      const page = await this.driver.scan(prefix, { cursor, limit: request.limit - count });
-      cursor = page.cursor;
-      const records = await this.readMany(page.keys);
+    let unread = 0;
+    const readChunk = async (keys: string[], cursor: string | null): Promise<void> => {
+      const records = await this.readMany(keys);
       const now = this.clock();
       const expired: string[] = [];
       const matched: StoredRecord[] = [];
       records.forEach((record, i) => {
         if (record === null) return; // deleted (or expired by the backend) since the scan
-        if (!this.live(record, now)) expired.push(page.keys[i]);
+        if (!this.live(record, now)) expired.push(keys[i]);
         else if (matches(filter, record.metadata)) matched.push(record);
       });
       count += matched.length;
+      unread -= keys.length;
       // A caller may start on these matches while the scan goes on (a multicast page sends them).
       if (onMatches) {
         if (matched.length > 0) onMatches(matched.map((r) => r.identity));
@@ -370,7 +375,33 @@ export class RegistryStore {
       // Backends without TTLs keep expired records until someone looks: drop them now.
       if (!this.hasTtl && expired.length > 0) await Promise.all(expired.map((k) => this.driver.delete(k)));
       onProgress?.(cursor);
+    };
+    let reads: Promise<void> = Promise.resolve();
+    let inFlight = false;
+    let readFailed = false;
+    let cursor = request.cursor;
+    let first = true;
+    while (first || cursor !== null) {
+      const need = request.limit - count - unread;
+      if (readFailed || (inFlight && need < SCAN_CHUNK)) {
+        // Near the page's end, the next chunk's size waits for every read: it is then the same
+        // whatever the reads' timing, so a retry of the page from the same cursor meets the same keys.
+        await reads;
+        inFlight = false;
+        continue;
+      }
+      if (need <= 0) break;
+      first = false;
+      const page = await this.driver.scan(prefix, { cursor, limit: Math.min(SCAN_CHUNK, need) });
+      cursor = page.cursor;
+      unread += page.keys.length;
+      const at = cursor;
+      reads = reads.then(() => readChunk(page.keys, at));
+      // Awaited before the page ends (at once once one fails); meanwhile not an unhandled rejection.
+      reads.catch(() => (readFailed = true));
+      inFlight = true;
     }
+    await reads;
     return { identities: found, cursor };
   }
 }
