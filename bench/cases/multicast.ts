@@ -231,19 +231,34 @@ export const multicastCase: BenchCase = {
     }
     return [...out, ...memory];
   },
-  /** Removes every key of the registries (identities and the multicasts' marks). */
+  /**
+   * Removes every key of the registries: identities, the multicasts' marks and report rows, and
+   * the CAS version key the Redis driver keeps beside each registered identity (`\xffv\xff<key>`,
+   * src/drivers/redis/context.ts). Left behind, those add to the keyspace every later SCAN walks
+   * (ours and the baseline's), so each run would slow the next.
+   */
   async teardown() {
     if (!fixture) return;
     const { registries } = await fixture;
     const redis = new Redis(stackEnv.redisUrl);
+    const versionOf = Buffer.from([0xff, 0x76, 0xff]);
     try {
       for (const name of registries.values()) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await redis.scan(cursor, 'MATCH', `mcr/${name}/*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await redis.unlink(...keys);
-        } while (cursor !== '0');
+        for (const pattern of [
+          Buffer.from(`mcr/${name}/*`),
+          Buffer.concat([versionOf, Buffer.from(`mcr/${name}/*`)]),
+        ]) {
+          let cursor = '0';
+          do {
+            // SCAN by hand: ioredis types a MATCH pattern as a string, and the version keys' is bytes.
+            const [next, keys] = (await redis.callBuffer('SCAN', cursor, 'MATCH', pattern, 'COUNT', 5000)) as [
+              Buffer,
+              Buffer[],
+            ];
+            cursor = next.toString();
+            if (keys.length > 0) await redis.unlink(...keys);
+          } while (cursor !== '0');
+        }
       }
     } finally {
       redis.disconnect();

@@ -57,6 +57,9 @@ import type { z } from 'zod';
 
 export { RegistryError, type QueuedDelivery };
 
+/** Each workflow task of a multicast may take this long (why: at startMulticast). */
+const MULTICAST_WORKFLOW_TASK_TIMEOUT = '30s';
+
 export interface MulticastOptions {
   contentType?: string;
   delivery?: DeliveryMode;
@@ -305,6 +308,13 @@ export class MulticastRegistryClient {
       workflowId: workflowId ?? `${MULTICAST_REGISTRY}-multicast-${randomUUID()}`,
       memo: { registry: this.registry },
       summary: oneLine(`multicast in ${this.registry} to ${JSON.stringify(filter)}`),
+      // A multicast's workflow task is small (one page's counts in, the next page's command out:
+      // 10–170 ms on the dev stack at 100,000 identities), but it shares its worker with the page
+      // activities and every other pattern. On a CPU-starved worker (the loopback cluster's
+      // full-size run, docs/scale-out.md) one took 17.6 s: at the 10 s default it timed out again
+      // and again, each retry a full replay elsewhere that added to the load. 30 s rides that out
+      // while a task lost with its worker is still retried elsewhere within half a minute.
+      workflowTaskTimeout: MULTICAST_WORKFLOW_TASK_TIMEOUT,
     });
     return multicastHandle(started);
   }

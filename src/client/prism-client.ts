@@ -7,7 +7,7 @@ import {
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
+import type { Duration, PayloadCodec } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config/load';
@@ -98,12 +98,19 @@ export class PrismClient {
    * arguments and result are then typed from it); a type name is for workflows only known at run
    * time (the CLI's `prism start <workflow>`). memo carries its business keys (an order id, a
    * registry, a pipeline) to the Temporal UI; summary is the one line the UI shows for the
-   * execution (Temporal's static summary).
+   * execution (Temporal's static summary); workflowTaskTimeout replaces Temporal's 10 s default for
+   * a workflow that needs it.
    */
   async start<F extends WorkflowFn>(
     workflow: F | string,
     args: Parameters<F>,
-    options: { pattern: string; workflowId?: string; memo?: Record<string, string>; summary?: string },
+    options: {
+      pattern: string;
+      workflowId?: string;
+      memo?: Record<string, string>;
+      summary?: string;
+      workflowTaskTimeout?: Duration;
+    },
   ): Promise<Started<F>> {
     const workflowId = options.workflowId ?? `${options.pattern}-${randomUUID()}`;
     const startOptions = {
@@ -113,6 +120,7 @@ export class PrismClient {
       typedSearchAttributes: [{ key: PRISM_PATTERN, value: options.pattern }],
       ...(options.memo ? { memo: options.memo } : {}),
       ...(options.summary ? { staticSummary: options.summary } : {}),
+      ...(options.workflowTaskTimeout ? { workflowTaskTimeout: options.workflowTaskTimeout } : {}),
     } as unknown as WorkflowStartOptions<F>;
     const handle = await this.temporal.workflow.start(workflow, startOptions);
     return {

@@ -70,11 +70,12 @@ export function registryActivities(
       asFailure(() => store.heartbeat(input)),
     unregister: (input: { registry: string; identity: string }): Promise<{ removed: boolean }> =>
       asFailure(() => store.unregister(input)),
-    enumerate: (input: EnumerateRequest): Promise<EnumeratePage> => asFailure(() => store.enumerate(input, heartbeat)),
+    enumerate: (input: EnumerateRequest): Promise<EnumeratePage> =>
+      asFailure(() => store.enumerate(input, { onProgress: heartbeat })),
     enumerateTargets: (input: TargetPageRequest): Promise<TargetPage> =>
       asFailure(async () => {
         const { claim, ...request } = input;
-        const page = await store.enumerate(request, heartbeat);
+        const page = await store.enumerate(request, { onProgress: heartbeat });
         const identities = page.identities.map((r) => r.identity);
         return {
           identities: claim ? await store.claim(input.registry, claim, identities) : identities,

@@ -86,6 +86,9 @@ export interface DeliveredRequest {
   rows: number;
 }
 
+/** Keys per scan call of enumerate: the next chunk is scanned while this one's records are read. */
+const SCAN_CHUNK = 1_000;
+
 /** How long a multicast's marks stay (with keyvalue_ttl): far longer than any multicast runs. */
 export const CLAIM_TTL_SECONDS = 7 * 24 * 3600;
 
@@ -126,6 +129,17 @@ export interface EnumerateRequest {
   filter: Record<string, unknown>;
   limit: number;
   cursor: string | null;
+}
+
+/** What a caller of enumerate hears while the scan goes on. */
+export interface EnumerateOptions {
+  /** Called after each scan call with the cursor so far (a heartbeat). */
+  onProgress?: (cursor: string | null) => void;
+  /**
+   * Called with each scan call's matching identities while the scan goes on (a multicast page
+   * sends them). With it, the page's registrations are not collected: the result lists none.
+   */
+  onMatches?: (identities: string[]) => void;
 }
 
 export class RegistryStore {
@@ -322,12 +336,13 @@ export class RegistryStore {
    * page still needs, so every key scanned is either returned or rejected, never left over: the
    * driver's cursor alone resumes without gaps. The driver may return a key again (see
    * KeyValueScan), so may this: a multicast claims its targets (claim) to take each on once.
+   *
+   * The scan runs ahead of the reads: keys come in chunks of SCAN_CHUNK, and the next chunk is
+   * scanned while the previous ones' records are read, as long as the page would still need a whole
+   * chunk were every key in flight to match. Records are read, and matches handed on, in scan order.
    */
-  async enumerate(
-    request: EnumerateRequest,
-    onProgress?: (cursor: string | null) => void,
-    onMatches?: (matched: Registration[]) => void,
-  ): Promise<EnumeratePage> {
+  async enumerate(request: EnumerateRequest, options: EnumerateOptions = {}): Promise<EnumeratePage> {
+    const { onProgress, onMatches } = options;
     let filter: FilterNode;
     try {
       filter = compileFilter(request.filter);
@@ -336,28 +351,57 @@ export class RegistryStore {
     }
     const prefix = identityPrefix(request.registry);
     const found: Registration[] = [];
-    let cursor = request.cursor;
-    let first = true;
-    while (found.length < request.limit && (first || cursor !== null)) {
-      first = false;
-      const page = await this.driver.scan(prefix, { cursor, limit: request.limit - found.length });
-      cursor = page.cursor;
-      const records = await this.readMany(page.keys);
+    /** Matches so far, and keys scanned whose records are not read yet. */
+    let count = 0;
+    let unread = 0;
+    const readChunk = async (keys: string[], cursor: string | null): Promise<void> => {
+      const records = await this.readMany(keys);
       const now = this.clock();
       const expired: string[] = [];
-      const matched: Registration[] = [];
+      const matched: StoredRecord[] = [];
       records.forEach((record, i) => {
         if (record === null) return; // deleted (or expired by the backend) since the scan
-        if (!this.live(record, now)) expired.push(page.keys[i]);
-        else if (matches(filter, record.metadata)) matched.push(toRegistration(record));
+        if (!this.live(record, now)) expired.push(keys[i]);
+        else if (matches(filter, record.metadata)) matched.push(record);
       });
-      found.push(...matched);
+      count += matched.length;
+      unread -= keys.length;
       // A caller may start on these matches while the scan goes on (a multicast page sends them).
-      if (matched.length > 0) onMatches?.(matched);
+      if (onMatches) {
+        if (matched.length > 0) onMatches(matched.map((r) => r.identity));
+      } else {
+        for (const record of matched) found.push(toRegistration(record));
+      }
       // Backends without TTLs keep expired records until someone looks: drop them now.
       if (!this.hasTtl && expired.length > 0) await Promise.all(expired.map((k) => this.driver.delete(k)));
       onProgress?.(cursor);
+    };
+    let reads: Promise<void> = Promise.resolve();
+    let inFlight = false;
+    let readFailed = false;
+    let cursor = request.cursor;
+    let first = true;
+    while (first || cursor !== null) {
+      const need = request.limit - count - unread;
+      if (readFailed || (inFlight && need < SCAN_CHUNK)) {
+        // Near the page's end, the next chunk's size waits for every read: it is then the same
+        // whatever the reads' timing, so a retry of the page from the same cursor meets the same keys.
+        await reads;
+        inFlight = false;
+        continue;
+      }
+      if (need <= 0) break;
+      first = false;
+      const page = await this.driver.scan(prefix, { cursor, limit: Math.min(SCAN_CHUNK, need) });
+      cursor = page.cursor;
+      unread += page.keys.length;
+      const at = cursor;
+      reads = reads.then(() => readChunk(page.keys, at));
+      // Awaited before the page ends (at once once one fails); meanwhile not an unhandled rejection.
+      reads.catch(() => (readFailed = true));
+      inFlight = true;
     }
+    await reads;
     return { identities: found, cursor };
   }
 }

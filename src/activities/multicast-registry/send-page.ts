@@ -201,14 +201,16 @@ export async function sendPage(store: RegistryStore, slots: PageSlots, input: Se
   };
   const page = await store.enumerate(
     { registry: input.registry, filter: input.filter, limit: input.limit, cursor: input.cursor },
-    (cursor) => ctx?.heartbeat({ cursor }),
-    (matched) => {
-      const fresh = matched.map((r) => r.identity).filter((id) => !taken.has(id));
-      fresh.forEach((id) => taken.add(id));
-      const chunk = sendChunk(fresh);
-      // Awaited below; a rejection before then must not count as unhandled.
-      chunk.catch(() => undefined);
-      chunks.push(chunk);
+    {
+      onProgress: (cursor) => ctx?.heartbeat({ cursor }),
+      onMatches: (matched) => {
+        const fresh = matched.filter((id) => !taken.has(id));
+        fresh.forEach((id) => taken.add(id));
+        const chunk = sendChunk(fresh);
+        // Awaited below; a rejection before then must not count as unhandled.
+        chunk.catch(() => undefined);
+        chunks.push(chunk);
+      },
     },
   );
   const outcomes = await Promise.all(chunks);

@@ -1,0 +1,144 @@
+// The paged multicast: one sendPage activity per page, in cursor order. The activity scans,
+// filters, claims, sends and records a page, and returns counts and failures only (delivered
+// targets are listed in the registry's report rows, not in history). A page's failed targets are
+// retried per channel (per the input's policy) while the next pages go on.
+import { isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
+import type { RegistryActivities } from '../../activities/multicast-registry/registry-activities';
+import type { SendChannel, SendPageInput, SendPageResult } from '../../activities/multicast-registry/send-page';
+import { useSlotActivities } from '../slots';
+import { givenUpReason, rejectedUnrun, sendOptions, type SendBatch, type Settle } from './channel-delivery';
+import { defaultQueuePrefix, defaultTopicPrefix } from './input';
+import { continueFrom, runIsFull, type MulticastRun } from './steps';
+
+/** Matching targets per page when the input names none: one activity each (pageSize before paging: 1000). */
+const DEFAULT_PAGE_TARGETS = 5_000;
+
+/** Sends every page from the carried cursor, continuing as new when the run is full. */
+export async function sendByPages(run: MulticastRun): Promise<void> {
+  const sendOnePage = pageSender(run);
+  const retries: Promise<void>[] = [];
+  let cursor = run.carry?.cursor ?? null;
+  // A run carried with a null cursor had enumerated everything before it continued.
+  let enumerated = run.carry !== undefined && run.carry.cursor === null;
+  let pages = 0;
+  while (!enumerated) {
+    const token = `${workflowInfo().runId}/${pages}`;
+    const page = await sendOnePage(cursor, token);
+    run.tracker.ledger.addTargets(page.targets);
+    run.tracker.ledger.countDelivered(page.delivered);
+    if (page.failures.length > 0) retries.push(settlePage(run, page, token));
+    cursor = page.cursor;
+    enumerated = cursor === null;
+    pages += 1;
+    run.tracker.markProgress();
+    if (!enumerated && runIsFull(run, pages, true)) {
+      await Promise.all(retries);
+      await continueFrom(run, cursor);
+    }
+  }
+  await Promise.all(retries);
+}
+
+/** Where a paged multicast's report rows and claims live: named by its first run, shared by every run. */
+export function reportRowsId(): string {
+  return workflowInfo().firstExecutionRunId;
+}
+
+function pageChannels(run: MulticastRun): SendChannel[] {
+  return run.input.channel === 'both' ? ['pubsub', 'queue'] : [run.input.channel];
+}
+
+/**
+ * Sends one page (the page at `cursor`, claimed with `token`). A breaker's rejection of an
+ * at-most-once page is tried again after its wait; a page that gave up is sent again as `lost`
+ * (same cursor and claim token: the same targets, now accounted as failed).
+ */
+function pageSender(run: MulticastRun): (cursor: string | null, token: string) => Promise<SendPageResult> {
+  const { input } = run;
+  // at-most-once: a page that ran is never run again; a lost one is accounted for (`lost`) instead.
+  const pages = useSlotActivities<RegistryActivities>(run.slots.registry, sendOptions(input, run.slots.registry));
+  const channels = pageChannels(run);
+  const pageInput = (cursor: string | null, token: string, lost?: string): SendPageInput => ({
+    registry: input.registry,
+    filter: input.filter,
+    cursor,
+    limit: input.pageSize ?? DEFAULT_PAGE_TARGETS,
+    claim: { multicastId: reportRowsId(), token },
+    channels,
+    topicPrefix: input.topicPrefix ?? defaultTopicPrefix(input.registry),
+    queuePrefix: input.queuePrefix ?? defaultQueuePrefix(input.registry),
+    multicastId: workflowInfo().workflowId,
+    payload: input.payload,
+    contentType: input.contentType,
+    delivery: input.delivery,
+    ...(lost === undefined ? {} : { lost }),
+  });
+  return async (cursor, token) => {
+    for (;;) {
+      try {
+        return await pages.sendPage(pageInput(cursor, token));
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const wait = rejectedUnrun(input, err);
+        if (wait !== null) {
+          await sleep(wait);
+          continue;
+        }
+        return run.registry.sendPage(pageInput(cursor, token, givenUpReason(input, err)));
+      }
+    }
+  };
+}
+
+/** A page's failed targets: each channel retries its own; a target settles when every channel has. */
+async function settlePage(run: MulticastRun, page: SendPageResult, token: string): Promise<void> {
+  const { input, tracker } = run;
+  const channels = pageChannels(run);
+  const channelSends = new Map(run.channels.map(([name, send]) => [name as SendChannel, send]));
+  const outcome = new Map<string, { left: number; attempts: number; errors: string[] }>();
+  for (const f of page.failures) {
+    outcome.set(f.identity, { left: channels.length, attempts: page.attempt, errors: [] });
+  }
+  const retried: { identities: string[]; attempts: number[] } = { identities: [], attempts: [] };
+  const settleOn =
+    (name: SendChannel): Settle =>
+    (identity, attempts, error) => {
+      const o = outcome.get(identity)!;
+      o.left -= 1;
+      o.attempts = Math.max(o.attempts, attempts);
+      if (error !== undefined) o.errors.push(channels.length > 1 ? `${name}: ${error}` : error);
+      if (o.left > 0) return;
+      if (o.errors.length > 0) tracker.ledger.fail(identity, o.attempts, o.errors.join('; '));
+      else {
+        tracker.ledger.countDelivered(1);
+        retried.identities.push(identity);
+        retried.attempts.push(o.attempts);
+      }
+    };
+  await Promise.all(
+    channels.map(async (name) => {
+      const settle = settleOn(name);
+      const failedHere = page.failures.filter((f) => f.channel === name);
+      const failedIds = new Set(failedHere.map((f) => f.identity));
+      // This channel took every failed target it is not listed for.
+      for (const identity of outcome.keys()) if (!failedIds.has(identity)) settle(identity, page.attempt);
+      const retry: string[] = [];
+      for (const f of failedHere) {
+        if (f.retryable && input.retry.maxAttempts > 1) retry.push(f.identity);
+        else settle(f.identity, page.attempt, f.error);
+      }
+      const send: SendBatch = channelSends.get(name)!;
+      for (let i = 0; i < retry.length; i += input.batchSize) {
+        await run.deliverVia(send, retry.slice(i, i + input.batchSize), settle, 1);
+      }
+    }),
+  );
+  if (retried.identities.length > 0) {
+    await run.registry.recordDelivered({
+      registry: input.registry,
+      reportId: reportRowsId(),
+      row: `${token}/retried`,
+      ...retried,
+    });
+  }
+}
