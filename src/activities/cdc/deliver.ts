@@ -22,7 +22,16 @@ export const cdcHeaders = (m: OutboundMessage): Headers => ({
   [CDC_HEADERS.table]: m.table,
 });
 
-const bodyBytes = (m: OutboundMessage): Uint8Array => new Uint8Array(Buffer.from(JSON.stringify(m.body), 'utf8'));
+/** A message whose body may already be serialised (the pump does it while earlier batches are with the sink). */
+export type SinkMessage = OutboundMessage & { encoded?: Uint8Array };
+
+/** Serialises the message's body as the sink receives it, on the message itself (no copy of it). */
+export function encodeMessage(m: SinkMessage): SinkMessage & { encoded: Uint8Array } {
+  m.encoded ??= Buffer.from(JSON.stringify(m.body), 'utf8');
+  return m as SinkMessage & { encoded: Uint8Array };
+}
+
+const bodyBytes = (m: SinkMessage): Uint8Array => m.encoded ?? Buffer.from(JSON.stringify(m.body), 'utf8');
 
 /** A sink as delivery needs it: a driver, or a guarded handle on one. */
 export type DeliverySink = { readonly capabilities: ReadonlySet<Capability> } & Partial<
@@ -42,7 +51,7 @@ export interface Delivery {
   accepted: (ids: string[]) => void;
 }
 
-type Send = (message: OutboundMessage) => Promise<unknown>;
+type Send = (message: SinkMessage) => Promise<unknown>;
 
 function sender(delivery: Delivery): Send {
   const { sink, mode } = delivery;
@@ -65,8 +74,8 @@ function sender(delivery: Delivery): Send {
  * it was accepted and before any message after it, so a consumer sees it between the rows around
  * it whatever their keys. Between them, chains of different keys go concurrently.
  */
-export function roundsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
-  const rounds: OutboundMessage[][] = [[]];
+export function roundsOf<M extends OutboundMessage>(messages: readonly M[]): M[][] {
+  const rounds: M[][] = [[]];
   for (const m of messages) {
     if (m.op === 't') rounds.push([m], []);
     else rounds.at(-1)!.push(m);
@@ -75,8 +84,8 @@ export function roundsOf(messages: readonly OutboundMessage[]): OutboundMessage[
 }
 
 /** Groups messages into per-(topic, key) chains, each in batch order. */
-export function chainsOf(messages: readonly OutboundMessage[]): OutboundMessage[][] {
-  const chains = new Map<string, OutboundMessage[]>();
+export function chainsOf<M extends OutboundMessage>(messages: readonly M[]): M[][] {
+  const chains = new Map<string, M[]>();
   for (const m of messages) {
     const id = `${m.topic}\u0000${m.key}`;
     const chain = chains.get(id);
@@ -90,10 +99,22 @@ export function countEvent(pipeline: string, m: OutboundMessage): void {
   cdcMetrics.events.inc({ pipeline, table: m.table, op: m.op });
 }
 
+/** countEvent for every message, one counter update per (table, op) rather than per message. */
+function countEvents(pipeline: string, messages: readonly OutboundMessage[]): void {
+  const counts = new Map<string, { table: string; op: string; n: number }>();
+  for (const m of messages) {
+    const id = `${m.table}\u0000${m.op}`;
+    const count = counts.get(id);
+    if (count) count.n++;
+    else counts.set(id, { table: m.table, op: m.op, n: 1 });
+  }
+  for (const { table, op, n } of counts.values()) cdcMetrics.events.inc({ pipeline, table, op }, n);
+}
+
 /** Sends every message; resolves once the sink accepted all of them, throws on the first failure. */
-export async function deliverMessages(delivery: Delivery, messages: readonly OutboundMessage[]): Promise<void> {
+export async function deliverMessages(delivery: Delivery, messages: readonly SinkMessage[]): Promise<void> {
   const { sink, signal, pipeline } = delivery;
-  let sendRound: (round: OutboundMessage[]) => Promise<void>;
+  let sendRound: (round: SinkMessage[]) => Promise<void>;
   const publishBatch = sink.publishBatch;
   if (delivery.mode === 'pubsub' && sink.capabilities.has('pubsub_batch') && typeof publishBatch === 'function') {
     // One call per round (at most MAX_BATCH_KEYS messages a call).
@@ -106,7 +127,7 @@ export async function deliverMessages(delivery: Delivery, messages: readonly Out
           part.map((m) => ({ topic: m.topic, key: m.key, value: bodyBytes(m), headers: cdcHeaders(m) })),
         );
         delivery.accepted(part.map((m) => m.id));
-        for (const m of part) countEvent(pipeline, m);
+        countEvents(pipeline, part);
       }
     };
   } else {

@@ -2,8 +2,11 @@
 // is held under that backend's breaker and bulkhead, one slot for the round) that
 //   1. streams the slot's changes (cdc_source.streamChanges: logical replication, no polling),
 //   2. runs each batch through the pipeline (filter → transform → topic: pure code, pipeline.ts),
-//   3. delivers it through the `sink` slot's guarded handle (its own breaker, bulkhead, metrics),
-//   4. and only then confirms the batch's position to the source (a standby status update).
+//   3. delivers it through the `sink` slot's guarded handle (its own breaker, bulkhead, metrics)
+//      while it reads and transforms the next batches (up to settings.batchesInFlight outstanding,
+//      sent one sink call at a time in stream order: ordered-deliveries.ts),
+//   4. and only once the sink acknowledged a batch and every one before it confirms the batch's
+//      position to the source (a standby status update).
 // It heartbeats its counts and the confirmed position, and returns at the first transaction
 // boundary after forMs or maxChanges, or after a cancellation (pause, stop, worker shutdown), with
 // those counts, so the workflow records progress
@@ -34,18 +37,38 @@ import {
 } from '../../workflows/cdc/activity-io';
 import { runPipeline } from '../../workflows/cdc/pipeline';
 import { lagSecondsOf } from '../../workflows/cdc/logic';
-import { deliverMessages } from './deliver';
+import { deliverMessages, encodeMessage, type SinkMessage } from './deliver';
 import { cdcMetrics } from './metrics';
+import { OrderedDeliveries } from './ordered-deliveries';
 import type { CdcSettings } from '../../workflows/cdc/settings';
 
 const BEAT_EVERY_MS = 1_000;
 /** How often a round reads its slot's lag (WAL held) for the status and the lag metric. */
 const LAG_EVERY_MS = 2_000;
+/**
+ * Batches waiting for the sink go out together in one call up to about this much (Kafka: one
+ * produce request, well under the broker's default 1 MB record batch limit); one bigger batch
+ * still goes alone, as it would have.
+ */
+const CALL_BYTES = 512 * 1024;
+/** A record's headers (event id, key, op, table) and framing, beside its body, id and key. */
+const RECORD_OVERHEAD_BYTES = 96;
 
 /** A failure of the sink, as the sink's own failure type (not one of the source backend). */
 function sinkFailure(err: unknown): unknown {
   if (isCircuitOpenError(err) || isBulkheadFullError(err) || isDriverError(err)) return toActivityFailure(err);
   return err;
+}
+
+/** A batch read from the stream, on its way to the sink. */
+interface StreamedBatch {
+  /** Changes read (some may have been filtered out of messages). */
+  changes: number;
+  messages: SinkMessage[];
+  /** About what its messages weigh on the wire. */
+  bytes: number;
+  /** The position confirmed once the sink accepted this batch and every one before it. */
+  position: string | null;
 }
 
 function isHandleList(slot: BackendHandle | readonly BackendHandle[]): slot is readonly BackendHandle[] {
@@ -75,7 +98,6 @@ export function cdcPump(
     const progress: PumpResult = carried
       ? { ...carried }
       : { changesRead: 0, delivered: 0, batches: 0, position: null, lagBytes: null, lagSeconds: 0 };
-    const startedWith = progress.changesRead;
     // A failed attempt reports its last heartbeat with the failure, and the next attempt takes over
     // from it: this attempt's first heartbeat is the counts it took over, so a failure before any
     // other (the sink's breaker open, the stream refused) hands them on instead of nothing.
@@ -114,49 +136,86 @@ export function cdcPump(
     // A round lasts streamRoundMs: its lag is read as it goes, not only at its end.
     const lagTimer = setInterval(() => void readLag(), LAG_EVERY_MS);
     void readLag();
-    // Delivery is not cut short by a pause or the round's end: the batch in hand finishes first.
+    // Delivery is not cut short by a pause or the round's end: the batches in hand finish first.
     const finishing = new AbortController().signal;
-    try {
-      while (!stop.signal.aborted && !(roundOver && atBoundary)) {
-        // next() throws once the stream broke (connection lost, slot dropped).
-        const batch = await stream.next({ limit: request.batchSize, signal: stop.signal });
-        if (batch.changes.length > 0) {
-          const messages = runPipeline(batch.changes, request.spec);
-          try {
-            await deliverMessages(
-              {
-                sink,
-                backend: sink.backend,
-                mode: request.sinkMode,
-                pipeline: request.pipeline,
-                concurrency: context.settings.deliverConcurrency,
-                signal: finishing,
-                accepted: () => undefined,
-              },
-              messages,
-            );
-          } catch (err) {
-            throw sinkFailure(err);
+    const deliveries = new OrderedDeliveries<StreamedBatch>({
+      limit: context.settings.batchesInFlight,
+      maxSize: CALL_BYTES,
+      sizeOf: (batch) => batch.bytes,
+      deliver: async (batches) => {
+        const messages = batches.length === 1 ? batches[0]!.messages : batches.flatMap((b) => b.messages);
+        if (messages.length === 0) return;
+        try {
+          await deliverMessages(
+            {
+              sink,
+              backend: sink.backend,
+              mode: request.sinkMode,
+              pipeline: request.pipeline,
+              concurrency: context.settings.deliverConcurrency,
+              signal: finishing,
+              accepted: () => undefined,
+            },
+            messages,
+          );
+        } catch (err) {
+          throw sinkFailure(err);
+        }
+      },
+      // In read order: the sink accepted every event of these batches and of all before them.
+      acknowledged: (batches) => {
+        let position: string | null = null;
+        const committedAt: string[] = [];
+        for (const batch of batches) {
+          if (batch.changes > 0) {
+            progress.changesRead += batch.changes;
+            progress.delivered += batch.messages.length;
+            progress.batches++;
           }
-          progress.changesRead += batch.changes.length;
-          progress.delivered += messages.length;
-          progress.batches++;
-          progress.lastBatchAt = new Date().toISOString();
-          if (messages.length > 0) {
-            progress.lagSeconds = lagSecondsOf(
-              messages.map((m) => m.committedAt),
-              Date.now(),
-            );
-            cdcMetrics.lagSeconds.set({ pipeline: request.pipeline }, progress.lagSeconds);
-          }
+          for (const m of batch.messages) committedAt.push(m.committedAt);
+          position = batch.position ?? position;
+        }
+        if (batches.some((b) => b.changes > 0)) progress.lastBatchAt = new Date().toISOString();
+        if (committedAt.length > 0) {
+          progress.lagSeconds = lagSecondsOf(committedAt, Date.now());
+          cdcMetrics.lagSeconds.set({ pipeline: request.pipeline }, progress.lagSeconds);
         }
         // Only now: the sink accepted every event up to this position.
-        if (batch.position !== null) {
-          stream.confirm(batch.position);
-          progress.position = batch.position;
+        if (position !== null) {
+          stream.confirm(position);
+          progress.position = position;
         }
-        if (batch.changes.length > 0 || batch.position !== null) atBoundary = batch.complete;
-        if (progress.changesRead - startedWith >= request.maxChanges) roundOver = true;
+      },
+    });
+    // Reading stops at a sink failure too: nothing read after it would be delivered.
+    const reading = AbortSignal.any([stop.signal, deliveries.failed]);
+    let read = 0;
+    try {
+      try {
+        while (!stop.signal.aborted && !(roundOver && atBoundary)) {
+          await deliveries.room();
+          // next() throws once the stream broke (connection lost, slot dropped).
+          const batch = await stream.next({ limit: request.batchSize, signal: reading });
+          deliveries.throwIfFailed();
+          if (batch.changes.length > 0 || batch.position !== null) {
+            // Serialised now, while earlier batches are with the sink.
+            const messages =
+              batch.changes.length > 0 ? runPipeline(batch.changes, request.spec).map(encodeMessage) : [];
+            let bytes = 0;
+            for (const m of messages)
+              bytes += m.encoded.byteLength + m.id.length + m.key.length + RECORD_OVERHEAD_BYTES;
+            deliveries.add({ changes: batch.changes.length, messages, bytes, position: batch.position });
+            atBoundary = batch.complete;
+          }
+          read += batch.changes.length;
+          if (read >= request.maxChanges) roundOver = true;
+        }
+        await deliveries.drain();
+      } catch (err) {
+        // A broken stream can confirm nothing more: what is still with the sink is read again next
+        // attempt, and counted then.
+        if (!deliveries.failed.aborted) await deliveries.abandon();
+        throw err;
       }
     } catch (err) {
       // Batches delivered and confirmed since the last beat are in no heartbeat yet: without this
