@@ -4,6 +4,8 @@
 //     (nothing tuned), the pipeline started with `prism cdc start` and removed with `prism cdc drop`;
 //   - raw: a streaming logical-replication reader (pg-logical-replication, pgoutput) producing with
 //     kafkajs, confirming the slot after Kafka's acks (bench/peers/raw-cdc.ts, a process of its own);
+//   - raw-records: the same raw loop sending records shaped as Prism's (body fields and headers), so
+//     the distance to raw splits into what the record costs and what the pipeline costs;
 //   - Debezium 3.6.1.Final: the embedded engine and Postgres connector producing with a
 //     KafkaProducer (bench/peers/debezium), when java and mvn are there.
 // Each contender is started and warmed up (sentinel rows until one reaches the consumer), then:
@@ -48,7 +50,7 @@ interface Target {
 }
 
 interface Contender {
-  id: 'prism' | 'raw' | 'debezium';
+  id: 'prism' | 'raw' | 'raw-records' | 'debezium';
   label: string;
   /** Whether the bench creates the slot and publication (Prism's pipeline creates its own). */
   ownsCapture: boolean;
@@ -165,21 +167,25 @@ function prismContender(worker: () => Promise<{ taskQueue: string; pid: number }
   };
 }
 
-const rawContender: Contender = {
-  id: 'raw',
-  label: 'raw streaming reader → kafkajs',
-  ownsCapture: true,
-  async start(t) {
-    const proc = await startRawCdc({
-      postgresUrl: stackEnv.postgresUrl,
-      slot: t.slot,
-      publication: t.publication,
-      brokers: stackEnv.kafkaBrokers,
-      topic: t.topic,
-    });
-    return { pid: proc.pid, stop: () => proc.stop() };
-  },
-};
+function rawContender(records: 'minimal' | 'prism'): Contender {
+  return {
+    id: records === 'prism' ? 'raw-records' : 'raw',
+    label:
+      records === 'prism' ? "raw streaming reader → kafkajs, Prism's record shape" : 'raw streaming reader → kafkajs',
+    ownsCapture: true,
+    async start(t) {
+      const proc = await startRawCdc({
+        postgresUrl: stackEnv.postgresUrl,
+        slot: t.slot,
+        publication: t.publication,
+        brokers: stackEnv.kafkaBrokers,
+        topic: t.topic,
+        records,
+      });
+      return { pid: proc.pid, stop: () => proc.stop() };
+    },
+  };
+}
 
 const debeziumContender: Contender = {
   id: 'debezium',
@@ -207,7 +213,7 @@ interface Figures {
 
 /** One contender on its own table: start, warm up, throughput at each size, lag at each rate. */
 async function measureContender(pg: Client, admin: Admin, kafka: Kafka, c: Contender): Promise<Figures> {
-  const name = `bench_${c.id}_${uniqueName('c')
+  const name = `bench_${c.id.replace(/-/g, '_')}_${uniqueName('c')
     .replace(/[^a-z0-9]/gi, '')
     .toLowerCase()}`.slice(0, 40);
   const target: Target = {
@@ -298,6 +304,7 @@ export const cdcCase: BenchCase = {
       `Three contenders one after the other on the same Postgres and Kafka, each on its own table, slot, publication and topic: ` +
       `Prism as a user runs it (a worker with a postgres source and a kafka sink, nothing tuned; \`prism cdc start\`, \`prism cdc drop\`), ` +
       `a raw streaming logical-replication reader (pg-logical-replication, pgoutput) producing with kafkajs and confirming after Kafka's acks, ` +
+      `the same raw loop sending records shaped as Prism's (its body fields and its five headers, built by hand: the cost of the record without Prism's pipeline), ` +
       `and Debezium 3.6.1.Final (embedded engine, Postgres connector, pgoutput, poll.interval.ms 10) producing with a KafkaProducer (acks=all). ` +
       `Throughput: N rows in transactions of ${TXN_ROWS.toLocaleString('en-US')} back to back, first insert → an independent kafkajs consumer has all N. ` +
       `Lag: one transaction every 100 ms at the rate named, insert issued → consumer received, p50/p99 (the bench's inserts commit with synchronous_commit on: the demo stack's default, off, holds their WAL up to 200 ms for every contender alike). ` +
@@ -337,7 +344,8 @@ export const cdcCase: BenchCase = {
     };
     const contenders = [
       prismContender(startPrismWorker),
-      rawContender,
+      rawContender('minimal'),
+      rawContender('prism'),
       ...(debeziumSkipped ? [] : [debeziumContender]),
     ];
     // A different one goes first in each repetition, so none always meets a cold cache.

@@ -31,7 +31,7 @@ const HEADLINES: Record<string, RegExp> = {
   'session-replication': /lag p99/,
   saga: /sagas\/s/,
   multicast: /targets\/s|peak/,
-  cdc: /events\/s|lag p99|idle CPU/,
+  cdc: /events\/s|(lag p99|idle CPU).*vs (raw|debezium)($|,)/,
 };
 
 const figure = (v: number, unit: string): string =>

@@ -4,9 +4,13 @@
 // in the next one (chunks of CHUNK messages, acks=all), and the slot is confirmed (standby status
 // update) only once Kafka acknowledged everything up to that commit. No transforms, no guard, no
 // durable state: the shortest path from the WAL to Kafka a Node program can take.
+// With `records: 'prism'` the same loop sends records shaped as Prism's (a Debezium-style body with
+// id, source, key, before and after, the four cdc-* headers and a message id header): the cost of
+// the record itself, with none of Prism's code, so the bench can tell it from the pipeline's cost.
 // bench/cases/cdc.ts forks this file (argv[2]: RawCdcConfig as JSON); it prints "ready" once
 // replication started and stops when its IPC channel closes.
 import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 
@@ -16,14 +20,65 @@ export interface RawCdcConfig {
   publication: string;
   brokers: string[];
   topic: string;
+  /** minimal (default): a short body, no headers; prism: records shaped as Prism's. */
+  records?: 'minimal' | 'prism';
 }
 
 /** Messages per produce request: a request stays well under the broker's 1 MB batch limit. */
 const CHUNK = 2000;
+/** Bytes of values per produce request, for the larger records. */
+const CHUNK_BYTES = 512 * 1024;
 
 interface Out {
   key: string;
   value: string;
+  headers?: Record<string, string>;
+}
+
+/** Splits a transaction's records into produce requests of at most CHUNK records and ~CHUNK_BYTES. */
+function* chunks(batch: Out[]): Generator<Out[]> {
+  let start = 0;
+  let bytes = 0;
+  for (let i = 0; i < batch.length; i++) {
+    bytes += batch[i]!.value.length;
+    if (i - start + 1 >= CHUNK || bytes >= CHUNK_BYTES) {
+      yield batch.slice(start, i + 1);
+      start = i + 1;
+      bytes = 0;
+    }
+  }
+  if (start < batch.length) yield batch.slice(start);
+}
+
+type Row = Record<string, unknown>;
+
+/** A change as Prism's CDC sends it: the same body fields and headers, built here by hand. */
+function prismShaped(
+  op: string,
+  relation: { schema: string; name: string },
+  key: Row,
+  before: Row | null,
+  after: Row | null,
+  at: { lsn: string; txId: number | null; sequence: number; tsMs: number },
+): Out {
+  const id = `${at.lsn}:${at.sequence}`;
+  const keyText = JSON.stringify(key);
+  const source = { db: 'prism', schema: relation.schema, table: relation.name, lsn: at.lsn, txId: at.txId };
+  const value = JSON.stringify({
+    id,
+    op,
+    source: { ...source, sequence: at.sequence, ts_ms: at.tsMs },
+    key,
+    before,
+    after,
+    ts_ms: at.tsMs,
+  });
+  const table = `${relation.schema}.${relation.name}`;
+  return {
+    key: keyText,
+    value,
+    headers: { 'cdc-id': id, 'cdc-key': keyText, 'cdc-op': op, 'cdc-table': table, 'prism-message-id': randomUUID() },
+  };
 }
 
 async function child(config: RawCdcConfig): Promise<void> {
@@ -37,6 +92,8 @@ async function child(config: RawCdcConfig): Promise<void> {
   let transaction: Out[] = [];
   let committed: Out[] = [];
   let committedLsn: string | null = null;
+  const prism = config.records === 'prism';
+  let txn = { lsn: '0/0', txId: null as number | null, sequence: 0, tsMs: 0 };
   let sending = false;
   let failed = false;
 
@@ -48,9 +105,7 @@ async function child(config: RawCdcConfig): Promise<void> {
         const batch = committed;
         const lsn = committedLsn!;
         committed = [];
-        for (let i = 0; i < batch.length; i += CHUNK) {
-          await producer.send({ topic: config.topic, acks: -1, messages: batch.slice(i, i + CHUNK) });
-        }
+        for (const messages of chunks(batch)) await producer.send({ topic: config.topic, acks: -1, messages });
         await service.acknowledge(lsn);
       }
     } catch (err) {
@@ -63,6 +118,35 @@ async function child(config: RawCdcConfig): Promise<void> {
   };
 
   service.on('data', (lsn: string, msg: Pgoutput.Message) => {
+    if (prism) {
+      switch (msg.tag) {
+        case 'begin':
+          txn = { lsn: msg.commitLsn ?? lsn, txId: msg.xid, sequence: 0, tsMs: Date.now() };
+          return;
+        case 'insert':
+        case 'update': {
+          const key = Object.fromEntries(msg.relation.keyColumns.map((c) => [c, msg.new[c] as unknown]));
+          const op = msg.tag === 'insert' ? 'c' : 'u';
+          transaction.push(
+            prismShaped(op, msg.relation, key, msg.tag === 'update' ? msg.old : null, msg.new, {
+              ...txn,
+              sequence: txn.sequence++,
+            }),
+          );
+          return;
+        }
+        case 'delete':
+          transaction.push(
+            prismShaped('d', msg.relation, msg.key ?? {}, msg.old ?? msg.key, null, {
+              ...txn,
+              sequence: txn.sequence++,
+            }),
+          );
+          return;
+        default:
+          if (msg.tag !== 'commit') return;
+      }
+    }
     switch (msg.tag) {
       case 'insert':
       case 'update':
