@@ -61,6 +61,9 @@ export type ExitCode = 0 | 1 | 2;
 
 let runtimeInstalled = false;
 
+/** The Temporal SDK's default number of local activities a worker runs at once. */
+const DEFAULT_LOCAL_ACTIVITY_SLOTS = 100;
+
 /**
  * The SDK's metrics named as ours (docs/metrics.md): `prism_temporal_` prefix, `_total` on
  * counters, durations in seconds with the unit in the name.
@@ -309,6 +312,10 @@ export class PrismWorker {
       });
     }
 
+    const localReserve = [...new Set(localBackend.values())].reduce((n, backend) => {
+      const { capacity, queueCapacity } = this.handles.get(backend)!.guard.snapshot();
+      return n + capacity + queueCapacity;
+    }, 0);
     // Every backend's chain has the same length: position i runs the i-th interceptor of the
     // chain of the activity's backend (none for the workflow worker's own resolveSlots).
     const chainLength = chains.values().next().value?.length ?? 0;
@@ -323,6 +330,9 @@ export class PrismWorker {
         taskQueue: config.temporal.task_queue,
         workflowBundle,
         activities: { ...local, [RESOLVE_SLOTS_ACTIVITY]: resolveSlotsActivity(bindings) },
+        // A hung backend holds at most its bulkhead (slots and queue) of local activity slots:
+        // the SDK's default of 100 stays free for everything else (resolveSlots above all).
+        maxConcurrentLocalActivityExecutions: DEFAULT_LOCAL_ACTIVITY_SLOTS + localReserve,
         interceptors: { activity: localInterceptors },
         maxConcurrentWorkflowTaskExecutions: config.worker.max_concurrent_workflow_tasks,
         ...(traced ? { sinks: traced.sinks } : {}),
