@@ -3,8 +3,10 @@
 // without a failure at step 3 (publish fails its 3 attempts — actionAttempts 3 — then charge and
 // reserve are compensated), at two sizes. The failure comes from the test worker's fault
 // interceptor (test/fixtures/saga-faults), never from the input: the same worker runs every
-// execution, so the plain workflow pays for the interceptor alike. Rates are completed executions
-// per second of wall time, with CONCURRENCY executions in flight.
+// execution, so the plain workflow pays for the interceptor alike. Both call the activities with
+// the same options and arguments on the same task queues. Rates are completed executions per
+// second of wall time, with CONCURRENCY executions in flight; each size runs plain, saga, saga,
+// plain and counts both runs of each, so a load changing during the case weighs on both alike.
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { PrismClient } from '../../src/client/prism-client';
@@ -25,6 +27,20 @@ interface Rate {
   p99: number;
 }
 
+interface Run {
+  count: number;
+  seconds: number;
+  latencies: number[];
+}
+
+/** Runs of one workflow taken apart in time (plain, saga, saga, plain), as one rate. */
+function rateOf(...runs: Run[]): Rate {
+  const count = runs.reduce((n, r) => n + r.count, 0);
+  const seconds = runs.reduce((n, r) => n + r.seconds, 0);
+  const latencies = runs.flatMap((r) => r.latencies);
+  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
 async function measure(
   client: PrismClient,
   faultsDir: string,
@@ -32,7 +48,7 @@ async function measure(
   count: number,
   topic: string,
   failAtStep3 = false,
-): Promise<Rate> {
+): Promise<Run> {
   const expected = failAtStep3 ? 'compensated' : 'completed';
   const latencies: number[] = [];
   let next = 0;
@@ -64,7 +80,7 @@ async function measure(
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, lane));
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: count / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { count, seconds, latencies };
 }
 
 export const sagaCase: BenchCase = {
@@ -81,9 +97,13 @@ export const sagaCase: BenchCase = {
       await measure(client, faultsDir, 'orderPlainWorkflow', 10, topic); // warm up
       await measure(client, faultsDir, 'orderSagaWorkflow', 10, topic);
       for (const size of SIZES) {
-        const plain = await measure(client, faultsDir, 'orderPlainWorkflow', size, topic);
-        const saga = await measure(client, faultsDir, 'orderSagaWorkflow', size, topic);
-        const failed = await measure(client, faultsDir, 'orderSagaWorkflow', size, topic, true);
+        const plainFirst = await measure(client, faultsDir, 'orderPlainWorkflow', size, topic);
+        const sagaFirst = await measure(client, faultsDir, 'orderSagaWorkflow', size, topic);
+        const sagaSecond = await measure(client, faultsDir, 'orderSagaWorkflow', size, topic);
+        const plainSecond = await measure(client, faultsDir, 'orderPlainWorkflow', size, topic);
+        const plain = rateOf(plainFirst, plainSecond);
+        const saga = rateOf(sagaFirst, sagaSecond);
+        const failed = rateOf(await measure(client, faultsDir, 'orderSagaWorkflow', size, topic, true));
         const n = size.toLocaleString('en-US');
         const rate = (series: string, ours: Rate): Measurement => ({
           name: `sagas/s, ${series}, ${n} sagas`,

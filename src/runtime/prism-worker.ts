@@ -14,6 +14,7 @@ import {
   type ActivityInterceptorsFactory,
   type LogEntry,
   type MetricsExporterConfig,
+  type WorkerOptions,
 } from '@temporalio/worker';
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { register as defaultRegistry, Registry } from 'prom-client';
@@ -59,6 +60,9 @@ export interface PrismWorkerOptions {
 export type ExitCode = 0 | 1 | 2;
 
 let runtimeInstalled = false;
+
+/** The Temporal SDK's default number of local activities a worker runs at once. */
+const DEFAULT_LOCAL_ACTIVITY_SLOTS = 100;
 
 /**
  * The SDK's metrics named as ours (docs/metrics.md): `prism_temporal_` prefix, `_total` on
@@ -248,18 +252,15 @@ export class PrismWorker {
       ? { codePath: prebuilt }
       : await buildWorkflowBundle(extraWorkflowModules, { traced: traced !== undefined });
     const bindings = slotBindings(config, matches, this.handles);
-    this.workers.push({
-      name: 'workflows',
-      worker: await Worker.create({
-        ...common,
-        taskQueue: config.temporal.task_queue,
-        workflowBundle,
-        activities: { [RESOLVE_SLOTS_ACTIVITY]: resolveSlotsActivity(bindings) },
-        maxConcurrentWorkflowTaskExecutions: config.worker.max_concurrent_workflow_tasks,
-        ...(traced ? { sinks: traced.sinks } : {}),
-      }),
-    });
 
+    // A pattern's own activities of a single slot may also run as local activities on the workflow
+    // worker (a short read or write at a workflow's start or end, without an activity task and a
+    // workflow task of its own), under the same interceptors as on the backend's worker: the
+    // backend's guard (breaker, bulkhead, metrics) and logging.
+    const local: ActivityMap = {};
+    const localBackend = new Map<string, string>();
+    const chains = new Map<string, ActivityInterceptorsFactory[]>();
+    const backendWorkers: { backend: string; options: WorkerOptions }[] = [];
     for (const [backend, handle] of this.handles) {
       // Activities get the driver itself: the interceptor below runs each one under the guard.
       const driver = tracedDriver(handle.unguarded, backend);
@@ -279,29 +280,66 @@ export class PrismWorker {
           settings,
           slots: this.slotHandles(matches, match.pattern),
         });
-        for (const [name, fn] of Object.entries(own))
-          activities[patternActivityName(match.pattern, match.slot, name)] = fn;
+        for (const [name, fn] of Object.entries(own)) {
+          const activityName = patternActivityName(match.pattern, match.slot, name);
+          activities[activityName] = fn;
+          // A list slot's elements share activity names, so only a single slot's run locally.
+          if (match.index === undefined) {
+            local[activityName] = fn;
+            localBackend.set(activityName, backend);
+          }
+        }
       }
       const guard = handle.guard;
-      this.workers.push({
-        name: `backend ${backend}`,
-        worker: await Worker.create({
+      // Logging outside the guard, so rejections by the breaker or bulkhead are logged too;
+      // the activity's span outermost, so the guard's events and the driver spans are in it.
+      const chain = [
+        ...(traced ? [traced.activity] : []),
+        activityLogging(this.logger, backend),
+        createResilienceInterceptor(guard),
+        ...this.extraInterceptors,
+      ];
+      chains.set(backend, chain);
+      backendWorkers.push({
+        backend,
+        options: {
           ...common,
           taskQueue: backendTaskQueue(config.temporal.task_queue, backend),
           activities,
-          // Logging outside the guard, so rejections by the breaker or bulkhead are logged too;
-          // the activity's span outermost, so the guard's events and the driver spans are in it.
-          interceptors: {
-            activity: [
-              ...(traced ? [traced.activity] : []),
-              activityLogging(this.logger, backend),
-              createResilienceInterceptor(guard),
-              ...this.extraInterceptors,
-            ],
-          },
+          interceptors: { activity: chain },
           maxConcurrentActivityTaskExecutions: guard.snapshot().capacity,
-        }),
+        },
       });
+    }
+
+    const localReserve = [...new Set(localBackend.values())].reduce((n, backend) => {
+      const { capacity, queueCapacity } = this.handles.get(backend)!.guard.snapshot();
+      return n + capacity + queueCapacity;
+    }, 0);
+    // Every backend's chain has the same length: position i runs the i-th interceptor of the
+    // chain of the activity's backend (none for the workflow worker's own resolveSlots).
+    const chainLength = chains.values().next().value?.length ?? 0;
+    const localInterceptors = Array.from({ length: chainLength }, (_, i): ActivityInterceptorsFactory => (ctx) => {
+      const backend = localBackend.get(ctx.info.activityType);
+      return backend === undefined ? {} : chains.get(backend)![i](ctx);
+    });
+    this.workers.push({
+      name: 'workflows',
+      worker: await Worker.create({
+        ...common,
+        taskQueue: config.temporal.task_queue,
+        workflowBundle,
+        activities: { ...local, [RESOLVE_SLOTS_ACTIVITY]: resolveSlotsActivity(bindings) },
+        // A hung backend holds at most its bulkhead (slots and queue) of local activity slots:
+        // the SDK's default of 100 stays free for everything else (resolveSlots above all).
+        maxConcurrentLocalActivityExecutions: DEFAULT_LOCAL_ACTIVITY_SLOTS + localReserve,
+        interceptors: { activity: localInterceptors },
+        maxConcurrentWorkflowTaskExecutions: config.worker.max_concurrent_workflow_tasks,
+        ...(traced ? { sinks: traced.sinks } : {}),
+      }),
+    });
+    for (const { backend, options } of backendWorkers) {
+      this.workers.push({ name: `backend ${backend}`, worker: await Worker.create(options) });
     }
   }
 

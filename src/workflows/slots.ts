@@ -2,7 +2,13 @@
 // registry backend's task queue, with the slot's timeouts and retry policy. A slot can only call
 // the operations of the capabilities it declares (a type error otherwise). An element of a list
 // slot is a binding like any other: `useSlot(slots.shards[i], spec)` calls that element's backend.
-import { proxyActivities, proxyLocalActivities, type ActivityOptions } from '@temporalio/workflow';
+import {
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+  type RetryPolicy,
+} from '@temporalio/workflow';
 import { CAPABILITY_OPERATIONS, type Capability, type Ops } from '../drivers/capabilities';
 import {
   capabilityActivityName,
@@ -59,6 +65,21 @@ export async function bindSlots(pattern: string, slots?: SlotSpecs): Promise<Slo
   return bound as BoundSlots<SlotSpecs>;
 }
 
+/** The slot's retry policy with an override's fields on top. */
+function slotRetry(binding: SlotBinding, override: RetryPolicy | undefined): RetryPolicy {
+  const r = binding.activity.retry;
+  // A partial retry override keeps the slot's other fields (its non-retryable types above all).
+  return {
+    initialInterval: r.initialIntervalMs,
+    backoffCoefficient: r.backoffCoefficient,
+    maximumInterval: r.maximumIntervalMs,
+    // 0 in config means unlimited; the SDK spells that as no maximum.
+    maximumAttempts: r.maximumAttempts > 0 ? r.maximumAttempts : undefined,
+    nonRetryableErrorTypes: r.nonRetryableErrorTypes,
+    ...override,
+  };
+}
+
 export function activityOptions(binding: SlotBinding, overrides: Partial<ActivityOptions> = {}): ActivityOptions {
   const a = binding.activity;
   return {
@@ -66,16 +87,7 @@ export function activityOptions(binding: SlotBinding, overrides: Partial<Activit
     startToCloseTimeout: a.startToCloseTimeoutMs,
     heartbeatTimeout: a.heartbeatTimeoutMs,
     ...overrides,
-    // A partial retry override keeps the slot's other fields (its non-retryable types above all).
-    retry: {
-      initialInterval: a.retry.initialIntervalMs,
-      backoffCoefficient: a.retry.backoffCoefficient,
-      maximumInterval: a.retry.maximumIntervalMs,
-      // 0 in config means unlimited; the SDK spells that as no maximum.
-      maximumAttempts: a.retry.maximumAttempts > 0 ? a.retry.maximumAttempts : undefined,
-      nonRetryableErrorTypes: a.retry.nonRetryableErrorTypes,
-      ...overrides.retry,
-    },
+    retry: slotRetry(binding, overrides.retry),
   };
 }
 
@@ -95,11 +107,38 @@ export function useSlot<C extends Capability>(
   return ops as unknown as Ops<C>;
 }
 
-/** A pattern's own activities for a slot (registered by its definition's slotActivities). */
-export function useSlotActivities<A extends object>(binding: SlotBinding, overrides: Partial<ActivityOptions> = {}): A {
-  const activities = proxyActivities<Record<string, AnyActivity>>(activityOptions(binding, overrides));
+/** The pattern's activities of a slot by their short names (`reserveStock` for `saga.orders.reserveStock`). */
+function byPatternName<A extends object>(binding: SlotBinding, activities: Record<string, AnyActivity>): A {
   return new Proxy({} as A, {
     get: (_target, name) =>
       typeof name === 'string' ? activities[patternActivityName(binding.pattern, binding.slot, name)] : undefined,
   });
+}
+
+/** A pattern's own activities for a slot (registered by its definition's slotActivities). */
+export function useSlotActivities<A extends object>(binding: SlotBinding, overrides: Partial<ActivityOptions> = {}): A {
+  const activities = proxyActivities<Record<string, AnyActivity>>(activityOptions(binding, overrides));
+  return byPatternName<A>(binding, activities);
+}
+
+/**
+ * A pattern's own activities for a single slot, run as local activities: in the workflow's own
+ * task on the worker hosting the workflow, under the slot's backend guard there. For short calls
+ * where a workflow task and an activity task of their own would cost more than the call (an
+ * idempotency record read at the start, written at the end). Not for list slots: their elements
+ * share activity names.
+ */
+export function useSlotLocalActivities<A extends object>(
+  binding: SlotBinding,
+  overrides: Partial<LocalActivityOptions> = {},
+): A {
+  // A code bug, so a plain Error (the workflow task retries until the code is fixed).
+  if (binding.index !== undefined)
+    throw new Error(`slot "${binding.slot}" is a list slot: its activities cannot run locally`);
+  const activities = proxyLocalActivities<Record<string, AnyActivity>>({
+    startToCloseTimeout: binding.activity.startToCloseTimeoutMs,
+    ...overrides,
+    retry: slotRetry(binding, overrides.retry),
+  });
+  return byPatternName<A>(binding, activities);
 }

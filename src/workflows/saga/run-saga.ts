@@ -100,6 +100,15 @@ export interface SagaDefinition {
   forwardRetry?: { initialIntervalMs?: number; maximumIntervalMs?: number };
   /** More variables for idempotency key templates (e.g. `input` for declarative sagas). */
   keyVariables?: Record<string, unknown>;
+  /**
+   * Each change of PrismStatus and PrismProgress is a history event and a write to the server's
+   * visibility store. With this set (ms of workflow time), the changes of one workflow task are
+   * one update, and a progress change shows at most this often: one held back shows with the
+   * next status change or once the interval is over (a timer), whichever comes first. A saga of
+   * quick steps then updates twice: running, and its outcome. Unset: every change at once (as
+   * sagas started before it replay).
+   */
+  progressIntervalMs?: number;
 }
 
 export interface SagaResult {
@@ -165,21 +174,45 @@ export async function runSaga(definition: SagaDefinition): Promise<SagaResult> {
   const results: Record<string, unknown> = {};
   let state = initialState(sagaId, stages);
   setHandler(sagaStatusQuery, () => state);
+  const interval = definition.progressIntervalMs;
   let shownStatus: SagaStatus | undefined;
   let shownProgress = -1;
-  const publish = (): void => {
-    const progress = completedCount(state);
-    if (state.status === shownStatus && progress === shownProgress) return;
+  let shownAt = Number.NEGATIVE_INFINITY;
+  let catchUpSet = false;
+  const show = (progress: number): void => {
     shownStatus = state.status;
     shownProgress = progress;
+    shownAt = Date.now(); // workflow time: the same on replay
     upsertSearchAttributes([
       { key: PRISM_STATUS, value: state.status },
       { key: PRISM_PROGRESS, value: progress },
     ]);
   };
+  const publish = (): void => {
+    const progress = completedCount(state);
+    if (state.status === shownStatus && progress === shownProgress) return;
+    const wait = interval === undefined || state.status !== shownStatus ? 0 : shownAt + interval - Date.now();
+    if (wait <= 0) return show(progress);
+    if (catchUpSet) return;
+    catchUpSet = true;
+    // Not cancellable: a cancelled saga's progress still shows (its status change shows it anyway).
+    void CancellationScope.nonCancellable(() => sleep(wait)).then(() => {
+      catchUpSet = false;
+      publish();
+    });
+  };
+  let publishQueued = false;
   const apply = (event: SagaEvent): void => {
     state = applyEvent(stages, state, event);
-    publish();
+    if (interval === undefined) return publish();
+    if (publishQueued) return;
+    publishQueued = true;
+    // After the other changes of this workflow activation (a step completing and the next one
+    // starting, the last one and the saga finishing): one update for them all.
+    void Promise.resolve().then(() => {
+      publishQueued = false;
+      publish();
+    });
   };
   publish();
 

@@ -27,6 +27,15 @@ function summaryOf(event: HistoryEvent): string {
   return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as string) : '';
 }
 
+/** The types of the local activities a history records, in order. */
+function localActivities(events: HistoryEvent[]): string[] {
+  return events.flatMap((e) => {
+    if (e.markerRecordedEventAttributes?.markerName !== 'core_local_activity') return [];
+    const data = e.markerRecordedEventAttributes.details?.data?.payloads?.[0]?.data;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string }).activity_type] : [];
+  });
+}
+
 describe('order saga on Postgres, Kafka and Redis', () => {
   const taskQueue = uniqueName('saga');
   let worker: WorkerProcess;
@@ -91,6 +100,34 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     // What the Temporal UI shows of the execution: the order in its memo and its one-line summary.
     assert.equal(d.memo?.orderId, input.orderId);
     assert.equal(await d.staticSummary(), `order ${input.orderId}: 2 × ${input.sku} for ${input.customer}, 500 cents`);
+  });
+
+  it('looks its outcome up and records it as local activities, through the orders backend guard', async () => {
+    const input = orderInput();
+    const { handle, result } = await runOrder(input);
+    assert.equal(result.status, 'completed');
+    const events = (await handle.fetchHistory()).events ?? [];
+    const scheduled = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
+    assert.deepEqual(scheduled, [
+      'saga.orders.reserveStock',
+      'saga.orders.charge',
+      'saga.events.publishEvent',
+      'saga.cache.cacheOrder',
+    ]);
+    assert.deepEqual(localActivities(events), [
+      'prism.resolveSlots',
+      'saga.orders.orderOutcome',
+      'saga.orders.recordOrderOutcome',
+    ]);
+    // The guard counted both calls on the pg backend, as it counts the backend worker's activities.
+    const metrics = await (await fetch(`http://127.0.0.1:${worker.httpPort}/metrics`)).text();
+    for (const operation of ['saga.orders.orderOutcome', 'saga.orders.recordOrderOutcome']) {
+      const line = new RegExp(
+        `^prism_driver_operations_total\\{[^}]*backend="pg"[^}]*operation="${operation.replaceAll('.', '\\.')}"[^}]*status="ok"[^}]*\\} (\\d+)$`,
+        'm',
+      ).exec(metrics);
+      assert.ok(line && Number(line[1]) >= 1, `${operation} counted by the pg guard`);
+    }
   });
 
   it('a failure injected at each step in turn compensates exactly the steps completed before it', async () => {
@@ -252,11 +289,13 @@ describe('order saga on Postgres, Kafka and Redis', () => {
     assert.equal(await backends.balance(input.customer), 500);
     assert.equal(await backends.stock(input.sku), 8);
     assert.equal(await backends.eventCount(input.topic!), 1);
-    // The re-submission ran no step: only the outcome lookup.
-    const types = ((await again.handle.fetchHistory()).events ?? [])
-      .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
-      .filter((name): name is string => typeof name === 'string' && name.startsWith('saga.'));
-    assert.deepEqual(types, ['saga.orders.orderOutcome']);
+    // The re-submission ran no step: only the outcome lookup (a local activity).
+    const events = (await again.handle.fetchHistory()).events ?? [];
+    assert.deepEqual(
+      events.filter((e) => e.activityTaskScheduledEventAttributes),
+      [],
+    );
+    assert.deepEqual(localActivities(events), ['prism.resolveSlots', 'saga.orders.orderOutcome']);
   });
 
   it('a compensated order re-submitted stays compensated: the first outcome, nothing applied', async () => {
