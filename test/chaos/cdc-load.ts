@@ -82,7 +82,13 @@ export class CdcLoad implements PatternLoad {
     }
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    await this.admin.createTopics({ waitForLeaders: true, topics: [{ topic: this.topic, numPartitions: 1 }] });
+    // A Kafka cluster just started may answer a new topic's metadata with "does not host this
+    // topic-partition" for a few seconds while its leaders settle: that is not the load's failure.
+    await retrying(
+      () => this.admin!.createTopics({ waitForLeaders: true, topics: [{ topic: this.topic, numPartitions: 1 }] }),
+      Date.now() + 60_000,
+      1000,
+    );
     const input: CdcPipelineInput = {
       pipeline: this.pipeline,
       tables: [`public.${this.table}`],
