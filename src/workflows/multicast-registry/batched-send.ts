@@ -5,7 +5,7 @@
 // the ledger, statuses included.
 import { workflowInfo } from '@temporalio/workflow';
 import { FanOutPool } from '../primitives/fan-out';
-import type { Settle } from './channel-delivery';
+import { settleOnEveryChannel, type Settle } from './channel-delivery';
 import { continueFrom, runIsFull, type MulticastRun } from './steps';
 
 const DEFAULT_ENUMERATE_PAGE = 1_000;
@@ -61,16 +61,13 @@ function batchDelivery(run: MulticastRun): (batch: string[]) => Promise<void> {
     error === undefined ? tracker.ledger.deliver(identity, attempts) : tracker.ledger.fail(identity, attempts, error);
   return async (batch) => {
     if (input.channel === 'pubsub') return deliverVia(channels[0][1], batch, record);
-    const outcome = new Map(batch.map((id) => [id, { left: channels.length, attempts: 0, errors: [] as string[] }]));
-    const settleOn =
-      (name: string): Settle =>
-      (identity, attempts, error) => {
-        const o = outcome.get(identity)!;
-        o.left -= 1;
-        o.attempts = Math.max(o.attempts, attempts);
-        if (error !== undefined) o.errors.push(`${name}: ${error}`);
-        if (o.left === 0) record(identity, o.attempts, o.errors.length > 0 ? o.errors.join('; ') : undefined);
-      };
+    const settleOn = settleOnEveryChannel(
+      batch,
+      channels.length,
+      0,
+      (name, error) => `${name}: ${error}`,
+      (identity, attempts, errors) => record(identity, attempts, errors.length > 0 ? errors.join('; ') : undefined),
+    );
     await Promise.all(channels.map(([name, send]) => deliverVia(send, batch, settleOn(name))));
   };
 }

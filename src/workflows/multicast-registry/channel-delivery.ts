@@ -19,6 +19,29 @@ export type ChannelSender = [name: string, send: SendBatch];
 /** How a target ended on one channel; `error` is set when it failed there for good. */
 export type Settle = (identity: string, attempts: number, error?: string) => void;
 
+/**
+ * For targets sent on several channels: one Settle per channel, and a target settles (`settled`,
+ * with the most attempts any channel made and each channel's error as `describe` words it) once
+ * every channel has settled it.
+ */
+export function settleOnEveryChannel(
+  identities: Iterable<string>,
+  channels: number,
+  attempts: number,
+  describe: (channel: string, error: string) => string,
+  settled: (identity: string, attempts: number, errors: string[]) => void,
+): (channel: string) => Settle {
+  const outcome = new Map<string, { left: number; attempts: number; errors: string[] }>();
+  for (const identity of identities) outcome.set(identity, { left: channels, attempts, errors: [] });
+  return (channel) => (identity, attempts, error) => {
+    const o = outcome.get(identity)!;
+    o.left -= 1;
+    o.attempts = Math.max(o.attempts, attempts);
+    if (error !== undefined) o.errors.push(describe(channel, error));
+    if (o.left === 0) settled(identity, o.attempts, o.errors);
+  };
+}
+
 /** One channel's attempts at a batch; `prior`: tries already made (a page's send). */
 export type DeliverVia = (send: SendBatch, batch: string[], settle: Settle, prior?: number) => Promise<void>;
 

@@ -6,7 +6,7 @@ import { isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
 import type { RegistryActivities } from '../../activities/multicast-registry/registry-activities';
 import type { SendChannel, SendPageInput, SendPageResult } from '../../activities/multicast-registry/send-page';
 import { useSlotActivities } from '../slots';
-import { givenUpReason, rejectedUnrun, sendOptions, type SendBatch, type Settle } from './channel-delivery';
+import { givenUpReason, rejectedUnrun, sendOptions, settleOnEveryChannel, type SendBatch } from './channel-delivery';
 import { defaultQueuePrefix, defaultTopicPrefix } from './input';
 import { continueFrom, runIsFull, type MulticastRun } from './steps';
 
@@ -95,33 +95,29 @@ async function settlePage(run: MulticastRun, page: SendPageResult, token: string
   const { input, tracker } = run;
   const channels = pageChannels(run);
   const channelSends = new Map(run.channels.map(([name, send]) => [name as SendChannel, send]));
-  const outcome = new Map<string, { left: number; attempts: number; errors: string[] }>();
-  for (const f of page.failures) {
-    outcome.set(f.identity, { left: channels.length, attempts: page.attempt, errors: [] });
-  }
+  const failed = new Set(page.failures.map((f) => f.identity));
   const retried: { identities: string[]; attempts: number[] } = { identities: [], attempts: [] };
-  const settleOn =
-    (name: SendChannel): Settle =>
-    (identity, attempts, error) => {
-      const o = outcome.get(identity)!;
-      o.left -= 1;
-      o.attempts = Math.max(o.attempts, attempts);
-      if (error !== undefined) o.errors.push(channels.length > 1 ? `${name}: ${error}` : error);
-      if (o.left > 0) return;
-      if (o.errors.length > 0) tracker.ledger.fail(identity, o.attempts, o.errors.join('; '));
+  const settleOn = settleOnEveryChannel(
+    failed,
+    channels.length,
+    page.attempt,
+    (name, error) => (channels.length > 1 ? `${name}: ${error}` : error),
+    (identity, attempts, errors) => {
+      if (errors.length > 0) tracker.ledger.fail(identity, attempts, errors.join('; '));
       else {
         tracker.ledger.countDelivered(1);
         retried.identities.push(identity);
-        retried.attempts.push(o.attempts);
+        retried.attempts.push(attempts);
       }
-    };
+    },
+  );
   await Promise.all(
     channels.map(async (name) => {
       const settle = settleOn(name);
       const failedHere = page.failures.filter((f) => f.channel === name);
       const failedIds = new Set(failedHere.map((f) => f.identity));
       // This channel took every failed target it is not listed for.
-      for (const identity of outcome.keys()) if (!failedIds.has(identity)) settle(identity, page.attempt);
+      for (const identity of failed) if (!failedIds.has(identity)) settle(identity, page.attempt);
       const retry: string[] = [];
       for (const f of failedHere) {
         if (f.retryable && input.retry.maxAttempts > 1) retry.push(f.identity);
