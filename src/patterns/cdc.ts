@@ -1,8 +1,8 @@
 // Change data capture: Postgres changes (logical replication, or a transactional outbox table)
 // captured, filtered, transformed and delivered to Kafka or NATS by one long-running workflow per
 // pipeline, acknowledging a source position only after the sink accepted everything before it.
-import { cdcSinkActivities } from '../activities/cdc/sink-activities';
-import { cdcSourceActivities } from '../activities/cdc/source-activities';
+import { sinkActivities } from '../activities/cdc/sink-activities';
+import { sourceActivities } from '../activities/cdc/source-activities';
 import { cdcSettingsSchema } from '../workflows/cdc/settings';
 import { definePattern } from '../sdk/pattern';
 import { schemaCheck } from '../sdk/input-check';
@@ -17,7 +17,7 @@ export const cdcPattern = definePattern({
   inputs: { cdcPipelineWorkflow: schemaCheck(cdcPipelineInput) },
   settingsSchema: cdcSettingsSchema,
   slotActivities: {
-    source: (driver, context) => ({ ...cdcSourceActivities(driver, context) }),
-    sink: (driver, context) => ({ ...cdcSinkActivities(driver, context) }),
+    source: (driver, context) => ({ ...sourceActivities(driver, context) }),
+    sink: (driver, context) => ({ ...sinkActivities(driver, context) }),
   },
 });

@@ -1,8 +1,8 @@
 // The saga pattern: the order example's activities on its three slots, the order saga, its
 // saga-less baseline and the interpreter of declarative sagas.
-import { orderCacheActivities } from '../activities/saga/cache-activities';
-import { orderEventActivities } from '../activities/saga/events-activities';
-import { orderLedgerActivities } from '../activities/saga/orders-activities';
+import { cacheActivities } from '../activities/saga/cache-activities';
+import { eventsActivities } from '../activities/saga/events-activities';
+import { ordersActivities } from '../activities/saga/orders-activities';
 import { sagaSettingsSchema, type SagaSettings } from '../workflows/saga/settings';
 import { definePattern } from '../sdk/pattern';
 import { schemaCheck } from '../sdk/input-check';
@@ -29,9 +29,9 @@ export const sagaPattern = definePattern<typeof sagaSlots, SagaSettings>({
   },
   settingsSchema: sagaSettingsSchema,
   slotActivities: {
-    orders: (driver, context) => orderLedgerActivities(driver, context.settings.idempotency_retention),
-    events: (driver) => orderEventActivities(driver),
-    cache: (driver) => orderCacheActivities(driver),
+    orders: (driver, context) => ordersActivities(driver, context.settings.idempotency_retention),
+    events: (driver) => eventsActivities(driver),
+    cache: (driver) => cacheActivities(driver),
   },
   // A saga retried or re-submitted while Temporal still shows its first run must not apply again:
   // change ids and outcomes are kept at least as long as the namespace keeps workflow histories.

@@ -1,11 +1,12 @@
 // Every built-in pattern has the same files under the same names (README, "Where a pattern's code
 // lives"), so that knowing one pattern means knowing where everything of another is:
 //   src/workflows/<p>/{workflow,logic,slots,input}.ts (+ settings.ts when it has settings)
-//   src/activities/<p>/<slot>-activities.ts for each slot with activities of the pattern's own
+//   src/activities/<p>/<slot>-activities.ts for each slot with activities of the pattern's own,
+//     exporting the factory <slot>Activities and its type <Slot>Activities
 //   src/patterns/<p>.ts, src/client/<p>.ts, src/cli/commands/<p>.ts
 // and workflow.ts exports exactly the workflows the pattern registers. No server: files and exports.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, it } from 'node:test';
 import { builtinPatterns } from '../../src/patterns/builtin';
@@ -53,6 +54,28 @@ describe('pattern shape', () => {
         const folder = join(SRC, `activities/${p}`);
         const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.endsWith('-activities.ts')) : [];
         assert.deepEqual(files.sort(), slots.map((slot) => `${slot}-activities.ts`).sort());
+      });
+
+      it('names the activity factory of each slot, and its type, after the slot', async () => {
+        for (const slot of Object.keys(pattern.slotActivities ?? {})) {
+          const factory = `${slot}Activities`;
+          const type = `${slot[0]!.toUpperCase()}${slot.slice(1)}Activities`;
+          const module = (await import(join(BUILT, `activities/${p}/${slot}-activities.js`))) as Record<
+            string,
+            unknown
+          >;
+          assert.equal(
+            typeof module[factory],
+            'function',
+            `activities/${p}/${slot}-activities.ts should export ${factory}`,
+          );
+          const source = readFileSync(join(SRC, `activities/${p}/${slot}-activities.ts`), 'utf8');
+          assert.match(
+            source,
+            new RegExp(`export type ${type} = ReturnType<typeof ${factory}>`),
+            `activities/${p}/${slot}-activities.ts should export the type ${type}`,
+          );
+        }
       });
 
       it('has its definition, client and CLI command under its own name', () => {

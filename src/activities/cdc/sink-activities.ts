@@ -15,9 +15,9 @@ import type { CdcSettings } from '../../workflows/cdc/settings';
 export { CDC_HEADERS, cdcHeaders, chainsOf, countEvent, roundsOf } from './deliver';
 
 /** The workflow's view of these activities: its proxies are typed from this factory. */
-export type CdcSinkActivities = ReturnType<typeof cdcSinkActivities>;
+export type SinkActivities = ReturnType<typeof sinkActivities>;
 
-export function cdcSinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>) {
+export function sinkActivities(driver: unknown, context: PatternActivityContext<CdcSettings>) {
   const sink = driver as DriverBase & DeliverySink;
   return {
     /** Publishes every message, in order per (topic, key); resolves once the sink accepted all. */

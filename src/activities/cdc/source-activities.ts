@@ -45,9 +45,9 @@ async function asConfigError<T>(op: () => Promise<T>): Promise<T> {
 }
 
 /** The workflow's view of these activities: its proxies are typed from this factory. */
-export type CdcSourceActivities = ReturnType<typeof cdcSourceActivities>;
+export type SourceActivities = ReturnType<typeof sourceActivities>;
 
-export function cdcSourceActivities(driver: Ops<'cdc_source'>, context: PatternActivityContext<CdcSettings>) {
+export function sourceActivities(driver: Ops<'cdc_source'>, context: PatternActivityContext<CdcSettings>) {
   const base = driver as unknown as DriverBase;
   /** The source driver's operations of a capability the pipeline's mode needs. */
   const need = <C extends Capability>(capability: C, what: string): CapabilityOperations[C] => {

@@ -5,7 +5,7 @@ import type { ActivityMap } from '../../sdk/pattern';
 import type { CompensationReport } from '../../workflows/saga/run-saga';
 import { orderKeys } from '../../workflows/saga/input';
 
-export function orderCacheActivities(driver: Ops<'keyvalue_basic'>) {
+export function cacheActivities(driver: Ops<'keyvalue_basic'>) {
   return {
     async cacheOrder(_key: string, order: { orderId: string; data: Record<string, unknown> }): Promise<void> {
       await driver.set(orderKeys.order(order.orderId), new TextEncoder().encode(JSON.stringify(order.data)));
@@ -19,4 +19,4 @@ export function orderCacheActivities(driver: Ops<'keyvalue_basic'>) {
 }
 
 /** The cache slot's activities, as the order workflow's typed proxy sees them. */
-export type CacheActivities = ReturnType<typeof orderCacheActivities>;
+export type CacheActivities = ReturnType<typeof cacheActivities>;

@@ -7,7 +7,7 @@ import type { OrderEvent } from '../../workflows/saga/input';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
 
-export function orderEventActivities(driver: Ops<'pubsub_basic'>) {
+export function eventsActivities(driver: Ops<'pubsub_basic'>) {
   return {
     async publishEvent(key: string, event: OrderEvent): Promise<{ messageId: string }> {
       const body = { type: event.type, orderId: event.orderId, ...(event.data ?? {}) };
@@ -21,4 +21,4 @@ export function orderEventActivities(driver: Ops<'pubsub_basic'>) {
 }
 
 /** The events slot's activities, as the order workflow's typed proxy sees them. */
-export type EventsActivities = ReturnType<typeof orderEventActivities>;
+export type EventsActivities = ReturnType<typeof eventsActivities>;

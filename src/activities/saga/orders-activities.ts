@@ -28,7 +28,7 @@ function positive(what: string, n: number): number {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number) {
+export function ordersActivities(driver: OrdersDriver, retentionMs: number) {
   /**
    * Applies a change; a key without a counter starts from the blob ledger an earlier version kept
    * at the same key when there is one (so balances carry over an upgrade), else from opening.
@@ -111,4 +111,4 @@ export function orderLedgerActivities(driver: OrdersDriver, retentionMs: number)
 }
 
 /** The orders slot's activities, as the order workflow's typed proxy sees them. */
-export type OrdersActivities = ReturnType<typeof orderLedgerActivities>;
+export type OrdersActivities = ReturnType<typeof ordersActivities>;

@@ -10,7 +10,7 @@ import { feedShipper, type FeedShipperOptions } from './feed-shipper';
 import { SessionShard, type SessionShardOps } from './session-shard';
 
 /** The workflows' view of a shard's activities: their proxies are typed from this factory. */
-export type ShardActivities = ReturnType<typeof shardsActivities>;
+export type ShardsActivities = ReturnType<typeof shardsActivities>;
 
 export function shardsActivities(driver: SessionShardOps, backend: string, feed: Omit<FeedShipperOptions, 'driver'>) {
   const shard = new SessionShard(backend, driver);

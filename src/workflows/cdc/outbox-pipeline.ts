@@ -5,7 +5,7 @@
 // Workflow code: activities and promises only.
 import { condition } from '@temporalio/workflow';
 import { Pipeline } from '../primitives/pipeline';
-import type { CdcSourceActivities } from '../../activities/cdc/source-activities';
+import type { SourceActivities } from '../../activities/cdc/source-activities';
 import type { DeliverResult, OutboxRange, PollOutboxRequest, PollOutboxResult } from './activity-io';
 import type { OutboundMessage } from './events';
 
@@ -32,7 +32,7 @@ export interface OutboxRound {
 }
 
 export interface OutboxPipelineDeps {
-  source: Pick<CdcSourceActivities, 'pollOutbox' | 'markPublished'>;
+  source: Pick<SourceActivities, 'pollOutbox' | 'markPublished'>;
   /** The poll request without `skip`. */
   request: Omit<PollOutboxRequest, 'skip'>;
   deliver: (messages: OutboundMessage[]) => Promise<DeliverResult>;

@@ -3,8 +3,8 @@
 import { ActivityCancellationType } from '@temporalio/workflow';
 import type { SlotBinding } from '../../sdk/slot';
 import { useSlot, useSlotActivities } from '../slots';
-import type { CdcSinkActivities } from '../../activities/cdc/sink-activities';
-import type { CdcSourceActivities } from '../../activities/cdc/source-activities';
+import type { SinkActivities } from '../../activities/cdc/sink-activities';
+import type { SourceActivities } from '../../activities/cdc/source-activities';
 import { cdcSlots } from './slots';
 
 /**
@@ -21,13 +21,13 @@ const PUMP_FINISH_MS = 3_600_000;
 export function cdcProxies(source: SlotBinding, sink: SlotBinding, streamRoundMs: number) {
   return {
     sourceOps: useSlot(source, cdcSlots.source),
-    source: useSlotActivities<CdcSourceActivities>(source),
+    source: useSlotActivities<SourceActivities>(source),
     // A permanent problem (missing table, no replication permission) should fail the start, not retry.
-    prepareOnce: useSlotActivities<CdcSourceActivities>(source, {
+    prepareOnce: useSlotActivities<SourceActivities>(source, {
       retry: { maximumAttempts: 3, nonRetryableErrorTypes: source.activity.retry.nonRetryableErrorTypes },
     }),
-    sink: useSlotActivities<CdcSinkActivities>(sink),
-    pumper: useSlotActivities<CdcSourceActivities>(source, {
+    sink: useSlotActivities<SinkActivities>(sink),
+    pumper: useSlotActivities<SourceActivities>(source, {
       startToCloseTimeout: streamRoundMs + PUMP_FINISH_MS,
       heartbeatTimeout: PUMP_HEARTBEAT_MS,
       // A cancelled round (pause, stop) still returns its counts: wait for them.

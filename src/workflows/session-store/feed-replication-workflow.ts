@@ -42,7 +42,7 @@ import {
   type FeedTopology,
   type ShipResult,
 } from './input';
-import type { ShardActivities } from '../../activities/session-store/shards-activities';
+import type { ShardsActivities } from '../../activities/session-store/shards-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const feedTopologySignal = defineSignal<[FeedTopology]>(FEED_TOPOLOGY_SIGNAL);
@@ -92,7 +92,7 @@ export async function sessionFeedReplicationWorkflow(rawInput: FeedReplicationIn
     if (unservedBackend(run, next) === null) run.topology = next; // one this worker cannot serve is ignored
   });
   // The round's own timeouts: it runs up to roundMs and heartbeats at least every second.
-  const shipper = useSlotActivities<ShardActivities>(run.source, {
+  const shipper = useSlotActivities<ShardsActivities>(run.source, {
     startToCloseTimeout: input.roundMs + 120_000,
     heartbeatTimeout: 15_000,
   });
@@ -150,7 +150,7 @@ function carryOver({ input, status, topology }: FeedRun): FeedReplicationInput {
 }
 
 /** The feed was trimmed past the checkpoint: copy the whole shard by scan, then ship from the head. */
-async function resyncByScan(run: FeedRun, shipper: ShardActivities): Promise<void> {
+async function resyncByScan(run: FeedRun, shipper: ShardsActivities): Promise<void> {
   const { input, status, byBackend } = run;
   status.phase = 'resyncing';
   upsertSearchAttributes([{ key: PRISM_STATUS, value: 'resyncing' }]);
@@ -159,13 +159,13 @@ async function resyncByScan(run: FeedRun, shipper: ShardActivities): Promise<voi
   const head = await shipper.feedHead();
   const targets = run.topology.regions[input.target];
   const ring = new HashRing(targets, run.topology.virtualNodes);
-  const from = useSlotActivities<ShardActivities>(run.source);
+  const from = useSlotActivities<ShardsActivities>(run.source);
   let cursor: string | null = null;
   do {
     const page = await from.scanSessions(cursor, RESYNC_PAGE);
     const records = page.ids.length > 0 ? await from.readRecords(page.ids) : [];
     for (const [target, batch] of ring.bytesByShard(records)) {
-      status.applied += await useSlotActivities<ShardActivities>(byBackend.get(target)!).applyRecords(batch);
+      status.applied += await useSlotActivities<ShardsActivities>(byBackend.get(target)!).applyRecords(batch);
     }
     cursor = page.cursor;
   } while (cursor !== null);

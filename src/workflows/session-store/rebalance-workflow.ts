@@ -15,7 +15,7 @@ import { bindSlots, useSlotActivities } from '../slots';
 import type { SlotBinding } from '../../sdk/slot';
 import { HashRing } from './consistent-hash';
 import { REBALANCE_PROGRESS_QUERY, rebalanceInput, type RebalanceInput, type RebalanceProgress } from './input';
-import type { ShardActivities } from '../../activities/session-store/shards-activities';
+import type { ShardsActivities } from '../../activities/session-store/shards-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const rebalanceProgressQuery = defineQuery<RebalanceProgress>(REBALANCE_PROGRESS_QUERY);
@@ -35,7 +35,7 @@ export async function sessionRebalanceWorkflow(rawInput: RebalanceInput): Promis
     }
   }
   const ring = new HashRing(input.shards, input.virtualNodes);
-  const on = (backend: string) => useSlotActivities<ShardActivities>(byBackend.get(backend)!);
+  const on = (backend: string) => useSlotActivities<ShardsActivities>(byBackend.get(backend)!);
 
   const resume = input.resume ?? { shardIndex: 0, cursor: null, scanned: 0, moved: 0 };
   const progress: RebalanceProgress = {
@@ -84,7 +84,7 @@ async function moveAway(
   ids: readonly string[],
   source: string,
   ring: HashRing,
-  on: (backend: string) => ShardActivities,
+  on: (backend: string) => ShardsActivities,
 ): Promise<number> {
   const moving = ids.filter((id) => ring.shardFor(id) !== source);
   if (moving.length === 0) return 0;

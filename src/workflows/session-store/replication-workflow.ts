@@ -29,7 +29,7 @@ import {
   type ReplicationStatus,
   type SessionChanged,
 } from './input';
-import type { ShardActivities } from '../../activities/session-store/shards-activities';
+import type { ShardsActivities } from '../../activities/session-store/shards-activities';
 import { SESSION_STORE, sessionStoreSlots } from './slots';
 
 export const sessionChangedSignal = defineSignal<[SessionChanged]>(SESSION_CHANGED_SIGNAL);
@@ -56,7 +56,7 @@ export async function sessionReplicationWorkflow(rawInput: ReplicationInput): Pr
     const ring = new HashRing(input.regions[region], input.virtualNodes);
     shardOf.set(region, byBackend.get(ring.shardFor(input.sessionId))!);
   }
-  const activitiesOf = (region: string) => useSlotActivities<ShardActivities>(shardOf.get(region)!);
+  const activitiesOf = (region: string) => useSlotActivities<ShardsActivities>(shardOf.get(region)!);
 
   const pending = new Map<string, Set<string>>(regions.map((r) => [r, new Set(input.pending[r] ?? [])]));
   const busy = new Set<string>();

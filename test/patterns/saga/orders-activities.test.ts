@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  orderLedgerActivities,
+  ordersActivities,
   type OrdersActivities,
   type OrdersDriver,
 } from '../../../src/activities/saga/orders-activities';
@@ -24,7 +24,7 @@ describe('saga ledger activities', () => {
   before(async () => {
     driver = await memoryDriver.create(memoryConfigSchema.parse({}), { backend: 'ledger-test' });
     ops = driver as unknown as OrdersDriver;
-    orders = orderLedgerActivities(ops, DAY_MS);
+    orders = ordersActivities(ops, DAY_MS);
   });
 
   after(() => driver.close());

@@ -6,7 +6,7 @@
 // applies nothing. Balances are read from the backend itself.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { orderLedgerActivities, type OrdersDriver } from '../../../src/activities/saga/orders-activities';
+import { ordersActivities, type OrdersDriver } from '../../../src/activities/saga/orders-activities';
 import type { Driver } from '../../../src/drivers/driver';
 import { postgresDriver } from '../../../src/drivers/postgres';
 import { redisDriver } from '../../../src/drivers/redis';
@@ -119,7 +119,7 @@ for (const backend of ['pg', 'redis'] as const) {
 
     it(`X's charge retried with its change id after ${OTHER_ORDERS} other changes applies nothing`, async () => {
       const balance = await backends.balance(customer);
-      const orders = orderLedgerActivities(driver as unknown as OrdersDriver, DAY_MS);
+      const orders = ordersActivities(driver as unknown as OrdersDriver, DAY_MS);
       const retried = await orders.charge(`${orderX.orderId}:charge`, { customer, amount: 1000 });
       assert.deepEqual(retried, { now: balance, applied: false, reason: 'duplicate' });
       // A whole saga again, without the outcome record: every change of X is still remembered.
