@@ -8,14 +8,11 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { PrismClient } from '../../src/client/prism-client';
 import { startWorker, type WorkerProcess } from '../helpers/worker-process';
-import { CdcLoad } from './cdc-load';
 import { chaosTarget, TASK_QUEUE, workerConfig } from './config';
+import { fourLoads, runCourse } from './course';
 import { runFaults, type FaultRecord, type FaultSpec } from './faults';
-import { until, type PatternCheck, type PatternLoad } from './load';
-import { MulticastLoad } from './multicast-load';
+import type { PatternCheck, PatternLoad } from './load';
 import { renderReport, withNotes, type RunSummary } from './report';
-import { SagaLoad } from './saga-load';
-import { SessionsLoad } from './sessions-load';
 import { ChaosStack } from './stack';
 
 export interface ChaosOptions {
@@ -144,24 +141,6 @@ export async function terminateLeftovers(prism: PrismClient): Promise<void> {
   }
 }
 
-/** Each load's check in turn (a check that throws is a failed check), logged. */
-export async function checkAll(loads: readonly PatternLoad[], log: (line: string) => void): Promise<PatternCheck[]> {
-  const checks: PatternCheck[] = [];
-  for (const l of loads) {
-    const c = await l.check().catch((err: Error): PatternCheck => ({
-      pattern: l.name,
-      ok: false,
-      counts: {},
-      problems: [`check failed: ${err.message}`],
-    }));
-    log(
-      `${l.name}: ${c.ok ? 'pass' : 'FAIL'} ${JSON.stringify(c.counts)}${c.problems.length ? `\n  ${c.problems.join('\n  ')}` : ''}`,
-    );
-    checks.push(c);
-  }
-  return checks;
-}
-
 /** Writes the report to `file`, keeping the hand-written notes of the one there. */
 export function writeReport(file: string, report: string, log: (line: string) => void): void {
   const previous = existsSync(file) ? readFileSync(file, 'utf8') : undefined;
@@ -197,7 +176,7 @@ export async function runChaos(
     mkdirSync(logDir, { recursive: true });
     writeFileSync(join(logDir, `worker-${runId}-${workers}.log`), worker.output());
   };
-  const loads: PatternLoad[] = [];
+  let running: PatternLoad[] = [];
   let prism: PrismClient | undefined;
   try {
     log('starting the chaos stack');
@@ -219,59 +198,54 @@ export async function runChaos(
         options.drainSeconds +
         600) *
         1000;
-    const target = chaosTarget(stack);
-    const multicast = new MulticastLoad(target, prism, `chaos-${runId}`, options.identities, hardDeadline);
-    const cdc = new CdcLoad(target, prism, runId, options.cdcChanges, options.loadSeconds, hardDeadline);
-    const saga = new SagaLoad(target, prism, runId, options.sagas, options.loadSeconds, hardDeadline);
-    const sessions = new SessionsLoad(
-      target,
+    const loads = fourLoads(
+      chaosTarget(stack),
       prism,
-      options.sessionRate,
-      options.sessionRate * (options.loadSeconds + options.faults.length * 90),
+      {
+        runId,
+        registry: `chaos-${runId}`,
+        identities: options.identities,
+        cdcChanges: options.cdcChanges,
+        sagas: options.sagas,
+        sessionRate: options.sessionRate,
+        sessionWrites: options.sessionRate * (options.loadSeconds + options.faults.length * 90),
+        loadSeconds: options.loadSeconds,
+      },
       hardDeadline,
     );
-    loads.push(multicast, cdc, saga, sessions);
-    log('preparing the loads (registering identities, creating sessions, starting the pipeline)');
-    await Promise.all(loads.map((l) => l.prepare()));
-
-    log('load started');
-    const t0 = Date.now();
-    for (const l of loads) l.start();
-    await until(() => multicast.progress() >= options.identities / 4, t0 + options.firstFaultAfterSeconds * 1000);
-    const faults = await runFaults(
-      options.faults,
-      {
-        stack,
-        killWorker: async () => {
-          keepWorkerLog();
-          await worker!.stop('SIGKILL');
-        },
-        startWorker: async () => {
-          worker = await startWorker(config, { readyTimeoutMs: 120_000 });
-          workers++;
-        },
-      },
+    running = loads.all;
+    const { faults, startedAt, checks } = await runCourse(
       loads,
-      t0,
-      { recoveryLimitMs: options.recoveryLimitSeconds * 1000, settleMs: options.settleSeconds * 1000, log },
+      options,
+      (t0) =>
+        runFaults(
+          options.faults,
+          {
+            stack,
+            killWorker: async () => {
+              keepWorkerLog();
+              await worker!.stop('SIGKILL');
+            },
+            startWorker: async () => {
+              worker = await startWorker(config, { readyTimeoutMs: 120_000 });
+              workers++;
+            },
+          },
+          loads.all,
+          t0,
+          { recoveryLimitMs: options.recoveryLimitSeconds * 1000, settleMs: options.settleSeconds * 1000, log },
+        ),
+      log,
     );
-    // Sessions write for the load's time at least, then stop with the faults.
-    await until(() => false, t0 + options.loadSeconds * 1000);
-    sessions.stop();
-    log('faults done; waiting for the loads to finish');
-    const drainDeadline = Date.now() + options.drainSeconds * 1000;
-    await Promise.all(loads.map((l) => l.finish(drainDeadline)));
-    log('checking with independent clients');
-    const checks = await checkAll(loads, log);
     const ended = Date.now();
     const summary: RunSummary = {
       command: run.command,
       startedAt: new Date(began),
       totalSeconds: (ended - began) / 1000,
-      loadSeconds: (ended - t0) / 1000,
+      loadSeconds: (ended - startedAt) / 1000,
       machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), load: sampler.stop() },
       note: run.note ?? '',
-      loads,
+      loads: loads.all,
       faults,
       checks,
     };
@@ -280,7 +254,7 @@ export async function runChaos(
     return { ok: checks.every((c) => c.ok), checks, faults, report };
   } finally {
     sampler.stop();
-    for (const l of loads) await l.close().catch(() => undefined);
+    for (const l of running) await l.close().catch(() => undefined);
     await prism?.close().catch(() => undefined);
     keepWorkerLog();
     if (worker) {

@@ -8,13 +8,10 @@ import { join, resolve } from 'node:path';
 import Redis from 'ioredis';
 import { Client } from 'pg';
 import { PrismClient } from '../../src/client/prism-client';
-import { CdcLoad } from '../chaos/cdc-load';
 import { patternsConfig } from '../chaos/config';
-import { until, type PatternCheck, type PatternLoad } from '../chaos/load';
-import { MulticastLoad } from '../chaos/multicast-load';
-import { checkAll, loadSampler, terminateLeftovers, writeReport } from '../chaos/run';
-import { SagaLoad } from '../chaos/saga-load';
-import { SessionsLoad } from '../chaos/sessions-load';
+import { fourLoads, runCourse } from '../chaos/course';
+import type { PatternCheck, PatternLoad } from '../chaos/load';
+import { loadSampler, terminateLeftovers, writeReport } from '../chaos/run';
 import type { LoadTarget } from '../chaos/target';
 import {
   runClusterFaults,
@@ -187,7 +184,7 @@ export async function runScale(
     { length: options.workers },
     (_, i) => new WorkerSlot(i, workerConfig(addresses, target, i), logDir),
   );
-  const loads: PatternLoad[] = [];
+  let running: PatternLoad[] = [];
   let prism: PrismClient | undefined;
   let stopScraping = (): void => undefined;
   let timeline: ProgressTimeline | undefined;
@@ -209,51 +206,50 @@ export async function runScale(
         options.drainSeconds +
         900) *
         1000;
-    const multicast = new MulticastLoad(target, prism, `scale-${runId}`, options.identities, hardDeadline);
-    const cdcChanges = options.cdcRate * options.loadSeconds;
-    const cdc = new CdcLoad(target, prism, runId, cdcChanges, options.loadSeconds, hardDeadline);
-    const saga = new SagaLoad(target, prism, runId, options.sagas, options.loadSeconds, hardDeadline);
-    const sessions = new SessionsLoad(
+    const loads = fourLoads(
       target,
       prism,
-      options.sessionRate,
-      options.sessionRate * (options.loadSeconds + options.faults.length * 120),
+      {
+        runId,
+        registry: `scale-${runId}`,
+        identities: options.identities,
+        cdcChanges: options.cdcRate * options.loadSeconds,
+        sagas: options.sagas,
+        sessionRate: options.sessionRate,
+        sessionWrites: options.sessionRate * (options.loadSeconds + options.faults.length * 120),
+        loadSeconds: options.loadSeconds,
+      },
       hardDeadline,
     );
-    loads.push(multicast, cdc, saga, sessions);
+    running = loads.all;
     const breakerLog: { at: number; open: string[] }[] = [];
     const openNow = new Map<number, string[]>();
     stopScraping = scrapeEvery(slots, (slot, work) => {
       openNow.set(slot.index, work.breakersNotClosed);
       breakerLog.push({ at: Date.now(), open: [...new Set([...openNow.values()].flat())] });
     });
-    log('preparing the loads (registering identities, creating sessions, starting the CDC pipeline)');
-    await Promise.all(loads.map((l) => l.prepare()));
-
-    log('load started');
-    const t0 = Date.now();
-    for (const l of loads) l.start();
-    timeline = new ProgressTimeline(loads);
-    timeline.start();
-    await until(() => multicast.progress() >= options.identities / 4, t0 + options.firstFaultAfterSeconds * 1000);
-    const faults = await runClusterFaults(
-      options.faults,
-      { addresses, workers: slots, kafkaTopic: `chaos-cdc-${runId}`, breakerLog },
+    const { faults, startedAt, drainedAt, checks } = await runCourse(
       loads,
-      timeline,
-      t0,
-      { recoveryLimitMs: options.recoveryLimitSeconds * 1000, settleMs: options.settleSeconds * 1000, log },
+      options,
+      (t0) =>
+        runClusterFaults(
+          options.faults,
+          { addresses, workers: slots, kafkaTopic: `chaos-cdc-${runId}`, breakerLog },
+          loads.all,
+          timeline!,
+          t0,
+          { recoveryLimitMs: options.recoveryLimitSeconds * 1000, settleMs: options.settleSeconds * 1000, log },
+        ),
+      log,
+      {
+        started: () => {
+          timeline = new ProgressTimeline(loads.all);
+          timeline.start();
+        },
+        drained: () => timeline!.stop(),
+      },
     );
-    await until(() => false, t0 + options.loadSeconds * 1000);
-    sessions.stop();
-    log('faults done; waiting for the loads to finish');
-    const drainDeadline = Date.now() + options.drainSeconds * 1000;
-    await Promise.all(loads.map((l) => l.finish(drainDeadline)));
-    timeline.stop();
-    measureEffects(faults, timeline, t0);
-    const loadEnded = Date.now();
-    log('checking with independent clients');
-    const checks = await checkAll(loads, log);
+    measureEffects(faults, timeline!, startedAt);
     stopScraping();
     await Promise.all(slots.map((s) => s.scrape()));
     const shares: WorkerShare[] = slots.map((s) => ({
@@ -266,11 +262,11 @@ export async function runScale(
       command: run.command,
       startedAt: new Date(began),
       totalSeconds: (ended - began) / 1000,
-      loadSeconds: (loadEnded - t0) / 1000,
+      loadSeconds: (drainedAt - startedAt) / 1000,
       machine: { cpus: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), load: sampler.stop() },
       note: run.note ?? '',
       options,
-      loads,
+      loads: loads.all,
       faults,
       checks,
       shares,
@@ -281,7 +277,7 @@ export async function runScale(
     stopScraping();
     timeline?.stop();
     sampler.stop();
-    for (const l of loads) await l.close().catch(() => undefined);
+    for (const l of running) await l.close().catch(() => undefined);
     await prism?.close().catch(() => undefined);
     await Promise.all(slots.map((s) => s.stop().catch(() => undefined)));
   }
