@@ -8,11 +8,16 @@ import type { RegistryActivities } from '../../activities/multicast-registry/reg
 import type { SendChannel, SendPageInput, SendPageResult } from '../../activities/multicast-registry/send-page';
 import { useSlotActivities } from '../slots';
 import { givenUpReason, rejectedUnrun, sendOptions, settleOnEveryChannel, type SendBatch } from './channel-delivery';
-import { defaultQueuePrefix, defaultTopicPrefix } from './input';
+import { defaultQueuePrefix, defaultTopicPrefix, MAX_PAGE_TARGETS } from './input';
 import { continueFrom, runIsFull, type MulticastRun } from './steps';
 
-/** Matching targets per page when the input names none: one activity each (pageSize before paging: 1000). */
-const DEFAULT_PAGE_TARGETS = 5_000;
+/**
+ * Matching targets per page when the input names none: one activity each (pageSize before paging:
+ * 1000). Multicasts whose marks are in one map take the largest page: fewer pages, so fewer round
+ * trips through Temporal between them; the ones begun before keep their pages' size.
+ */
+const DEFAULT_PAGE_TARGETS = MAX_PAGE_TARGETS;
+const DEFAULT_PAGE_TARGETS_BEFORE_MAPS = 5_000;
 
 /**
  * Sends every page from the carried cursor, continuing as new when the run is full. `marks`: where
@@ -69,7 +74,7 @@ function pageSender(
     registry: input.registry,
     filter: input.filter,
     cursor,
-    limit: input.pageSize ?? DEFAULT_PAGE_TARGETS,
+    limit: input.pageSize ?? (marks === 'map' ? DEFAULT_PAGE_TARGETS : DEFAULT_PAGE_TARGETS_BEFORE_MAPS),
     claim: { multicastId: reportRowsId(), token },
     channels,
     topicPrefix: input.topicPrefix ?? defaultTopicPrefix(input.registry),
