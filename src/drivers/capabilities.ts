@@ -8,6 +8,7 @@ export const CAPABILITIES = [
   'keyvalue_scan',
   'keyvalue_batch',
   'keyvalue_cas',
+  'keyvalue_hash',
   'pubsub_basic',
   'pubsub_batch',
   'queue_basic',
@@ -92,6 +93,32 @@ export interface KeyValueCas {
    * ttlSeconds, when given, sets the expiry together with the write.
    */
   compareAndSet(key: string, value: Bytes, expectedVersion: string | null, ttlSeconds?: number): Promise<CasResult>;
+}
+
+/** One field of a map written by setFields. */
+export interface FieldEntry {
+  field: string;
+  value: Bytes;
+}
+
+/**
+ * A map of fields kept under one key (Redis: a hash): many small entries that belong together
+ * take one key, so they add one key, not one each, to what scans walk. The key is a key like any
+ * other: keyvalue_basic's delete removes the whole map, exists and scan see it, and keyvalue_ttl's
+ * ttl, expire and persist act on the whole map. A key holds a value or a map: getFields and
+ * setFields on a key that holds a value fail with InvalidArgument (use a key for one or the other).
+ * Fields are non-empty strings no longer than a key may be; at most MAX_BATCH_KEYS per call.
+ */
+export interface KeyValueHash {
+  /** The fields' values, in request order: null for a field the map lacks (every field of a missing map). */
+  getFields(key: string, fields: string[]): Promise<(Bytes | null)[]>;
+  /**
+   * Writes the fields in one atomic step, creating the map when missing and keeping its other
+   * fields; a field named twice keeps the last value. With `ttlSeconds` (drivers that also offer
+   * keyvalue_ttl) the whole key then expires after it; without, the key's expiry stays as it was.
+   * Bad input fails the whole call before anything is written.
+   */
+  setFields(key: string, entries: FieldEntry[], options?: { ttlSeconds?: number }): Promise<void>;
 }
 
 export interface PubSubMessage {
@@ -449,6 +476,7 @@ export interface CapabilityOperations {
   keyvalue_scan: KeyValueScan;
   keyvalue_batch: KeyValueBatch;
   keyvalue_cas: KeyValueCas;
+  keyvalue_hash: KeyValueHash;
   pubsub_basic: PubSubBasic;
   pubsub_batch: PubSubBatch;
   queue_basic: QueueBasic;
@@ -472,6 +500,7 @@ export const CAPABILITY_OPERATIONS = {
   keyvalue_scan: ['scan'],
   keyvalue_batch: ['getMany', 'setMany', 'deleteMany'],
   keyvalue_cas: ['getVersioned', 'compareAndSet'],
+  keyvalue_hash: ['getFields', 'setFields'],
   pubsub_basic: ['publish'],
   pubsub_batch: ['publishBatch'],
   queue_basic: ['enqueue', 'receive', 'ack', 'nack', 'deadLetters'],

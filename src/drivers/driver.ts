@@ -8,6 +8,7 @@ import type {
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
+  KeyValueHash,
   KeyValueScan,
   KeyValueTtl,
   OutboxSource,
@@ -40,6 +41,7 @@ type AllOperations = KeyValueBasic &
   KeyValueScan &
   KeyValueBatch &
   KeyValueCas &
+  KeyValueHash &
   PubSubBasic &
   PubSubBatch &
   QueueBasic &

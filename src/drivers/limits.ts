@@ -10,14 +10,19 @@ export interface Limits {
 export const DEFAULT_LIMITS: Limits = { maxKeyBytes: 1024, maxValueBytes: 1024 * 1024 };
 
 export function checkKey(driver: string, key: unknown, limits: Limits): string {
+  return checkKeyLike(driver, 'key', key, limits);
+}
+
+/** A key, or a map's field (keyvalue_hash), which is held to the same rules. */
+function checkKeyLike(driver: string, what: 'key' | 'field', key: unknown, limits: Limits): string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new DriverError(driver, 'InvalidArgument', 'key must be a non-empty string');
+    throw new DriverError(driver, 'InvalidArgument', `${what} must be a non-empty string`);
   }
   if (Buffer.byteLength(key, 'utf8') > limits.maxKeyBytes) {
-    throw new DriverError(driver, 'KeyTooLong', `key is longer than ${limits.maxKeyBytes} bytes`);
+    throw new DriverError(driver, 'KeyTooLong', `${what} is longer than ${limits.maxKeyBytes} bytes`);
   }
   if (key.isWellFormed && !key.isWellFormed()) {
-    throw new DriverError(driver, 'InvalidArgument', 'key is not valid UTF-8 (lone surrogate)');
+    throw new DriverError(driver, 'InvalidArgument', `${what} is not valid UTF-8 (lone surrogate)`);
   }
   return key;
 }
@@ -95,6 +100,30 @@ export function checkBatch(driver: string, what: string, items: unknown): unknow
 
 export function checkKeyList(driver: string, keys: unknown, limits: Limits): string[] {
   return checkBatch(driver, 'keys', keys).map((key) => checkKey(driver, key, limits));
+}
+
+/** A map's field (keyvalue_hash). */
+export function checkField(driver: string, field: unknown, limits: Limits): string {
+  return checkKeyLike(driver, 'field', field, limits);
+}
+
+export function checkFieldList(driver: string, fields: unknown, limits: Limits): string[] {
+  return checkBatch(driver, 'fields', fields).map((field) => checkField(driver, field, limits));
+}
+
+/** setFields' entries, every one checked before anything is written; a field named twice keeps the last value. */
+export function checkFieldEntries(driver: string, entries: unknown, limits: Limits): Map<string, Uint8Array> {
+  const byField = new Map<string, Uint8Array>();
+  for (const entry of checkBatch(driver, 'entries', entries)) {
+    if (entry === null || typeof entry !== 'object') {
+      throw new DriverError(driver, 'InvalidArgument', 'each entry must be { field, value }');
+    }
+    const { field, value } = entry as { field: unknown; value: unknown };
+    const name = checkField(driver, field, limits);
+    byField.delete(name);
+    byField.set(name, checkValue(driver, value, limits));
+  }
+  return byField;
 }
 
 /** A duration in milliseconds, at least `min` (default 0); `fallback` when absent, if given. */

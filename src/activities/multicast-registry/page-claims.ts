@@ -7,18 +7,15 @@
 // another page counts as taken only when the mark is that page's recorded attempt: a mark left by
 // an attempt whose page finished without it is an orphan, which the page meeting it takes on. Pages
 // run one after another, so a page's record is final before any later page reads it. Marks
-// without an attempt (written before pages, or by RegistryStore.claim) stay taken for good.
+// without an attempt (written before pages, or by RegistryStore.claim) stay taken for good. Where
+// marks and records are kept (one map per multicast, or one key each) is claim-marks.ts's matter.
 //
 // Not covered: an attempt that goes on after Temporal gave up on it (lost heartbeats) and marks
 // targets after its page finished makes orphans of them, so they may be sent and counted twice.
-import { claimPrefix, reportRow, type RegistryStore, type TargetClaim } from './registry-store';
+import { claimMarks, type ClaimMarks, type MarkLayout } from './claim-marks';
+import { reportRow, type RegistryStore, type TargetClaim } from './registry-store';
 
 const ATTEMPT_SEPARATOR = '#';
-
-/** Where a paged multicast records, per page, the attempt that finished it. */
-export function pageRecordPrefix(registry: string, multicastId: string): string {
-  return `mcr/${registry}/page/${multicastId}/`;
-}
 
 /** One page's targets as one attempt took them. */
 export interface ClaimedTargets {
@@ -41,18 +38,22 @@ function parseMark(mark: string): Mark {
 export class PageClaims {
   /** Page token → the attempt that finished it (null: none recorded), as read by this attempt. */
   private readonly finished = new Map<string, string | null>();
-  private readonly marks: string;
+  private readonly marks: ClaimMarks;
 
-  /** `attempt`: names this attempt among every attempt at the page (the page's and a lost page's). */
+  /**
+   * `attempt`: names this attempt among every attempt at the page (the page's and a lost page's).
+   * `layout`: where the multicast keeps its marks, as its workflow decided (see claim-marks.ts).
+   */
   constructor(
-    private readonly store: RegistryStore,
+    store: RegistryStore,
     private readonly registry: string,
     private readonly claim: TargetClaim,
     private readonly attempt: string,
+    layout?: MarkLayout,
   ) {
     if (attempt.includes(ATTEMPT_SEPARATOR))
       throw new Error(`a page attempt has no "${ATTEMPT_SEPARATOR}": ${attempt}`);
-    this.marks = claimPrefix(registry, claim.multicastId);
+    this.marks = claimMarks(store, registry, claim.multicastId, layout);
   }
 
   /**
@@ -63,9 +64,7 @@ export class PageClaims {
   async take(identities: string[]): Promise<ClaimedTargets> {
     const unique = [...new Set(identities)];
     if (unique.length === 0) return { identities: [], orphans: [] };
-    const marks = (await this.store.readValues(unique.map((id) => this.marks + id))).map((m) =>
-      m === null ? null : parseMark(m),
-    );
+    const marks = (await this.marks.readMarks(unique)).map((m) => (m === null ? null : parseMark(m)));
     await this.readFinished(marks);
     const taken: string[] = [];
     const orphans: string[] = [];
@@ -78,21 +77,17 @@ export class PageClaims {
       }
     });
     const mark = `${this.claim.token}${ATTEMPT_SEPARATOR}${this.attempt}`;
-    await this.store.writeValues(taken.map((identity) => ({ key: this.marks + identity, value: mark })));
+    await this.marks.writeMarks(taken, mark);
     return { identities: taken, orphans };
   }
 
   /**
-   * The page is done with this attempt: its report row (the targets it delivered) and the page's
-   * record naming this attempt, in one write. Last, after every claim of the attempt.
+   * The page is done with this attempt: its report row (the targets it delivered), then the page's
+   * record naming this attempt. Last, after every claim of the attempt.
    */
   async finish(delivered: string[], attempts: number): Promise<void> {
     const row = reportRow(this.registry, this.claim.multicastId, this.claim.token, delivered, attempts);
-    const record = {
-      key: pageRecordPrefix(this.registry, this.claim.multicastId) + this.claim.token,
-      value: this.attempt,
-    };
-    await this.store.writeValues(row ? [row, record] : [record]);
+    await this.marks.finishPage(row, this.claim.token, this.attempt);
   }
 
   private async readFinished(marks: (Mark | null)[]): Promise<void> {
@@ -104,8 +99,7 @@ export class PageClaims {
     }
     if (unread.size === 0) return;
     const tokens = [...unread];
-    const prefix = pageRecordPrefix(this.registry, this.claim.multicastId);
-    const records = await this.store.readValues(tokens.map((token) => prefix + token));
+    const records = await this.marks.readRecords(tokens);
     tokens.forEach((token, i) => this.finished.set(token, records[i]));
   }
 }

@@ -6,7 +6,14 @@
 // backend also drops the key, otherwise enumeration deletes expired records lazily. Registration
 // is a compare-and-set when the backend offers keyvalue_cas (no lost conflicts), get-then-set
 // otherwise.
-import type { Capability, KeyValueBatch, KeyValueCas, KeyValueTtl, Ops } from '../../drivers/capabilities';
+import type {
+  Capability,
+  KeyValueBatch,
+  KeyValueCas,
+  KeyValueHash,
+  KeyValueTtl,
+  Ops,
+} from '../../drivers/capabilities';
 import { compileFilter, matches, type FilterNode, type Metadata } from '../../workflows/multicast-registry/filter';
 import type {
   DeliveredPage,
@@ -16,7 +23,7 @@ import type {
 } from '../../workflows/multicast-registry/input';
 
 export type RegistryDriver = Ops<'keyvalue_basic' | 'keyvalue_scan'> &
-  Partial<KeyValueTtl & KeyValueCas & KeyValueBatch> & { capabilities?: ReadonlySet<Capability> };
+  Partial<KeyValueTtl & KeyValueCas & KeyValueBatch & KeyValueHash> & { capabilities?: ReadonlySet<Capability> };
 
 export type RegistryErrorType =
   'IdentityConflict' | 'IdentityNotFound' | 'InvalidFilter' | 'InvalidInput' | (string & {});
@@ -44,7 +51,11 @@ export function identityPrefix(registry: string): string {
   return `mcr/${registry}/id/`;
 }
 
-/** Where a multicast marks the identities it has taken on (outside identityPrefix, so never enumerated). */
+/**
+ * Where a multicast marks the identities it has taken on, one key each (outside identityPrefix, so
+ * never enumerated): multicasts begun before marks moved into one map (see claim-marks.ts), and
+ * backends without keyvalue_hash.
+ */
 export function claimPrefix(registry: string, multicastId: string): string {
   return `mcr/${registry}/sent/${multicastId}/`;
 }
@@ -146,6 +157,7 @@ export class RegistryStore {
   private readonly hasTtl: boolean;
   private readonly hasCas: boolean;
   private readonly hasBatch: boolean;
+  private readonly hasMaps: boolean;
 
   constructor(
     private readonly driver: RegistryDriver,
@@ -157,6 +169,12 @@ export class RegistryStore {
     this.hasTtl = has('keyvalue_ttl', 'setWithTtl');
     this.hasCas = has('keyvalue_cas', 'compareAndSet');
     this.hasBatch = has('keyvalue_batch', 'getMany');
+    this.hasMaps = has('keyvalue_hash', 'getFields');
+  }
+
+  /** Whether the backend keeps a map of fields under one key (keyvalue_hash). */
+  get keepsMaps(): boolean {
+    return this.hasMaps;
   }
 
   private live(record: StoredRecord | null, now = this.clock()): record is StoredRecord {
@@ -286,6 +304,26 @@ export class RegistryStore {
     } else {
       await Promise.all(encoded.map((e) => this.driver.set(e.key, e.value)));
     }
+  }
+
+  /** Fields of one of a multicast's bookkeeping maps (keyvalue_hash) as text, null where absent. */
+  async readFields(key: string, fields: string[]): Promise<(string | null)[]> {
+    if (fields.length === 0) return [];
+    const values = await this.driver.getFields!(key, fields);
+    return values.map((value) => (value === null ? null : decoder.decode(value)));
+  }
+
+  /**
+   * Writes fields of one of a multicast's bookkeeping maps in one call; the map expires
+   * CLAIM_TTL_SECONDS after its last write where the backend has TTLs.
+   */
+  async writeFields(key: string, entries: { field: string; value: string }[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.driver.setFields!(
+      key,
+      entries.map((e) => ({ field: e.field, value: encoder.encode(e.value) })),
+      this.hasTtl ? { ttlSeconds: CLAIM_TTL_SECONDS } : undefined,
+    );
   }
 
   /** Writes one report row (one write, whatever its size); writing the same row again replaces it. */

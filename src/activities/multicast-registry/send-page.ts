@@ -1,9 +1,11 @@
 // One page of a multicast as one activity on the registry slot: scan a page of the registry,
-// filter, claim the matches for this multicast, send to them on every channel (a pubsub batch
-// with one flush per scan call's matches when the messaging backend offers pubsub_batch, a publish
-// or enqueue per target otherwise; sent while the scan goes on), record the delivered targets in the registry backend (the multicast's report rows),
-// and return counts plus the failed targets only. The workflow's history so holds cursors and
-// counts, never identity lists, whatever the registry's size.
+// filter, claim the matches for this multicast (its claim marks in one map per multicast where the
+// registry's backend has keyvalue_hash: claim-marks.ts), send to them on every channel (a pubsub
+// batch with one flush per scan call's matches when the messaging backend offers pubsub_batch, a
+// publish or enqueue per target otherwise; sent while the scan goes on), record the delivered
+// targets in the registry backend (the multicast's report rows), and return counts plus the failed
+// targets only. The workflow's history so holds cursors and counts, never identity lists, whatever
+// the registry's size.
 //
 // The other slots' backends are reached through their guarded handles (PatternActivityContext
 // .slots), so each call still goes through its backend's breaker, bulkhead and metrics.
@@ -26,6 +28,7 @@ import { MAX_BATCH_KEYS } from '../../drivers/limits';
 import { BulkheadFullError, CircuitOpenError } from '../../resilience/errors';
 import type { BackendHandle } from '../../sdk/backend-handle';
 import type { DeliveryMode } from '../../workflows/multicast-registry/input';
+import type { MarkLayout } from './claim-marks';
 import { PageClaims } from './page-claims';
 import type { RegistryStore, TargetClaim } from './registry-store';
 import { activityContext, multicastHeaders, sendEach, type TargetFailure } from './target-batch';
@@ -50,6 +53,12 @@ export interface SendPageInput {
   delivery: DeliveryMode;
   /** The page's send was lost (at-most-once, or retries exhausted): account its targets as failed for this reason. */
   lost?: string;
+  /**
+   * Where the multicast keeps its claim marks and page records: 'map' (one key per multicast where
+   * the registry's backend has keyvalue_hash, one key per target otherwise); absent in multicasts
+   * begun before, which keep one key per target to the end (see claim-marks.ts).
+   */
+  marks?: MarkLayout;
 }
 
 /** The failure type of a page none of whose targets any channel took (at-least-once). */
@@ -172,6 +181,7 @@ export async function sendPage(store: RegistryStore, slots: PageSlots, input: Se
     input.registry,
     input.claim,
     input.lost === undefined ? String(attempt) : `lost-${attempt}`,
+    input.marks,
   );
   // Each scan call's matches are claimed and sent while the scan goes on, so the registry, the
   // messaging backend and this process work at the same time. An identity the scan repeats

@@ -15,6 +15,7 @@ export const MEMORY_CAPABILITIES = [
   'keyvalue_scan',
   'keyvalue_batch',
   'keyvalue_cas',
+  'keyvalue_hash',
   'pubsub_basic',
   'pubsub_batch',
   'queue_basic',

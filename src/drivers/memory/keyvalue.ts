@@ -1,18 +1,31 @@
-// keyvalue_basic, _ttl, _scan, _batch and _cas in process memory: one map of entries with real
-// expiry (enforced on every access; sweep() frees keys nobody reads), an ordered key index for
-// cursor scans, and a version per write for compare-and-set.
+// keyvalue_basic, _ttl, _scan, _batch, _cas and _hash in process memory: one map of entries with
+// real expiry (enforced on every access; sweep() frees keys nobody reads), an ordered key index for
+// cursor scans, and a version per write for compare-and-set. A map (keyvalue_hash) is an entry
+// whose fields are kept beside it, so delete, exists, scan and the TTL operations treat it as any key.
 import type {
   Bytes,
   CasResult,
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
+  KeyValueHash,
   KeyValueScan,
   KeyValueTtl,
+  FieldEntry,
   ScanPage,
   Versioned,
 } from '../capabilities';
-import { checkBatch, checkKey, checkKeyList, checkLimit, checkTtl, checkValue, type Limits } from '../limits';
+import {
+  checkBatch,
+  checkFieldEntries,
+  checkFieldList,
+  checkKey,
+  checkKeyList,
+  checkLimit,
+  checkTtl,
+  checkValue,
+  type Limits,
+} from '../limits';
 import { copy, DRIVER, invalid, now, type MemoryContext } from './context';
 import { SortedKeys } from './sorted-keys';
 
@@ -24,6 +37,13 @@ interface Entry {
   /** Monotonic ms; null: no expiry. */
   expiresAt: number | null;
   version: number;
+  /** Set when the entry is a map (keyvalue_hash): its fields; `value` is then empty. */
+  fields?: Map<string, Uint8Array>;
+}
+
+/** As Redis answers a read of a key holding the other kind (WRONGTYPE). */
+function wrongKind(key: string, holds: 'a map' | 'a value'): Error {
+  return invalid(`key ${JSON.stringify(key)} holds ${holds}`);
 }
 
 function encodeCursor(lastKey: string): string {
@@ -39,7 +59,9 @@ function decodeCursor(cursor: unknown): string | null {
   return key;
 }
 
-export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan, KeyValueBatch, KeyValueCas {
+export class MemoryKeyValue
+  implements KeyValueBasic, KeyValueTtl, KeyValueScan, KeyValueBatch, KeyValueCas, KeyValueHash
+{
   private readonly limits: Limits;
   private readonly entries = new Map<string, Entry>();
   private readonly order = new SortedKeys();
@@ -56,6 +78,7 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
   async get(key: string): Promise<Bytes | null> {
     this.ctx.open();
     const entry = this.live(checkKey(DRIVER, key, this.limits));
+    if (entry?.fields) throw wrongKind(key, 'a map');
     return entry ? copy(entry.value) : null;
   }
 
@@ -151,7 +174,8 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
     this.ctx.open();
     return checkKeyList(DRIVER, keys, this.limits).map((key) => {
       const entry = this.live(key);
-      return entry ? copy(entry.value) : null;
+      // As Redis's MGET: a key of another kind reads as missing.
+      return entry && !entry.fields ? copy(entry.value) : null;
     });
   }
 
@@ -187,6 +211,7 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
   async getVersioned(key: string): Promise<Versioned | null> {
     this.ctx.open();
     const entry = this.live(checkKey(DRIVER, key, this.limits));
+    if (entry?.fields) throw wrongKind(key, 'a map');
     return entry ? { value: copy(entry.value), version: String(entry.version) } : null;
   }
 
@@ -222,6 +247,39 @@ export class MemoryKeyValue implements KeyValueBasic, KeyValueTtl, KeyValueScan,
     if (current !== expectedVersion) return { ok: false, version: current, current: entry ? copy(entry.value) : null };
     const written = this.write(key, value, ttlSeconds === undefined ? null : now() + ttlSeconds * 1000);
     return { ok: true, version: String(written.version), current: null };
+  }
+
+  // --- keyvalue_hash ----------------------------------------------------------------------------
+
+  async getFields(key: string, fields: string[]): Promise<(Bytes | null)[]> {
+    this.ctx.open();
+    checkKey(DRIVER, key, this.limits);
+    const checked = checkFieldList(DRIVER, fields, this.limits);
+    const entry = this.live(key);
+    if (entry && !entry.fields) throw wrongKind(key, 'a value');
+    return checked.map((field) => {
+      const value = entry?.fields?.get(field);
+      return value === undefined ? null : copy(value);
+    });
+  }
+
+  async setFields(key: string, entries: FieldEntry[], options?: { ttlSeconds?: number }): Promise<void> {
+    this.ctx.open();
+    checkKey(DRIVER, key, this.limits);
+    const byField = checkFieldEntries(DRIVER, entries, this.limits);
+    const ttl = options?.ttlSeconds === undefined ? undefined : checkTtl(DRIVER, options.ttlSeconds);
+    if (byField.size === 0) return;
+    let entry = this.live(key);
+    if (entry && !entry.fields) throw wrongKind(key, 'a value');
+    // A new map has no expiry until a TTL is given; an existing one keeps its own.
+    entry ??= this.write(key, new Uint8Array(0), null);
+    const fields = (entry.fields ??= new Map());
+    for (const [field, value] of byField) fields.set(field, copy(value));
+    entry.version = ++this.clock;
+    if (ttl !== undefined) {
+      entry.expiresAt = now() + ttl * 1000;
+      this.expiring.add(key);
+    }
   }
 
   // --- upkeep -----------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import type {
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
+  KeyValueHash,
   KeyValueScan,
   KeyValueTtl,
   LedgerBasic,
@@ -34,6 +35,7 @@ export class MemoryDriver
     KeyValueScan,
     KeyValueBatch,
     KeyValueCas,
+    KeyValueHash,
     PubSubBasic,
     PubSubBatch,
     QueueBasic,
@@ -98,6 +100,9 @@ export class MemoryDriver
   readonly getVersioned: MemoryKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);
   readonly compareAndSet: MemoryKeyValue['compareAndSet'] = (key, value, expected, ttl) =>
     this.kv.compareAndSet(key, value, expected, ttl);
+  // keyvalue_hash
+  readonly getFields: MemoryKeyValue['getFields'] = (key, fields) => this.kv.getFields(key, fields);
+  readonly setFields: MemoryKeyValue['setFields'] = (key, entries, options) => this.kv.setFields(key, entries, options);
   // pubsub_basic, pubsub_batch
   readonly publish: MemoryPubSub['publish'] = (topic, payload, headers) => this.pubsub.publish(topic, payload, headers);
   readonly publishBatch: MemoryPubSub['publishBatch'] = (messages) => this.pubsub.publishBatch(messages);

@@ -71,6 +71,7 @@ export const REDIS_CAPABILITIES = [
   'keyvalue_scan',
   'keyvalue_batch',
   'keyvalue_cas',
+  'keyvalue_hash',
   'pubsub_basic',
   'queue_basic',
   'stream_basic',

@@ -1,5 +1,5 @@
 // The Redis driver (ioredis 5): the connection, health and close, composing one part per
-// capability (keyvalue.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts, changefeed.ts) over a shared
+// capability (keyvalue.ts, hash.ts, scan.ts, pubsub.ts, queue.ts, stream.ts, ledger.ts, changefeed.ts) over a shared
 // context (context.ts, which also describes the key layout). Loaded only by redisDriver.create().
 import { readFileSync } from 'node:fs';
 import Redis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -9,6 +9,7 @@ import type {
   KeyValueBasic,
   KeyValueBatch,
   KeyValueCas,
+  KeyValueHash,
   KeyValueScan,
   KeyValueTtl,
   LedgerBasic,
@@ -23,6 +24,7 @@ import { DEFAULT_REDIS_URL, redisCapabilitiesFor, type RedisConfig } from './con
 import { RedisChangeFeed } from './changefeed';
 import { RedisContext, type RedisClient } from './context';
 import { classifyRedisError, DRIVER } from './errors';
+import { RedisHash } from './hash';
 import { RedisKeyValue } from './keyvalue';
 import { RedisLedger } from './ledger';
 import { RedisPubSub } from './pubsub';
@@ -104,6 +106,7 @@ export class RedisDriver
     KeyValueScan,
     KeyValueBatch,
     KeyValueCas,
+    KeyValueHash,
     PubSubBasic,
     QueueBasic,
     StreamBasic,
@@ -115,6 +118,7 @@ export class RedisDriver
 
   private readonly ctx: RedisContext;
   private readonly kv: RedisKeyValue;
+  private readonly hash: RedisHash;
   private readonly scanner: RedisScan;
   private readonly pubsub: RedisPubSub;
   private readonly queue: RedisQueue;
@@ -129,6 +133,7 @@ export class RedisDriver
     const ctx = new RedisContext(client, { ...config.limits }, config.keyPrefix ?? '', config.nodes !== undefined);
     this.ctx = ctx;
     this.kv = new RedisKeyValue(ctx);
+    this.hash = new RedisHash(ctx);
     this.scanner = new RedisScan(ctx);
     this.pubsub = new RedisPubSub(ctx);
     this.queue = new RedisQueue(ctx);
@@ -205,6 +210,9 @@ export class RedisDriver
   readonly getVersioned: RedisKeyValue['getVersioned'] = (key) => this.kv.getVersioned(key);
   readonly compareAndSet: RedisKeyValue['compareAndSet'] = (key, value, expected, ttl) =>
     this.kv.compareAndSet(key, value, expected, ttl);
+  // keyvalue_hash
+  readonly getFields: RedisHash['getFields'] = (key, fields) => this.hash.getFields(key, fields);
+  readonly setFields: RedisHash['setFields'] = (key, entries, options) => this.hash.setFields(key, entries, options);
   // pubsub_basic
   readonly publish: RedisPubSub['publish'] = (topic, payload, headers) => this.pubsub.publish(topic, payload, headers);
   readonly subscribe: RedisPubSub['subscribe'] = (topic, handler) => this.pubsub.subscribe(topic, handler);

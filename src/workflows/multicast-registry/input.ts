@@ -211,8 +211,9 @@ export const multicastInput = z
     /** Identities per publish activity. */
     batchSize: z.number().int().min(1).max(1000).default(100),
     /**
-     * Matching targets per page: one activity scans, filters and sends each page (default 5,000;
-     * multicasts started before pages were sent whole enumerated 1,000 per page).
+     * Matching targets per page: one activity scans, filters and sends each page (default 10,000;
+     * 5,000 in multicasts started before claim marks moved into one map; multicasts started before
+     * pages were sent whole enumerated 1,000 per page).
      */
     pageSize: z.number().int().min(1).max(MAX_PAGE_TARGETS).optional(),
     /** Topic of an identity: `<topicPrefix><identity>`; default `multicast.<registry>.`. */

@@ -3,19 +3,28 @@
 // targets are listed in the registry's report rows, not in history). A page's failed targets are
 // retried per channel (per the input's policy) while the next pages go on.
 import { isCancellation, sleep, workflowInfo } from '@temporalio/workflow';
+import type { MarkLayout } from '../../activities/multicast-registry/claim-marks';
 import type { RegistryActivities } from '../../activities/multicast-registry/registry-activities';
 import type { SendChannel, SendPageInput, SendPageResult } from '../../activities/multicast-registry/send-page';
 import { useSlotActivities } from '../slots';
 import { givenUpReason, rejectedUnrun, sendOptions, settleOnEveryChannel, type SendBatch } from './channel-delivery';
-import { defaultQueuePrefix, defaultTopicPrefix } from './input';
+import { defaultQueuePrefix, defaultTopicPrefix, MAX_PAGE_TARGETS } from './input';
 import { continueFrom, runIsFull, type MulticastRun } from './steps';
 
-/** Matching targets per page when the input names none: one activity each (pageSize before paging: 1000). */
-const DEFAULT_PAGE_TARGETS = 5_000;
+/**
+ * Matching targets per page when the input names none: one activity each (pageSize before paging:
+ * 1000). Multicasts whose marks are in one map take the largest page: fewer pages, so fewer round
+ * trips through Temporal between them; the ones begun before keep their pages' size.
+ */
+const DEFAULT_PAGE_TARGETS = MAX_PAGE_TARGETS;
+const DEFAULT_PAGE_TARGETS_BEFORE_MAPS = 5_000;
 
-/** Sends every page from the carried cursor, continuing as new when the run is full. */
-export async function sendByPages(run: MulticastRun): Promise<void> {
-  const sendOnePage = pageSender(run);
+/**
+ * Sends every page from the carried cursor, continuing as new when the run is full. `marks`: where
+ * the pages keep their claim marks (absent: one key per target, as multicasts begun before maps).
+ */
+export async function sendByPages(run: MulticastRun, marks?: MarkLayout): Promise<void> {
+  const sendOnePage = pageSender(run, marks);
   const retries: Promise<void>[] = [];
   let cursor = run.carry?.cursor ?? null;
   // A run carried with a null cursor had enumerated everything before it continued.
@@ -33,7 +42,7 @@ export async function sendByPages(run: MulticastRun): Promise<void> {
     run.tracker.markProgress();
     if (!enumerated && runIsFull(run, pages, true)) {
       await Promise.all(retries);
-      await continueFrom(run, cursor);
+      await continueFrom(run, cursor, marks);
     }
   }
   await Promise.all(retries);
@@ -53,7 +62,10 @@ function pageChannels(run: MulticastRun): SendChannel[] {
  * at-most-once page is tried again after its wait; a page that gave up is sent again as `lost`
  * (same cursor and claim token: the same targets, now accounted as failed).
  */
-function pageSender(run: MulticastRun): (cursor: string | null, token: string) => Promise<SendPageResult> {
+function pageSender(
+  run: MulticastRun,
+  marks: MarkLayout | undefined,
+): (cursor: string | null, token: string) => Promise<SendPageResult> {
   const { input } = run;
   // at-most-once: a page that ran is never run again; a lost one is accounted for (`lost`) instead.
   const pages = useSlotActivities<RegistryActivities>(run.slots.registry, sendOptions(input, run.slots.registry));
@@ -62,7 +74,7 @@ function pageSender(run: MulticastRun): (cursor: string | null, token: string) =
     registry: input.registry,
     filter: input.filter,
     cursor,
-    limit: input.pageSize ?? DEFAULT_PAGE_TARGETS,
+    limit: input.pageSize ?? (marks === 'map' ? DEFAULT_PAGE_TARGETS : DEFAULT_PAGE_TARGETS_BEFORE_MAPS),
     claim: { multicastId: reportRowsId(), token },
     channels,
     topicPrefix: input.topicPrefix ?? defaultTopicPrefix(input.registry),
@@ -72,6 +84,7 @@ function pageSender(run: MulticastRun): (cursor: string | null, token: string) =
     contentType: input.contentType,
     delivery: input.delivery,
     ...(lost === undefined ? {} : { lost }),
+    ...(marks === undefined ? {} : { marks }),
   });
   return async (cursor, token) => {
     for (;;) {

@@ -9,6 +9,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { MarkLayout } from '../../activities/multicast-registry/claim-marks';
 import type { RegistryActivities } from '../../activities/multicast-registry/registry-activities';
 import type { SlotBinding, SlotBindings } from '../../sdk/slot';
 import { PRISM_PATTERN, PRISM_PROGRESS, PRISM_STATUS } from '../search-attributes';
@@ -27,6 +28,8 @@ export interface MulticastCarry {
   cursor: string | null;
   ledger: LedgerState;
   runs: number;
+  /** Where the multicast keeps its claim marks, as its first run decided (absent: one key per target). */
+  marks?: MarkLayout;
 }
 
 /** Past this many events a run continues as new even if Temporal has not suggested it yet. */
@@ -141,11 +144,15 @@ export function runIsFull(run: MulticastRun, pages: number, bySize: boolean): bo
   );
 }
 
-/** Goes on in a new run from `cursor`, carrying the ledger; everything this run started is settled. */
-export async function continueFrom(run: MulticastRun, cursor: string | null): Promise<never> {
+/**
+ * Goes on in a new run from `cursor`, carrying the ledger (and where the claim marks are kept);
+ * everything this run started is settled.
+ */
+export async function continueFrom(run: MulticastRun, cursor: string | null, marks?: MarkLayout): Promise<never> {
   return continueAsNew<(input: MulticastInput, carry?: MulticastCarry) => Promise<MulticastReport>>(run.rawInput, {
     cursor,
     ledger: run.tracker.ledger.state(),
     runs: (run.carry?.runs ?? 1) + 1,
+    ...(marks === undefined ? {} : { marks }),
   });
 }

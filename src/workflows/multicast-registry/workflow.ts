@@ -4,7 +4,8 @@
 // target in a report that is both the result and the `multicastReport` query (`multicastProgress`
 // answers the counts alone, for polling). Its body is the story; the steps are named beside it:
 // steps.ts (progress and queries, the run's activities, continue-as-new), paged-send.ts (one
-// activity per page: scan, filter, claim, send, record; failed targets retried per channel),
+// activity per page: scan, filter, claim, send, record; failed targets retried per channel; claim
+// marks in one map per multicast since multicast-marks-in-one-map),
 // batched-send.ts (runs begun before pages: a page enumerated, then sent in batches),
 // channel-delivery.ts (one channel's retries of a batch). Channels: `pubsub` publishes on the
 // messaging slot, `queue` enqueues on the optional durability slot, `both` does both and counts a
@@ -16,6 +17,7 @@
 // enumerate) or inbox operation (receive, ack) as a short workflow, for clients without a direct
 // connection to the backend.
 import { patched } from '@temporalio/workflow';
+import type { MarkLayout } from '../../activities/multicast-registry/claim-marks';
 import type { DurabilityActivities } from '../../activities/multicast-registry/durability-activities';
 import type { RegistryActivities } from '../../activities/multicast-registry/registry-activities';
 import type { SlotBinding } from '../../sdk/slot';
@@ -47,14 +49,26 @@ export async function multicastWorkflow(rawInput: MulticastInput, carry?: Multic
   // Pages: one activity scans, filters, claims, sends and records a page, and returns counts and
   // failures only; delivered targets are listed in the registry's report rows, not in history.
   const byPages = patched('multicast-pages');
+  // Claim marks and page records in one map per multicast (where the registry's backend keeps
+  // maps), not one key per target, so they no longer add to every later scan of the registry.
+  const marks = byPages ? markLayout(carry) : undefined;
   // The queries answer from the first workflow task on, before any activity ran.
   const tracker = new MulticastTracker(input, carry, byPages ? { reportId: reportRowsId() } : {});
   const slots = await bindSlots(MULTICAST_REGISTRY);
   const run = prepareRun(rawInput, input, carry, tracker, slots);
   tracker.markRunning();
-  if (byPages) await sendByPages(run);
+  if (byPages) await sendByPages(run, marks);
   else await sendByBatches(run, claimTargets);
   return tracker.finish();
+}
+
+/**
+ * Where a paged multicast keeps its claim marks: decided in its first run and carried, so one begun
+ * before maps keeps one key per target to the end (undefined), its continued runs included.
+ */
+function markLayout(carry: MulticastCarry | undefined): MarkLayout | undefined {
+  if (carry !== undefined) return carry.marks;
+  return patched('multicast-marks-in-one-map') ? 'map' : undefined;
 }
 
 export async function multicastRegistryOperationWorkflow(

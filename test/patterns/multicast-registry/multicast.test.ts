@@ -1,7 +1,8 @@
 // Multicast on real backends (the same file runs on each stack): independent listeners receive
 // exactly the matching set and the report agrees; a worker SIGKILLed mid-fan-out is replaced and
 // every target is still delivered and accounted for; at-most-once across continue-as-new; bad
-// filters refused before any work; a recorded history replays.
+// filters refused before any work; a recorded history replays; the claim marks take one key per
+// multicast where the registry's backend keeps maps (Redis), one per target otherwise.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -13,7 +14,7 @@ import { PRISM_PROGRESS, PRISM_STATUS } from '../../../src/workflows/search-attr
 import { uniqueName } from '../../helpers/env';
 import { DIST_ROOT, startWorker, type WorkerProcess } from '../../helpers/worker-process';
 import { stacks, workerConfig, type RegistryHandle } from './stacks';
-import { assertReportCovers, populate, StackWorker, waitForProgress } from './support';
+import { assertMarkKeys, assertReportCovers, populate, StackWorker, waitForProgress } from './support';
 
 for (const stack of stacks()) {
   describe(`multicast registry on ${stack.name}: multicast`, () => {
@@ -40,6 +41,7 @@ for (const stack of stacks()) {
         process.stdout.write(`# ${stack.name}: ${expected.length} targets in ${elapsed} ms\n`);
         await assertReportCovers(registry, report, expected);
         assert.deepEqual(await handle.report(), report, 'the query answers the final report');
+        await assertMarkKeys(setup.driver, registry.registry, 1, expected.length);
 
         const received = await listener.collect(expected.length, 30_000);
         assert.deepEqual([...received.counts.keys()].sort(), expected, 'exactly the matching identities');
@@ -84,6 +86,8 @@ for (const stack of stacks()) {
           assert.equal(report.delivery, 'at-most-once');
           const description = await handle.handle.describe();
           assert.notEqual(description.runId, handle.runId, 'continued as new');
+          // The layout is carried: the continued runs mark in the first run's map too.
+          await assertMarkKeys(setup.driver, registry.registry, 1, expected.length);
           const received = await listener.collect(expected.length, 30_000);
           assert.deepEqual([...received.counts.keys()].sort(), expected);
           assert.ok(

@@ -59,6 +59,33 @@ export async function assertReportCovers(
   assert.ok(targets.every((s) => s.status === 'delivered' && s.attempts >= 1));
 }
 
+/**
+ * The claim marks a multicast left in the registry's keyspace, as a scan of the registry's marks
+ * walks them: one key per multicast where the backend keeps maps (keyvalue_hash), one per target
+ * otherwise. Asserts which, and returns the keys.
+ */
+export async function assertMarkKeys(
+  driver: StackDriver,
+  registry: string,
+  multicasts: number,
+  targets: number,
+): Promise<string[]> {
+  const prefix = `mcr/${registry}/sent/`;
+  const keys = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const page = await driver.scan(prefix, { cursor, limit: 1000 });
+    page.keys.forEach((key) => keys.add(key));
+    cursor = page.cursor;
+  } while (cursor !== null);
+  if (driver.capabilities.has('keyvalue_hash')) {
+    assert.equal(keys.size, multicasts, `one key of marks per multicast: ${[...keys].slice(0, 5).join(', ')}`);
+  } else {
+    assert.equal(keys.size, targets, 'one key of marks per target (the backend keeps no maps)');
+  }
+  return [...keys];
+}
+
 export async function waitForProgress(report: () => Promise<MulticastReport>, stack: Stack): Promise<MulticastReport> {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
