@@ -305,12 +305,17 @@ export class SessionStore {
     return entry === undefined || entry.value === null ? undefined : copyValue(decodeValue(entry.value));
   }
 
-  async setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
-    checkDataKey(key);
-    const stored = encodeValue(checkValue(value));
-    return this.mutate(sessionId, (record, stamp) => {
-      record.data[key] = { value: stored, stamp };
-    });
+  // Not an async function (a write is on the fast path); bad arguments still reject.
+  setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
+    try {
+      checkDataKey(key);
+      const stored = encodeValue(checkValue(value));
+      return this.mutate(sessionId, (record, stamp) => {
+        record.data[key] = { value: stored, stamp };
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Removes one key; returns whether it was there. */
@@ -487,11 +492,15 @@ export class SessionStore {
    * Read → change → compare-and-set, again on a concurrent write. Every write refreshes the
    * sliding expiry; one that would exceed the size cap is refused before anything is written.
    */
-  private async mutate(
+  private mutate(
     sessionId: string,
     change: (record: SessionRecord, stamp: Stamp, now: number, current: SessionRecord) => void,
   ): Promise<Session> {
-    checkSessionId(sessionId);
+    try {
+      checkSessionId(sessionId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Writers in this process take turns per session: a CAS retry storm among ourselves is waste.
     // With no write of ours in flight it starts at once (no turn of the microtask queue).
     const previous = this.writing.get(sessionId);
