@@ -299,8 +299,8 @@ export class SessionStore {
   async getData(sessionId: string, key: string): Promise<SessionValue | undefined> {
     checkDataKey(key);
     const read = await this.access(sessionId, false);
-    if ('session' in read) return read.session.data[key];
-    const entry = read.record.data[key];
+    if ('session' in read) return own(read.session.data, key);
+    const entry = own(read.record.data, key);
     // The record may be the shard's cached decode (see SessionShard.peek): hand out a copy.
     return entry === undefined || entry.value === null ? undefined : copyValue(decodeValue(entry.value));
   }
@@ -323,7 +323,8 @@ export class SessionStore {
     checkDataKey(key);
     let existed = false;
     await this.mutate(sessionId, (record, stamp) => {
-      existed = record.data[key] !== undefined && record.data[key].value !== null;
+      const entry = own(record.data, key);
+      existed = entry !== undefined && entry.value !== null;
       record.data[key] = { value: null, stamp };
     });
     return existed;
@@ -659,6 +660,13 @@ function checkDataKey(key: unknown): void {
       `data key must be a non-empty string (up to ${MAX_DATA_KEY_LENGTH})`,
     );
   }
+  // Assigned to a plain object it would set the object's prototype: the value would be lost.
+  if (key === '__proto__') throw new SessionStoreError('InvalidArgument', 'data key must not be "__proto__"');
+}
+
+/** A session's own entry or value under key (never one inherited from Object.prototype, e.g. "constructor"). */
+function own<T>(entries: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(entries, key) ? entries[key] : undefined;
 }
 
 function checkValue(value: unknown): SessionValue {
