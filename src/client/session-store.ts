@@ -299,18 +299,23 @@ export class SessionStore {
   async getData(sessionId: string, key: string): Promise<SessionValue | undefined> {
     checkDataKey(key);
     const read = await this.access(sessionId, false);
-    if ('session' in read) return read.session.data[key];
-    const entry = read.record.data[key];
+    if ('session' in read) return own(read.session.data, key);
+    const entry = own(read.record.data, key);
     // The record may be the shard's cached decode (see SessionShard.peek): hand out a copy.
     return entry === undefined || entry.value === null ? undefined : copyValue(decodeValue(entry.value));
   }
 
-  async setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
-    checkDataKey(key);
-    const stored = encodeValue(checkValue(value));
-    return this.mutate(sessionId, (record, stamp) => {
-      record.data[key] = { value: stored, stamp };
-    });
+  // Not an async function (a write is on the fast path); bad arguments still reject.
+  setData(sessionId: string, key: string, value: SessionValue): Promise<Session> {
+    try {
+      checkDataKey(key);
+      const stored = encodeValue(checkValue(value));
+      return this.mutate(sessionId, (record, stamp) => {
+        record.data[key] = { value: stored, stamp };
+      });
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Removes one key; returns whether it was there. */
@@ -318,7 +323,8 @@ export class SessionStore {
     checkDataKey(key);
     let existed = false;
     await this.mutate(sessionId, (record, stamp) => {
-      existed = record.data[key] !== undefined && record.data[key].value !== null;
+      const entry = own(record.data, key);
+      existed = entry !== undefined && entry.value !== null;
       record.data[key] = { value: null, stamp };
     });
     return existed;
@@ -487,11 +493,15 @@ export class SessionStore {
    * Read → change → compare-and-set, again on a concurrent write. Every write refreshes the
    * sliding expiry; one that would exceed the size cap is refused before anything is written.
    */
-  private async mutate(
+  private mutate(
     sessionId: string,
     change: (record: SessionRecord, stamp: Stamp, now: number, current: SessionRecord) => void,
   ): Promise<Session> {
-    checkSessionId(sessionId);
+    try {
+      checkSessionId(sessionId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Writers in this process take turns per session: a CAS retry storm among ourselves is waste.
     // With no write of ours in flight it starts at once (no turn of the microtask queue).
     const previous = this.writing.get(sessionId);
@@ -650,6 +660,13 @@ function checkDataKey(key: unknown): void {
       `data key must be a non-empty string (up to ${MAX_DATA_KEY_LENGTH})`,
     );
   }
+  // Assigned to a plain object it would set the object's prototype: the value would be lost.
+  if (key === '__proto__') throw new SessionStoreError('InvalidArgument', 'data key must not be "__proto__"');
+}
+
+/** A session's own entry or value under key (never one inherited from Object.prototype, e.g. "constructor"). */
+function own<T>(entries: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(entries, key) ? entries[key] : undefined;
 }
 
 function checkValue(value: unknown): SessionValue {

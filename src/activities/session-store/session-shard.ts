@@ -35,6 +35,11 @@ function secondsUntil(expiresAt: number, now: number): number {
   return Math.max(0.001, (expiresAt - now) / 1000);
 }
 
+/** When a session's user index entry expires: half a window after the record's written expiry. */
+function indexExpiry(record: SessionRecord): number {
+  return record.expiresAt + (record.ttlSeconds * 1000) / 2;
+}
+
 /** Sessions (and bytes) whose last read record peek() keeps, before it starts over. */
 const MAX_DECODED = 10_000;
 const MAX_DECODED_BYTES = 32 * 1024 * 1024;
@@ -44,8 +49,8 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export class SessionShard {
-  /** Index entries this process wrote, and the expiry it gave them. */
-  private readonly indexedUntil = new Map<string, number>();
+  /** Per session: the index entry this process last wrote (its user) and the expiry it gave it. */
+  private readonly indexedUntil = new Map<string, { userId: string; until: number }>();
   /** The last bytes peek() read per session and their decoded record. */
   private readonly decoded = new Map<string, { bytes: Uint8Array; record: SessionRecord }>();
   private decodedBytes = 0;
@@ -67,8 +72,12 @@ export class SessionShard {
    * read again unchanged is not decoded again: the record is the one decoded from the same bytes
    * before, shared between calls, so callers must not change it (nor hand out parts of it).
    */
-  async peek(sessionId: string): Promise<SessionRecord | null> {
-    const bytes = await this.driver.get(sessionKey(sessionId));
+  peek(sessionId: string): Promise<SessionRecord | null> {
+    // Not an async function: a read is on the fast path.
+    return this.driver.get(sessionKey(sessionId)).then((bytes) => this.decodedOnce(sessionId, bytes));
+  }
+
+  private decodedOnce(sessionId: string, bytes: Uint8Array | null): SessionRecord | null {
     if (!bytes) {
       this.forget(sessionId);
       return null;
@@ -103,7 +112,7 @@ export class SessionShard {
    * the key expires with it. A conflict returns the stored bytes (current), so the caller can
    * retry without a read.
    */
-  async write(
+  write(
     record: SessionRecord,
     expectedVersion: string | null,
     now: number,
@@ -111,9 +120,12 @@ export class SessionShard {
   ): Promise<LoggedCasResult> {
     const ttl = secondsUntil(record.expiresAt, now);
     const key = sessionKey(record.sessionId);
-    const result = await this.driver.compareAndSetLogged(SESSION_FEED, key, bytes, expectedVersion, ttl);
-    if (result.ok) await this.writeIndex(record, now);
-    return result;
+    // Not an async function, and no index call when the entry is fresh: a write is on the fast path.
+    return this.driver
+      .compareAndSetLogged(SESSION_FEED, key, bytes, expectedVersion, ttl)
+      .then((result) =>
+        result.ok && !this.indexFresh(record) ? this.writeIndex(record, now).then(() => result) : result,
+      );
   }
 
   /** As write(), not logged: for copies merged in from another region or moved between shards. */
@@ -129,19 +141,28 @@ export class SessionShard {
    * key's TTL without a rewrite until less than half a window is left (see SessionStore).
    */
   async writeIndex(record: SessionRecord, now: number): Promise<void> {
-    const key = userIndexKey(record.metadata.userId, record.sessionId);
+    const { sessionId } = record;
+    const { userId } = record.metadata;
+    const key = userIndexKey(userId, sessionId);
     if (record.deleted) {
-      this.indexedUntil.delete(key);
+      this.indexedUntil.delete(sessionId);
       await this.driver.delete(key);
       return;
     }
-    const until = record.expiresAt + (record.ttlSeconds * 1000) / 2;
-    // Written lately by this process to (about) the same expiry: skip a call per write.
-    const written = this.indexedUntil.get(key);
-    if (written !== undefined && written <= until && until - written < (record.ttlSeconds * 1000) / 100) return;
+    if (this.indexFresh(record)) return;
+    const until = indexExpiry(record);
     await this.driver.setWithTtl(key, new Uint8Array([1]), secondsUntil(until, now));
     if (this.indexedUntil.size >= 10_000) this.indexedUntil.clear();
-    this.indexedUntil.set(key, until);
+    this.indexedUntil.set(sessionId, { userId, until });
+  }
+
+  /** Written lately by this process to (about) the same expiry: a write can skip the call. */
+  private indexFresh(record: SessionRecord): boolean {
+    if (record.deleted) return false;
+    const written = this.indexedUntil.get(record.sessionId);
+    if (written === undefined || written.userId !== record.metadata.userId) return false;
+    const until = indexExpiry(record);
+    return written.until <= until && until - written.until < (record.ttlSeconds * 1000) / 100;
   }
 
   /** Removes a session and its index entry from this shard (after it moved to another). */
@@ -151,7 +172,7 @@ export class SessionShard {
   }
 
   async deleteIndex(userId: string, sessionId: string): Promise<void> {
-    this.indexedUntil.delete(userIndexKey(userId, sessionId));
+    this.indexedUntil.delete(sessionId);
     await this.driver.delete(userIndexKey(userId, sessionId));
   }
 

@@ -23,6 +23,8 @@ export const MAX_FEED_WAIT_MS = 10_000;
 const IDLE_READERS = 4;
 /** Feeds whose stream key is kept built. */
 const MAX_CACHED_FEEDS = 1_000;
+/** Keys whose value and version keys are kept built (a session is written again and again). */
+const MAX_CACHED_KEYS = 10_000;
 
 function checkOffset(name: string, offset: unknown): string {
   if (typeof offset !== 'string' || !OFFSET.test(offset)) throw invalid(`${name} must be an offset this feed returned`);
@@ -37,6 +39,15 @@ export function compareOffsets(a: string, b: string): number {
   return as === bs ? 0 : as < bs ? -1 : 1;
 }
 
+/** COMPARE_AND_SET_LOGGED's reply: {1, newVersion, offset} or {0, currentVersion or '', value or nil}. */
+function loggedCasResult(reply: unknown): LoggedCasResult {
+  if (!Array.isArray(reply)) throw new DriverError(DRIVER, 'Unavailable', 'unexpected reply to compareAndSetLogged');
+  const version = asBuffer(reply[1]).toString('utf8');
+  if (Number(reply[0]) === 1) return { ok: true, version, offset: asBuffer(reply[2]).toString('utf8'), current: null };
+  const current = reply[2] == null ? null : asBuffer(reply[2]);
+  return { ok: false, version: version === '' ? null : version, offset: null, current };
+}
+
 type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
 export class RedisChangeFeed implements ChangeFeed {
@@ -46,6 +57,7 @@ export class RedisChangeFeed implements ChangeFeed {
   /** Keys every logged write names, built once (a write is on the fast path). */
   private readonly clockKey: Buffer;
   private readonly streamKeys = new Map<string, Buffer>();
+  private readonly keyPairs = new Map<string, [Buffer, Buffer]>();
 
   constructor(
     private readonly ctx: RedisContext,
@@ -62,7 +74,8 @@ export class RedisChangeFeed implements ChangeFeed {
     expectedVersion: string | null,
     ttlSeconds?: number,
   ): Promise<LoggedCasResult> {
-    return this.ctx.run(async () => {
+    // Not async functions: a logged write is on the session store's fast path.
+    return this.ctx.run(() => {
       checkName('feed', feed, this.limits);
       checkKey(DRIVER, key, this.limits);
       checkValue(DRIVER, value, this.limits);
@@ -71,16 +84,11 @@ export class RedisChangeFeed implements ChangeFeed {
       }
       const ms = ttlSeconds === undefined ? '' : ttlMs(checkTtl(DRIVER, ttlSeconds));
       const expected = expectedVersion === null ? '' : `=${expectedVersion}`;
-      const keys = [this.ctx.valueKey(key), this.ctx.internalKey('v', key), this.clockKey, this.streamKey(feed)];
-      const reply = await this.ctx.eval(lua.COMPARE_AND_SET_LOGGED, keys, [toBuffer(value), expected, ms, key]);
-      if (!Array.isArray(reply))
-        throw new DriverError(DRIVER, 'Unavailable', 'unexpected reply to compareAndSetLogged');
-      const version = asBuffer(reply[1]).toString('utf8');
-      if (Number(reply[0]) === 1) {
-        return { ok: true, version, offset: asBuffer(reply[2]).toString('utf8'), current: null };
-      }
-      const current = reply[2] == null ? null : asBuffer(reply[2]);
-      return { ok: false, version: version === '' ? null : version, offset: null, current };
+      const [valueKey, versionKey] = this.valueKeys(key);
+      const keys = [valueKey, versionKey, this.clockKey, this.streamKey(feed)];
+      return this.ctx
+        .eval(lua.COMPARE_AND_SET_LOGGED, keys, [toBuffer(value), expected, ms, key])
+        .then(loggedCasResult);
     });
   }
 
@@ -205,6 +213,17 @@ export class RedisChangeFeed implements ChangeFeed {
     if (!this.busy.delete(reader)) return; // closed meanwhile
     if (this.ctx.isClosed || this.idle.length >= IDLE_READERS || reader.status !== 'ready') reader.disconnect();
     else this.idle.push(reader);
+  }
+
+  /** A key's value key and version key (the layout of keyvalue.ts), built once per key. */
+  private valueKeys(key: string): [Buffer, Buffer] {
+    let pair = this.keyPairs.get(key);
+    if (!pair) {
+      if (this.keyPairs.size >= MAX_CACHED_KEYS) this.keyPairs.clear();
+      pair = [this.ctx.valueKey(key), this.ctx.internalKey('v', key)];
+      this.keyPairs.set(key, pair);
+    }
+    return pair;
   }
 
   private streamKey(feed: string): Buffer {

@@ -43,6 +43,7 @@ export class HashRing {
 
   /** The shard owning key: the first point clockwise from the key's hash. */
   shardFor(key: string): string {
+    if (this.shards.length === 1) return this.shards[0]; // every point is that shard's
     const h = hash32(key);
     let lo = 0;
     let hi = this.points.length;

@@ -198,6 +198,17 @@ describe('session store: operations on Redis', () => {
     await assert.rejects(store.createSession({ userId: '' }), code('InvalidArgument'));
     await assert.rejects(store.setData(s.sessionId, '', 1), code('InvalidArgument'));
     await assert.rejects(store.setData(s.sessionId, 'k', undefined as never), code('InvalidArgument'));
+    await assert.rejects(store.setData(s.sessionId, '__proto__', 1), (err: unknown) => {
+      code('InvalidArgument')(err);
+      assert.match((err as Error).message, /data key must not be "__proto__"/);
+      return true;
+    });
+    // Names of Object.prototype's members are ordinary keys: absent until written.
+    assert.equal(await store.getData(s.sessionId, 'constructor'), undefined);
+    assert.equal(await store.deleteData(s.sessionId, 'toString'), false);
+    await store.setData(s.sessionId, 'constructor', 'mine');
+    assert.equal(await store.getData(s.sessionId, 'constructor'), 'mine');
+    assert.equal((await store.getSession(s.sessionId)).data.constructor, 'mine');
     await assert.rejects(store.listSessions({ cursor: 'garbage' }), code('InvalidArgument'));
     await assert.rejects(store.listSessions({ limit: 0 }), code('InvalidArgument'));
     await assert.rejects(SessionStore.connect({ region: 'mars', ...twoRegions }), code('UnknownRegion'));
