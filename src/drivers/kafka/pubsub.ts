@@ -63,7 +63,8 @@ export class KafkaPubSub implements PubSubBasic, PubSubBatch {
   /**
    * One produce request for the whole batch through the driver's idempotent producer (acks from
    * all in-sync replicas): per topic (and partition) the records keep the batch's order, and the
-   * message key is the record key, so the partitioner keeps one key on one partition.
+   * message key is the record key, so the partitioner keeps one key on one partition. A record's
+   * message id (the caller's, or a random one) is its prism-message-id header.
    */
   async publishBatch(messages: BatchMessage[]): Promise<{ messageIds: string[] }> {
     // A batch names few topics: each is checked and encoded once, not once per message.
@@ -78,7 +79,7 @@ export class KafkaPubSub implements PubSubBasic, PubSubBatch {
     if (checked.length === 0) return { messageIds };
     const byTopic = new Map<string, Message[]>();
     for (const m of checked) {
-      const messageId = randomUUID();
+      const messageId = m.id ?? randomUUID();
       messageIds.push(messageId);
       let records = byTopic.get(m.topic);
       if (!records) byTopic.set(m.topic, (records = []));
