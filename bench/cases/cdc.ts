@@ -304,7 +304,7 @@ export const cdcCase: BenchCase = {
       `Three contenders one after the other on the same Postgres and Kafka, each on its own table, slot, publication and topic: ` +
       `Prism as a user runs it (a worker with a postgres source and a kafka sink, nothing tuned; \`prism cdc start\`, \`prism cdc drop\`), ` +
       `a raw streaming logical-replication reader (pg-logical-replication, pgoutput) producing with kafkajs and confirming after Kafka's acks, ` +
-      `the same raw loop sending records shaped as Prism's (its body fields and its five headers, built by hand: the cost of the record without Prism's pipeline), ` +
+      `the same raw loop sending records shaped as Prism's (its body fields and its headers, built by hand: the cost of the record without Prism's pipeline), ` +
       `and Debezium 3.6.1.Final (embedded engine, Postgres connector, pgoutput, poll.interval.ms 10) producing with a KafkaProducer (acks=all). ` +
       `Throughput: N rows in transactions of ${TXN_ROWS.toLocaleString('en-US')} back to back, first insert → an independent kafkajs consumer has all N. ` +
       `Lag: one transaction every 100 ms at the rate named, insert issued → consumer received, p50/p99 (the bench's inserts commit with synchronous_commit on: the demo stack's default, off, holds their WAL up to 200 ms for every contender alike). ` +

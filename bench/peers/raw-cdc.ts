@@ -5,12 +5,11 @@
 // update) only once Kafka acknowledged everything up to that commit. No transforms, no guard, no
 // durable state: the shortest path from the WAL to Kafka a Node program can take.
 // With `records: 'prism'` the same loop sends records shaped as Prism's (a Debezium-style body with
-// id, source, key, before and after, the four cdc-* headers and a message id header): the cost of
+// id, source, key, before and after, and the Kafka driver's message id header naming the event): the cost of
 // the record itself, with none of Prism's code, so the bench can tell it from the pipeline's cost.
 // bench/cases/cdc.ts forks this file (argv[2]: RawCdcConfig as JSON); it prints "ready" once
 // replication started and stops when its IPC channel closes.
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 
@@ -73,12 +72,8 @@ function prismShaped(
     after,
     ts_ms: at.tsMs,
   });
-  const table = `${relation.schema}.${relation.name}`;
-  return {
-    key: keyText,
-    value,
-    headers: { 'cdc-id': id, 'cdc-key': keyText, 'cdc-op': op, 'cdc-table': table, 'prism-message-id': randomUUID() },
-  };
+  // No header of the pattern's own; the Kafka driver's message id header carries the event id.
+  return { key: keyText, value, headers: { 'prism-message-id': id } };
 }
 
 async function child(config: RawCdcConfig): Promise<void> {

@@ -147,6 +147,13 @@ export interface BatchMessage {
   key?: string;
   value: Bytes;
   headers?: Headers;
+  /**
+   * The message's own id, for a message that has one that is unique and the same each time it is
+   * published again (a CDC event id): the driver uses it as the message id instead of making one
+   * (publishBatch returns it, subscribers see it as messageId, JetStream drops a repeat of a NATS
+   * message within its duplicate window), so the message needs no second header naming it.
+   */
+  id?: string;
 }
 
 export interface PubSubBatch {

@@ -220,9 +220,10 @@ export class CdcLoad implements PatternLoad {
         eachMessage: async ({ message }) => {
           read++;
           const body = JSON.parse(message.value?.toString('utf8') ?? 'null') as {
+            id?: string;
             after?: { id: number; v: number } | null;
           } | null;
-          const id = message.headers?.['cdc-id']?.toString() ?? '';
+          const id = body?.id ?? '';
           if (body?.after) events.push({ id, key: body.after.id, v: body.after.v });
         },
       });

@@ -80,6 +80,35 @@ forEachDriverWith('pubsub_batch', (driver) => {
     }
   });
 
+  it("uses a message's own id as its message id", async () => {
+    const topic = uniqueName('pb-id');
+    const inboxes = await Inboxes.open(driver(), [topic]);
+    try {
+      const ids = [`0/1A2B3C4:1-${topic}`, `0/1A2B3C4:2-${topic}`];
+      const { messageIds } = await driver().publishBatch([
+        { topic, key: 'k', value: bytes('first'), id: ids[0]! },
+        { topic, value: bytes('no id') },
+        { topic, key: 'k', value: bytes('second'), id: ids[1]!, headers: { seq: '2' } },
+      ]);
+      assert.equal(messageIds[0], ids[0]);
+      assert.equal(messageIds[2], ids[1]);
+      assert.ok(messageIds[1] && !ids.includes(messageIds[1]), 'a message without one gets an id of its own');
+      const received = await inboxes.waitFor(topic, 3);
+      assert.deepEqual(
+        received.map((m) => m.messageId),
+        messageIds,
+      );
+      assert.deepEqual(
+        received.map((m) => m.headers),
+        [{}, {}, { seq: '2' }],
+        'the id is no header of the message',
+      );
+      await assert.rejects(driver().publishBatch([{ topic, value: bytes('x'), id: '' }]), /messages\[0\].*id/);
+    } finally {
+      await inboxes.close();
+    }
+  });
+
   it('leaves the key out when the message has none, and accepts an empty batch', async () => {
     const topic = uniqueName('pb-nokey');
     const inboxes = await Inboxes.open(driver(), [topic]);

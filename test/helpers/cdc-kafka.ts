@@ -1,5 +1,5 @@
 // A plain kafkajs consumer for the CDC tests: reads topics from the beginning in its own group and
-// keeps every record (topic, cdc-id, cdc-key, parsed body) in arrival order.
+// keeps every record (topic, event id, message key, parsed body) in arrival order.
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { topicName } from '../../src/drivers/kafka/names';
 import { stackEnv } from './env';
@@ -8,11 +8,20 @@ export interface ConsumedRecord {
   topic: string;
   /** The pipeline's topic name (before the driver's encoding). */
   name: string;
+  /** The event id (the body's). */
   id: string;
+  /** The Kafka driver's message id header (the event id when the sink published with pubsub_batch). */
+  messageId: string;
+  /** The message key: the record key, or without one as the body names it. */
   key: string;
   /** The Kafka record key (null when the producer set none). */
   recordKey: string | null;
   body: Record<string, unknown>;
+}
+
+/** The message key as the body names it (an outbox event's aggregate id, else the row key as JSON). */
+function keyInBody(body: Record<string, unknown>): string {
+  return typeof body.aggregateId === 'string' ? body.aggregateId : JSON.stringify(body.key ?? null);
 }
 
 export class CdcTestConsumer {
@@ -48,13 +57,16 @@ export class CdcTestConsumer {
           const v = message.headers?.[name];
           return v === undefined ? '' : Array.isArray(v) ? String(v[0]) : String(v);
         };
+        const recordKey = message.key ? message.key.toString('utf8') : null;
+        const body = JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>;
         this.records.push({
           topic,
           name: byTopic.get(topic) ?? topic,
-          id: header('cdc-id'),
-          key: header('cdc-key'),
-          recordKey: message.key ? message.key.toString('utf8') : null,
-          body: JSON.parse(message.value?.toString('utf8') ?? 'null') as Record<string, unknown>,
+          id: typeof body.id === 'string' ? body.id : '',
+          messageId: header('prism-message-id'),
+          key: recordKey ?? keyInBody(body),
+          recordKey,
+          body,
         });
       },
     });

@@ -14,7 +14,7 @@
 //
 // A crash (worker killed, heartbeat timeout) retries the round: the stream starts again at the
 // slot's confirmed position, so what was delivered but not confirmed is delivered again with the
-// same event ids (the cdc-id header), which consumers drop; the retry also takes over the crashed
+// same event ids (the body's id, and the message id on pubsub_batch sinks), which consumers drop; the retry also takes over the crashed
 // attempt's counts from its last heartbeat. A sink failure is reported as a failure of the sink
 // (CircuitOpen, BulkheadFull, Driver<Code>), never as a transient error of this activity's own
 // backend, so a Kafka outage opens Kafka's breaker and leaves Postgres's closed; and while the
@@ -51,8 +51,8 @@ const LAG_EVERY_MS = 2_000;
  * still goes alone, as it would have.
  */
 const CALL_BYTES = 512 * 1024;
-/** A record's headers (event id, key, op, table) and framing, beside its body, id and key. */
-const RECORD_OVERHEAD_BYTES = 96;
+/** A record's framing and the sink's message id header, beside its body and key. */
+const RECORD_OVERHEAD_BYTES = 64;
 
 /** A failure of the sink, as the sink's own failure type (not one of the source backend). */
 function sinkFailure(err: unknown): unknown {
@@ -172,7 +172,8 @@ export function cdcPump(
             progress.delivered += batch.messages.length;
             progress.batches++;
           }
-          for (const m of batch.messages) committedAt.push(m.committedAt);
+          // A transaction's events share one commit time: each is parsed once, not once per event.
+          for (const m of batch.messages) if (m.committedAt !== committedAt.at(-1)) committedAt.push(m.committedAt);
           position = batch.position ?? position;
         }
         if (batches.some((b) => b.changes > 0)) progress.lastBatchAt = new Date().toISOString();

@@ -12,7 +12,7 @@ import { deliverMessages, type DeliverySink } from './deliver';
 import { cdcMetrics } from './metrics';
 import type { CdcSettings } from '../../workflows/cdc/settings';
 
-export { CDC_HEADERS, cdcHeaders, chainsOf, countEvent, roundsOf } from './deliver';
+export { chainsOf, countEvent, roundsOf } from './deliver';
 
 /** The workflow's view of these activities: its proxies are typed from this factory. */
 export type SinkActivities = ReturnType<typeof sinkActivities>;

@@ -5,7 +5,6 @@ import type { ConnectionOptions } from 'node:tls';
 import {
   Kafka,
   logLevel as LogLevel,
-  Partitioners,
   type Admin,
   type Consumer,
   type ConsumerConfig,
@@ -18,6 +17,7 @@ import type { Limits } from '../limits';
 import type { DriverContext } from '../registry';
 import type { KafkaConfig } from './config';
 import { DRIVER, guard, protocolErrorType } from './errors';
+import { partitioner } from './partitioner';
 
 const LEVELS = {
   nothing: LogLevel.NOTHING,
@@ -95,7 +95,7 @@ export class KafkaClient {
     this.producer = this.kafka.producer({
       // The Java client's murmur2 partitioner (kafkajs 2's default), chosen explicitly so kafkajs
       // does not warn about the change of default.
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: partitioner,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,

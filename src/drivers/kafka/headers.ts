@@ -23,6 +23,13 @@ export function toKafkaHeaders(user: Headers, internal: Record<string, string> =
   return { ...user, ...internal };
 }
 
+/** The checked user headers (the driver's own copy) with the message id added in place. */
+export function withMessageId(user: Headers, messageId: string): IHeaders {
+  const headers: IHeaders = user;
+  headers[MESSAGE_ID_HEADER] = messageId;
+  return headers;
+}
+
 function text(v: Buffer | string | (Buffer | string)[] | undefined): string | undefined {
   if (v === undefined) return undefined;
   if (Array.isArray(v)) return v.length ? text(v[v.length - 1]) : undefined;

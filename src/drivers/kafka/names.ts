@@ -10,7 +10,11 @@ import { DRIVER } from './errors';
 const HEX = '0123456789ABCDEF';
 const MAX_TOPIC = 249;
 
+/** A name that is its own encoding (most are): one test instead of one per character. */
+const PLAIN = /^[A-Za-z0-9.-]*$/;
+
 export function encodeTopic(name: string): string {
+  if (PLAIN.test(name)) return name;
   let out = '';
   for (const ch of name) {
     if (/^[A-Za-z0-9.-]$/.test(ch)) {

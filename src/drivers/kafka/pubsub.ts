@@ -5,7 +5,7 @@
 // and subscribe() resolves once it has joined, so nothing published after subscribe() resolves is
 // missed. The group (which commits nothing) is deleted on unsubscribe.
 import { randomUUID } from 'node:crypto';
-import type { Consumer } from 'kafkajs';
+import type { Consumer, Message } from 'kafkajs';
 import type {
   BatchMessage,
   Bytes,
@@ -20,7 +20,14 @@ import { checkValue } from '../limits';
 import { checkBatchMessages } from '../pubsub-batch';
 import { joined, type KafkaClient } from './client';
 import { DRIVER, guard } from './errors';
-import { checkHeaders, fromKafkaHeaders, headerText, MESSAGE_ID_HEADER, toKafkaHeaders } from './headers';
+import {
+  checkHeaders,
+  fromKafkaHeaders,
+  headerText,
+  MESSAGE_ID_HEADER,
+  toKafkaHeaders,
+  withMessageId,
+} from './headers';
 import { checkName, topicName } from './names';
 
 /** Longest a fetch waits on the broker; bounds how long unsubscribe() waits for the consumer to stop. */
@@ -56,26 +63,29 @@ export class KafkaPubSub implements PubSubBasic, PubSubBatch {
   /**
    * One produce request for the whole batch through the driver's idempotent producer (acks from
    * all in-sync replicas): per topic (and partition) the records keep the batch's order, and the
-   * message key is the record key, so the partitioner keeps one key on one partition.
+   * message key is the record key, so the partitioner keeps one key on one partition. A record's
+   * message id (the caller's, or a random one) is its prism-message-id header.
    */
   async publishBatch(messages: BatchMessage[]): Promise<{ messageIds: string[] }> {
-    const checked = checkBatchMessages(DRIVER, messages, {
-      limits: this.client.limits,
-      checkTopic: (name) => this.topic(name as string),
-      checkHeaders,
-    });
-    const messageIds = checked.map(() => randomUUID());
+    // A batch names few topics: each is checked and encoded once, not once per message.
+    const topics = new Map<unknown, string>();
+    const checkTopic = (name: unknown): string => {
+      let topic = topics.get(name);
+      if (topic === undefined) topics.set(name, (topic = this.topic(name as string)));
+      return topic;
+    };
+    const checked = checkBatchMessages(DRIVER, messages, { limits: this.client.limits, checkTopic, checkHeaders });
+    const messageIds: string[] = [];
     if (checked.length === 0) return { messageIds };
-    const byTopic = new Map<string, { key?: Buffer; value: Buffer; headers: ReturnType<typeof toKafkaHeaders> }[]>();
-    checked.forEach((m, i) => {
+    const byTopic = new Map<string, Message[]>();
+    for (const m of checked) {
+      const messageId = m.id ?? randomUUID();
+      messageIds.push(messageId);
       let records = byTopic.get(m.topic);
       if (!records) byTopic.set(m.topic, (records = []));
-      records.push({
-        ...(m.key === undefined ? {} : { key: Buffer.from(m.key, 'utf8') }),
-        value: toBuffer(m.value),
-        headers: toKafkaHeaders(m.headers, { [MESSAGE_ID_HEADER]: messageIds[i]! }),
-      });
-    });
+      // kafkajs writes a string key as UTF-8 itself: no Buffer of it is needed.
+      records.push({ key: m.key ?? null, value: toBuffer(m.value), headers: withMessageId(m.headers, messageId) });
+    }
     await Promise.all([...byTopic.keys()].map((t) => this.client.ensureTopic(t)));
     await guard(`publish a batch of ${checked.length} to ${byTopic.size} topic(s)`, () =>
       this.client.producer.sendBatch({

@@ -41,7 +41,7 @@ export class MemoryPubSub implements PubSubBasic, PubSubBatch {
       checkTopic: (topic) => checkName(DRIVER, 'topic', topic, this.limits),
       checkHeaders: (headers) => checkHeaders(DRIVER, headers),
     });
-    return { messageIds: checked.map((m) => this.fanOut(m.topic, m.key, m.value, m.headers)) };
+    return { messageIds: checked.map((m) => this.fanOut(m.topic, m.key, m.value, m.headers, m.id)) };
   }
 
   async subscribe(topic: string, handler: (message: PubSubMessage) => void): Promise<Subscription> {
@@ -68,8 +68,8 @@ export class MemoryPubSub implements PubSubBasic, PubSubBatch {
     this.topics.clear();
   }
 
-  private fanOut(topic: string, key: string | undefined, payload: Bytes, headers: Headers): string {
-    const messageId = randomUUID();
+  private fanOut(topic: string, key: string | undefined, payload: Bytes, headers: Headers, id?: string): string {
+    const messageId = id ?? randomUUID();
     const handlers = this.topics.get(topic);
     if (handlers) {
       const data = copy(payload);

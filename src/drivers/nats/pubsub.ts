@@ -83,7 +83,7 @@ export class NatsPubSub implements PubSubBasic, PubSubBatch {
       checkTopic: (topic) => checkName('topic', topic),
       checkHeaders,
     });
-    const messageIds = checked.map(() => randomUUID());
+    const messageIds = checked.map((m) => m.id ?? randomUUID());
     if (checked.length === 0) return { messageIds };
     await guard(`publish a batch of ${checked.length}`, async () => {
       checked.forEach((m, i) => {

@@ -67,7 +67,10 @@ describe('cdc: batched delivery to Kafka through the sink', () => {
     });
     assert.equal(status.totals.eventsDelivered, 400);
     assert.equal(consumer.records.length, 400, 'each event once');
-    for (const r of consumer.records) assert.equal(r.recordKey, r.key);
+    for (const r of consumer.records) {
+      assert.equal(r.recordKey, JSON.stringify((r.body as unknown as CdcEvent).key), 'the record key is the row key');
+      assert.equal(r.messageId, r.id, 'the message id is the event id');
+    }
     const perKey = new Map<string, number[]>();
     for (const r of consumer.records) {
       const e = r.body as unknown as CdcEvent;
@@ -155,7 +158,9 @@ describe('cdc: a NATS sink', () => {
     for (const m of received) {
       const e = JSON.parse(Buffer.from(m.payload).toString('utf8')) as CdcEvent;
       assert.equal(m.key, JSON.stringify(e.key), 'the message key is the row key');
-      assert.equal(m.headers['cdc-key'], m.key);
+      // The event id is the message id (Nats-Msg-Id: JetStream drops a repeat); no header repeats the body.
+      assert.equal(m.messageId, e.id, 'the message id is the event id');
+      assert.deepEqual(m.headers, {});
       perKey.set(m.key!, [...(perKey.get(m.key!) ?? []), e.after!.n as number]);
     }
     assert.equal(perKey.size, 20);
