@@ -99,8 +99,6 @@ export interface DeliveredRequest {
 
 /** Keys per scan call of enumerate: the next chunk is scanned while this one's records are read. */
 const SCAN_CHUNK = 1_000;
-/** Record reads of enumerate at once: one at the server while this process filters another. */
-const READS_IN_FLIGHT = 2;
 
 /** How long a multicast's marks stay (with keyvalue_ttl): far longer than any multicast runs. */
 export const CLAIM_TTL_SECONDS = 7 * 24 * 3600;
@@ -386,8 +384,7 @@ export class RegistryStore {
    *
    * The scan runs ahead of the reads: keys come in chunks of SCAN_CHUNK, and the next chunk is
    * scanned while the previous ones' records are read, as long as the page would still need a whole
-   * chunk were every key in flight to match. Each chunk's read starts as soon as it is scanned;
-   * records are filtered, and matches handed on, in scan order.
+   * chunk were every key in flight to match. Records are read, and matches handed on, in scan order.
    */
   async enumerate(request: EnumerateRequest, options: EnumerateOptions = {}): Promise<EnumeratePage> {
     const { onProgress, onMatches } = options;
@@ -402,12 +399,8 @@ export class RegistryStore {
     /** Matches so far, and keys scanned whose records are not read yet. */
     let count = 0;
     let unread = 0;
-    const readChunk = async (
-      keys: string[],
-      reading: Promise<(StoredRecord | null)[]>,
-      cursor: string | null,
-    ): Promise<void> => {
-      const records = await reading;
+    const readChunk = async (keys: string[], cursor: string | null): Promise<void> => {
+      const records = await this.readMany(keys);
       const now = this.clock();
       const expired: string[] = [];
       const matched: StoredRecord[] = [];
@@ -429,8 +422,6 @@ export class RegistryStore {
       onProgress?.(cursor);
     };
     let reads: Promise<void> = Promise.resolve();
-    /** Every chunk's read, in scan order. */
-    const started: Promise<unknown>[] = [];
     let inFlight = false;
     let readFailed = false;
     let cursor = request.cursor;
@@ -450,17 +441,7 @@ export class RegistryStore {
       cursor = page.cursor;
       unread += page.keys.length;
       const at = cursor;
-      // The chunk's records are asked for as soon as fewer than READS_IN_FLIGHT reads are out, so
-      // the server reads them while this process filters and hands on earlier chunks; they are
-      // still handled in scan order.
-      const keys = page.keys;
-      const reading = (started[started.length - READS_IN_FLIGHT] ?? Promise.resolve()).then(
-        () => this.readMany(keys),
-        () => this.readMany(keys),
-      );
-      reading.catch(() => undefined);
-      started.push(reading);
-      reads = reads.then(() => readChunk(keys, reading, at));
+      reads = reads.then(() => readChunk(page.keys, at));
       // Awaited before the page ends (at once once one fails); meanwhile not an unhandled rejection.
       reads.catch(() => (readFailed = true));
       inFlight = true;
