@@ -109,6 +109,34 @@ forEachDriverWith('pubsub_batch', (driver) => {
     }
   });
 
+  it('gives messages that share one headers object those headers and ids of their own', async () => {
+    const topic = uniqueName('pb-shared');
+    const inboxes = await Inboxes.open(driver(), [topic]);
+    try {
+      // Two shared objects, alternating (a multicast gives every target one), one of them with
+      // headers a backend may have to carry another way (a name outside ASCII, a value with CR/LF).
+      const plain = { 'content-type': 'text/plain', 'prism-multicast-id': 'mc-1' };
+      const awkward = { 'x-ünïcode': 'välue ✓', multi: 'line\r\nbreak', padded: ' both ' };
+      const messages: BatchMessage[] = Array.from({ length: 40 }, (_, i) => ({
+        topic,
+        ...(i % 4 === 3 ? { key: `key-${i}` } : {}),
+        value: bytes(`shared ${i}`),
+        headers: i % 2 === 0 ? plain : awkward,
+      }));
+      const { messageIds } = await driver().publishBatch(messages);
+      assert.equal(new Set(messageIds).size, messages.length, 'ids are distinct');
+      const received = await inboxes.waitFor(topic, messages.length);
+      received.forEach((m, i) => {
+        assert.equal(text(m.payload), `shared ${i}`, 'order');
+        assert.equal(m.messageId, messageIds[i], `id of message ${i}`);
+        assert.equal(m.key, messages[i]!.key, `key of message ${i}`);
+        assert.deepEqual(m.headers, messages[i]!.headers, `headers of message ${i}`);
+      });
+    } finally {
+      await inboxes.close();
+    }
+  });
+
   it('leaves the key out when the message has none, and accepts an empty batch', async () => {
     const topic = uniqueName('pb-nokey');
     const inboxes = await Inboxes.open(driver(), [topic]);

@@ -319,9 +319,16 @@ export class RegistryStore {
    */
   async writeFields(key: string, entries: { field: string; value: string }[]): Promise<void> {
     if (entries.length === 0) return;
+    // Fields mostly share a value (a page's claim marks all name the attempt): encoded once each.
+    const encoded = new Map<string, Uint8Array>();
+    const bytesOf = (value: string): Uint8Array => {
+      let bytes = encoded.get(value);
+      if (bytes === undefined) encoded.set(value, (bytes = encoder.encode(value)));
+      return bytes;
+    };
     await this.driver.setFields!(
       key,
-      entries.map((e) => ({ field: e.field, value: encoder.encode(e.value) })),
+      entries.map((e) => ({ field: e.field, value: bytesOf(e.value) })),
       this.hasTtl ? { ttlSeconds: CLAIM_TTL_SECONDS } : undefined,
     );
   }

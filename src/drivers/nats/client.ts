@@ -8,6 +8,7 @@ import type {
   ConnectionOptions,
   Msg,
   MsgHdrs,
+  MsgHdrsImpl,
   Nanos,
   NatsConnection,
   headers as headersFn,
@@ -22,6 +23,7 @@ interface TransportNode {
   headers: typeof headersFn;
   nanos: typeof nanosFn;
   createInbox: typeof createInboxFn;
+  MsgHdrsImpl: typeof MsgHdrsImpl;
 }
 
 const client = transport as unknown as TransportNode;
@@ -30,3 +32,5 @@ export const connect = (options: ConnectionOptions): Promise<NatsConnection> => 
 export const headers: typeof headersFn = (...args) => client.headers(...args);
 export const nanos: typeof nanosFn = (ms) => client.nanos(ms);
 export const createInbox: typeof createInboxFn = (prefix) => client.createInbox(prefix);
+/** Headers from name → values, taken as they are (no checks): for values already checked. */
+export const headersFromRecord = (record: Record<string, string[]>): MsgHdrs => client.MsgHdrsImpl.fromRecord(record);

@@ -1,7 +1,7 @@
 // Message headers: user headers travel as NATS headers when NATS can carry them verbatim; the
 // rest (names NATS rejects, values with CR/LF or surrounding whitespace, names in the reserved
 // `Nats-`/`Prism-` namespaces) travel JSON-encoded in one `Prism-Headers` header.
-import { headers as natsHeaders, type MsgHdrs } from './client';
+import { headersFromRecord, headers as natsHeaders, type MsgHdrs } from './client';
 import type { Headers } from '../capabilities';
 import { checkHeaders as checkHeadersOf } from '../limits';
 import { DRIVER } from './errors';
@@ -49,6 +49,37 @@ export function toNatsHeaders(user: Headers, internal: Record<string, string> = 
   if (anyEncoded) h.set(ENCODED_HEADERS, Buffer.from(JSON.stringify(encoded), 'utf8').toString('base64url'));
   for (const [name, value] of internalEntries) h.set(name, value);
   return h;
+}
+
+/**
+ * toNatsHeaders for the messages of one batch, which mostly share one headers object (a multicast
+ * gives every target the same): the user headers are checked and laid out once per object, and
+ * each message adds only the driver's own (safe values: ids, base64url), so a large batch does not
+ * redo that work per message. `shared` is the caller's headers object, the key of that layout;
+ * `user` its checked copy.
+ */
+export function batchHeaders(): (
+  shared: object | undefined,
+  user: Headers,
+  internal: Record<string, string>,
+) => MsgHdrs | undefined {
+  const laidOut = new Map<object, Record<string, string[]>>();
+  const layOut = (user: Headers): Record<string, string[]> => {
+    const record: Record<string, string[]> = {};
+    for (const [name, values] of toNatsHeaders(user) ?? []) record[name] = values;
+    return record;
+  };
+  return (shared, user, internal) => {
+    let base = shared === undefined ? undefined : laidOut.get(shared);
+    if (base === undefined) {
+      base = layOut(user);
+      if (shared !== undefined) laidOut.set(shared, base);
+    }
+    const record: Record<string, string[]> = {};
+    for (const name in base) record[name] = [...base[name]];
+    for (const name in internal) record[name] = [internal[name]];
+    return Object.keys(record).length === 0 ? undefined : headersFromRecord(record);
+  };
 }
 
 /** The user headers of a received message (the driver's own are left out). */

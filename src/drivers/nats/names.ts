@@ -37,6 +37,13 @@ function forbiddenInSubject(code: number): boolean {
   return code <= 0x20 || code === 0x7f || code === 0x2a || code === 0x3e || code === 0x25;
 }
 
+/** Whether some token of the topic is empty or holds a byte a subject token cannot. */
+function needsEscape(topic: string): boolean {
+  if (topic === '' || topic.startsWith('.') || topic.endsWith('.') || topic.includes('..')) return true;
+  for (let i = 0; i < topic.length; i++) if (forbiddenInSubject(topic.charCodeAt(i))) return true;
+  return false;
+}
+
 /**
  * The NATS subject of a pubsub topic: its dots stay subject separators, so topic
  * `multicast.fleet.web-1` is subject `multicast.fleet.web-1` and a NATS user can subscribe to
@@ -44,6 +51,8 @@ function forbiddenInSubject(code: number): boolean {
  * (`a..b`, a leading or trailing dot) is written `%`, which no escaped token equals.
  */
 export function topicSubject(prefix: string | undefined, topic: string): string {
+  // Most topics need no escape (a multicast's, one per target): their subject is the topic itself.
+  if (!needsEscape(topic)) return prefix ? `${prefix}.${topic}` : topic;
   const tokens = topic.split('.').map((token) => {
     if (token === '') return '%';
     let out = '';

@@ -17,7 +17,14 @@ import { DriverError } from '../errors';
 import { checkValue, type Limits } from '../limits';
 import { checkBatchMessages } from '../pubsub-batch';
 import { DRIVER, guard, withTimeout } from './errors';
-import { checkHeaders, fromNatsHeaders, internalHeader, MESSAGE_ID_HEADER, toNatsHeaders } from './headers';
+import {
+  batchHeaders,
+  checkHeaders,
+  fromNatsHeaders,
+  internalHeader,
+  MESSAGE_ID_HEADER,
+  toNatsHeaders,
+} from './headers';
 import { checkName, topicSubject } from './names';
 
 /** The key of a publishBatch message. */
@@ -85,11 +92,13 @@ export class NatsPubSub implements PubSubBasic, PubSubBatch {
     });
     const messageIds = checked.map((m) => m.id ?? randomUUID());
     if (checked.length === 0) return { messageIds };
+    const headersOf = batchHeaders();
     await guard(`publish a batch of ${checked.length}`, async () => {
       checked.forEach((m, i) => {
         const internal: Record<string, string> = { [MESSAGE_ID_HEADER]: messageIds[i]! };
         if (m.key !== undefined) internal[KEY_HEADER] = Buffer.from(m.key, 'utf8').toString('base64url');
-        this.nc.publish(this.subject(m.topic), m.value, { headers: toNatsHeaders(m.headers, internal) });
+        const headers = headersOf(messages[i]?.headers, m.headers, internal);
+        this.nc.publish(this.subject(m.topic), m.value, { headers });
       });
       await this.flushPublished();
     });

@@ -12,9 +12,14 @@ import { DRIVER, invalid } from './errors';
 import { SLOT_COUNT } from './slots';
 
 const DEFAULT_SCAN_LIMIT = 100;
-/** SCAN COUNT bounds, and how many SCAN calls one page may make before returning what it has. */
+/**
+ * SCAN COUNT bounds, and how many SCAN calls one page may make before returning what it has. Where
+ * the prefix's keys are sparse among the server's (a shared server), COUNT grows up to the upper
+ * bound so that a page takes few round trips: the server's time per key walked is the same at any
+ * COUNT, the round trips are not, and 5,000 keys walked still answer within a few milliseconds.
+ */
 const MIN_SCAN_COUNT = 10;
-const MAX_SCAN_COUNT = 1_000;
+const MAX_SCAN_COUNT = 5_000;
 const MAX_SCAN_CALLS = 64;
 const SCAN_CURSOR_TAG = 'r1:';
 
