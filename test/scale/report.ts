@@ -114,7 +114,7 @@ export function renderScaleReport(r: ScaleSummary): string {
     '(`prism_driver_operations_total`, all operations), summed over the processes of a worker slot (a',
     "SIGKILLed worker's last scrape, at most 2 s old, counts for it). Percent: share of the column's",
     'total. A long-running activity (the CDC pump, a session replication loop) counts once, when it',
-    'ends; a multicast page (5,000 targets) is one activity and one guarded call.',
+    'ends; a multicast page (up to 10,000 targets) is one activity and one guarded call.',
     '',
     ...shareTable(r.shares),
     '',
