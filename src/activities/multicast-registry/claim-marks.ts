@@ -9,23 +9,13 @@
 //          (`mcr/<registry>/page/<multicastId>/<token>`): multicasts begun before the maps (their
 //          workflow says so and keeps it to the end), and backends without keyvalue_hash.
 // The values are the same in both (see page-claims.ts); a multicast uses one layout throughout.
-import { claimPrefix, type RegistryStore } from './registry-store';
+import { claimKey, type RegistryStore } from './registry-store';
 
 export type MarkLayout = 'keys' | 'map';
 
-/** Where a multicast marks the targets it takes on, in the 'map' layout: one key. */
-export function claimMapKey(registry: string, multicastId: string): string {
-  return `mcr/${registry}/sent/${multicastId}`;
-}
-
-/** Where a multicast records, per page, the attempt that finished it, in the 'map' layout: one key. */
-export function pageRecordMapKey(registry: string, multicastId: string): string {
+/** Where a multicast records, per page, the attempt that finished it: one map, or keys below it. */
+export function pageRecordKey(registry: string, multicastId: string): string {
   return `mcr/${registry}/page/${multicastId}`;
-}
-
-/** Where a multicast records, per page, the attempt that finished it, in the 'keys' layout. */
-export function pageRecordPrefix(registry: string, multicastId: string): string {
-  return `mcr/${registry}/page/${multicastId}/`;
 }
 
 /** A report row to write with a page's record, as RegistryStore's reportRow makes it. */
@@ -56,9 +46,12 @@ export function claimMarks(
   multicastId: string,
   asked: MarkLayout | undefined,
 ): ClaimMarks {
+  const marks = claimKey(registry, multicastId);
+  const records = pageRecordKey(registry, multicastId);
+  // In keys, each mark or record is a key below its map's.
   return asked === 'map' && store.keepsMaps
-    ? new MarksInMaps(store, claimMapKey(registry, multicastId), pageRecordMapKey(registry, multicastId))
-    : new MarksInKeys(store, claimPrefix(registry, multicastId), pageRecordPrefix(registry, multicastId));
+    ? new MarksInMaps(store, marks, records)
+    : new MarksInKeys(store, `${marks}/`, `${records}/`);
 }
 
 class MarksInMaps implements ClaimMarks {

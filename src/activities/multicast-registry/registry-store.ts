@@ -52,12 +52,19 @@ export function identityPrefix(registry: string): string {
 }
 
 /**
- * Where a multicast marks the identities it has taken on, one key each (outside identityPrefix, so
- * never enumerated): multicasts begun before marks moved into one map (see claim-marks.ts), and
- * backends without keyvalue_hash.
+ * Where a multicast marks the identities it has taken on (outside identityPrefix, so never
+ * enumerated): one map at this key where the backend keeps maps (see claim-marks.ts).
+ */
+export function claimKey(registry: string, multicastId: string): string {
+  return `mcr/${registry}/sent/${multicastId}`;
+}
+
+/**
+ * The same marks one key each, below claimKey: multicasts begun before marks moved into one map,
+ * and backends without keyvalue_hash.
  */
 export function claimPrefix(registry: string, multicastId: string): string {
-  return `mcr/${registry}/sent/${multicastId}/`;
+  return `${claimKey(registry, multicastId)}/`;
 }
 
 /**

@@ -20,14 +20,7 @@ import { checkValue } from '../limits';
 import { checkBatchMessages } from '../pubsub-batch';
 import { joined, type KafkaClient } from './client';
 import { DRIVER, guard } from './errors';
-import {
-  checkHeaders,
-  fromKafkaHeaders,
-  headerText,
-  MESSAGE_ID_HEADER,
-  toKafkaHeaders,
-  withMessageId,
-} from './headers';
+import { checkHeaders, fromKafkaHeaders, headerText, MESSAGE_ID_HEADER, withMessageId } from './headers';
 import { checkName, topicName } from './names';
 
 /** Longest a fetch waits on the broker; bounds how long unsubscribe() waits for the consumer to stop. */
@@ -54,7 +47,7 @@ export class KafkaPubSub implements PubSubBasic, PubSubBatch {
       this.client.producer.send({
         topic: t,
         acks: -1,
-        messages: [{ value: toBuffer(payload), headers: toKafkaHeaders(user, { [MESSAGE_ID_HEADER]: messageId }) }],
+        messages: [{ value: toBuffer(payload), headers: withMessageId(user, messageId) }],
       }),
     );
     return { messageId };

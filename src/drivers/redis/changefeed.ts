@@ -48,6 +48,17 @@ function loggedCasResult(reply: unknown): LoggedCasResult {
   return { ok: false, version: version === '' ? null : version, offset: null, current };
 }
 
+/** cache's entry for name, built on a miss; the cache starts over once it holds `max`. */
+function builtOnce<T>(cache: Map<string, T>, max: number, name: string, build: () => T): T {
+  let built = cache.get(name);
+  if (built === undefined) {
+    if (cache.size >= max) cache.clear();
+    built = build();
+    cache.set(name, built);
+  }
+  return built;
+}
+
 type XReadReply = [Buffer, [Buffer, Buffer[]][]][] | null;
 
 export class RedisChangeFeed implements ChangeFeed {
@@ -217,23 +228,14 @@ export class RedisChangeFeed implements ChangeFeed {
 
   /** A key's value key and version key (the layout of keyvalue.ts), built once per key. */
   private valueKeys(key: string): [Buffer, Buffer] {
-    let pair = this.keyPairs.get(key);
-    if (!pair) {
-      if (this.keyPairs.size >= MAX_CACHED_KEYS) this.keyPairs.clear();
-      pair = [this.ctx.valueKey(key), this.ctx.internalKey('v', key)];
-      this.keyPairs.set(key, pair);
-    }
-    return pair;
+    return builtOnce(this.keyPairs, MAX_CACHED_KEYS, key, () => [
+      this.ctx.valueKey(key),
+      this.ctx.internalKey('v', key),
+    ]);
   }
 
   private streamKey(feed: string): Buffer {
-    let key = this.streamKeys.get(feed);
-    if (!key) {
-      if (this.streamKeys.size >= MAX_CACHED_FEEDS) this.streamKeys.clear();
-      key = this.ctx.internalKey('f', `{${feed}}`);
-      this.streamKeys.set(feed, key);
-    }
-    return key;
+    return builtOnce(this.streamKeys, MAX_CACHED_FEEDS, feed, () => this.ctx.internalKey('f', `{${feed}}`));
   }
 
   private metaKey(feed: string): Buffer {
