@@ -38,6 +38,7 @@ import {
   decodeValue,
   encodeValue,
   nextStamp,
+  own,
   recordText,
   sameBytes,
   type JsonValue,
@@ -662,11 +663,6 @@ function checkDataKey(key: unknown): void {
   }
   // Assigned to a plain object it would set the object's prototype: the value would be lost.
   if (key === '__proto__') throw new SessionStoreError('InvalidArgument', 'data key must not be "__proto__"');
-}
-
-/** A session's own entry or value under key (never one inherited from Object.prototype, e.g. "constructor"). */
-function own<T>(entries: Record<string, T>, key: string): T | undefined {
-  return Object.hasOwn(entries, key) ? entries[key] : undefined;
 }
 
 function checkValue(value: unknown): SessionValue {

@@ -63,6 +63,14 @@ function laterOrNull(a: Stamp | null, b: Stamp | null): Stamp | null {
   return later(a, b);
 }
 
+/**
+ * A record's own entry (or value) under key, never one inherited from Object.prototype: a data key
+ * may be named "toString" or "constructor", and a copy without it must read as not having it.
+ */
+export function own<T>(entries: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(entries, key) ? entries[key] : undefined;
+}
+
 /** The join of two copies of one session. */
 export function mergeRecords(a: SessionRecord, b: SessionRecord): SessionRecord {
   const metaFromA = compareStamps(a.metaStamp, b.metaStamp) >= 0;
@@ -70,9 +78,10 @@ export function mergeRecords(a: SessionRecord, b: SessionRecord): SessionRecord 
   const data: Record<string, StoredEntry> = {};
   if (deleted === null) {
     for (const key of [...new Set([...Object.keys(a.data), ...Object.keys(b.data)])].sort()) {
-      const x = a.data[key];
-      const y = b.data[key];
-      data[key] = x === undefined ? y : y === undefined ? x : compareStamps(x.stamp, y.stamp) >= 0 ? x : y;
+      const x = own(a.data, key);
+      const y = own(b.data, key);
+      // Each key is an own key of a or of b, so one of them has it.
+      data[key] = x === undefined ? y! : y === undefined ? x : compareStamps(x.stamp, y.stamp) >= 0 ? x : y;
     }
   }
   return {

@@ -8,6 +8,7 @@ import {
   encodeValue,
   mergeRecords,
   nextStamp,
+  own,
   recordText,
   type SessionRecord,
 } from '../../../src/workflows/session-store/logic';
@@ -55,6 +56,15 @@ describe('session store: record merge', () => {
     assert.equal(bytes(mergeRecords(mergeRecords(a, b), c)), bytes(mergeRecords(a, mergeRecords(b, c))));
     assert.equal(bytes(mergeRecords(mergeRecords(c, a), b)), bytes(mergeRecords(b, mergeRecords(a, c))));
     assert.equal(bytes(mergeRecords(a, a)), bytes(a));
+  });
+
+  it('merges data keys named like members of Object.prototype as any other key', () => {
+    const named = withWrite(a, 'toString', 'x', 210, 'a');
+    for (const m of [mergeRecords(named, b), mergeRecords(b, named)]) {
+      assert.equal(decodeValue(own(m.data, 'toString')!.value!), 'x');
+      assert.equal(decodeValue(m.data.k.value!), 'from-b');
+    }
+    assert.equal(bytes(mergeRecords(named, b)), bytes(mergeRecords(b, named)));
   });
 
   it('a delete tombstone wins over any data and survives merging', () => {
